@@ -1,0 +1,1 @@
+"""Pure party-branch rules: standard library only, time always passed in."""

@@ -1,0 +1,1 @@
+"""Telegram-facing code: parse the update, authorize, call one service, render, reply."""

@@ -1,0 +1,45 @@
+"""Small helpers shared by feature handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import CallbackQuery, Chat, Update, User
+from telegram.error import BadRequest
+
+from services.users import Person
+
+
+def person_of(user: User) -> Person:
+    """Our service-level view of a Telegram user."""
+    return Person(
+        id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def display_name(first_name: str, last_name: str | None) -> str:
+    """How we address someone: their Telegram names as they wrote them."""
+    return " ".join(part for part in (first_name, last_name) if part) or "?"
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == Chat.PRIVATE
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """A t.me link that opens a private chat with the bot and sends /start <payload>."""
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+async def edit_text(query: CallbackQuery, text: str, **kwargs: Any) -> None:
+    """Edit the pressed message; an identical edit (a double press) is not an error."""
+    try:
+        await query.edit_message_text(text, **kwargs)
+    except BadRequest as exc:
+        if "message is not modified" not in exc.message:
+            raise

@@ -1,0 +1,39 @@
+"""The global error handler: log it, tell the person with a reference, keep running."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, TelegramError
+
+from handlers.context import BotContext
+
+log = logging.getLogger("zhibu.errors")
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failed update with a short reference and apologise to the user in their language."""
+    ref = secrets.token_hex(4)
+    payload = update.to_dict() if isinstance(update, Update) else repr(update)
+    log.error(
+        "error ref=%s update=%s",
+        ref,
+        json.dumps(payload, ensure_ascii=False, default=str)[:4000],
+        exc_info=context.error,
+    )
+    if not isinstance(update, Update) or isinstance(context.error, Forbidden):
+        return
+    try:
+        text = context.plain("error.internal", ref=ref)
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=True)
+        elif update.effective_chat is not None:
+            await context.bot.send_message(
+                update.effective_chat.id, context.t("error.internal", ref=ref)
+            )
+    except (NetworkError, TelegramError):
+        # The apology itself failed (Telegram down, chat gone): the log line is what remains.
+        log.warning("could not tell the user about error ref=%s", ref)

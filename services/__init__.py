@@ -1,0 +1,1 @@
+"""One async function per user intent: one transaction, frozen results, no telegram."""

@@ -1,0 +1,135 @@
+"""People the bot talks to: first contact, language choice, blocking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from domain.locale import is_supported
+from storage.db import Database
+from storage.models import User
+from storage.upsert import upsert
+
+# last_seen is for "last activity" views; minute precision is plenty and saves a write
+# on almost every update.
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Person:
+    """What Telegram tells us about a user on each update."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as the rest of the bot needs them."""
+
+    id: int
+    first_name: str
+    last_name: str | None
+    language_code: str | None
+    locale: str | None
+    started: bool
+    blocked: bool
+
+
+def _view(row: User) -> UserView:
+    return UserView(
+        id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        language_code=row.language_code,
+        locale=row.locale,
+        started=row.started,
+        blocked=row.blocked_at is not None,
+    )
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return None if value is None else value[:limit]
+
+
+async def touch_user(
+    db: Database, person: Person, now: datetime, *, started: bool = False
+) -> UserView:
+    """Remember who wrote to us; a write happens only when something changed."""
+    async with db.read() as session:
+        row = await session.get(User, person.id)
+        if row is not None and not _needs_write(row, person, now, started):
+            return _view(row)
+    values = {
+        "id": person.id,
+        "first_name": _clip(person.first_name, 256) or "",
+        "last_name": _clip(person.last_name, 256),
+        "username": _clip(person.username, 64),
+        "language_code": _clip(person.language_code, 35),
+        "last_seen_at": now,
+    }
+    changed = ["first_name", "last_name", "username", "language_code", "last_seen_at"]
+    if started:
+        changed += ["started", "blocked_at"]
+    async with db.transaction() as session:
+        # Upsert: two first updates from one person may race on the insert.
+        await upsert(
+            session,
+            User.__table__,  # type: ignore[arg-type]
+            {**values, "started": started, "blocked_at": None, "created_at": now, "locale": None},
+            key=["id"],
+            update=changed,
+        )
+        row = await session.get(User, person.id, populate_existing=True)
+        assert row is not None
+        return _view(row)
+
+
+def _needs_write(row: User, person: Person, now: datetime, started: bool) -> bool:
+    return (
+        (started and (not row.started or row.blocked_at is not None))
+        or row.first_name != (_clip(person.first_name, 256) or "")
+        or row.last_name != _clip(person.last_name, 256)
+        or row.username != _clip(person.username, 64)
+        or row.language_code != _clip(person.language_code, 35)
+        or now - row.last_seen_at >= LAST_SEEN_RESOLUTION
+    )
+
+
+async def set_locale(db: Database, user_id: int, locale: str) -> bool:
+    """Remember the language a user chose; False for an unknown user or locale."""
+    if not is_supported(locale):
+        return False
+    async with db.transaction() as session:
+        result = await session.execute(update(User).where(User.id == user_id).values(locale=locale))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_private_chat_status(
+    db: Database, person: Person, now: datetime, *, blocked: bool
+) -> None:
+    """Record that a user blocked (or unblocked) the bot, so nobody retries sending to them."""
+    async with db.transaction() as session:
+        await upsert(
+            session,
+            User.__table__,  # type: ignore[arg-type]
+            {
+                "id": person.id,
+                "first_name": _clip(person.first_name, 256) or "",
+                "last_name": _clip(person.last_name, 256),
+                "username": _clip(person.username, 64),
+                "language_code": _clip(person.language_code, 35),
+                "started": not blocked,
+                "blocked_at": now if blocked else None,
+                "created_at": now,
+                "last_seen_at": now,
+                "locale": None,
+            },
+            key=["id"],
+            update=["started", "blocked_at"],
+        )

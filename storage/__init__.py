@@ -1,0 +1,1 @@
+"""Persistence: engine, models, queries and migrations. Never imports telegram."""
