@@ -26,11 +26,10 @@ async def on_error(update: object, context: BotContext) -> None:
     )
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return
+    # For a button press this is a message, not a callback answer: the handler may already
+    # have answered the query, and a query can be answered only once.
     try:
-        text = context.plain("error.internal", ref=ref)
-        if update.callback_query is not None:
-            await update.callback_query.answer(text[:200], show_alert=True)
-        elif update.effective_chat is not None:
+        if update.effective_chat is not None:
             await context.bot.send_message(
                 update.effective_chat.id, context.t("error.internal", ref=ref)
             )

@@ -51,15 +51,21 @@ async def test_telegram_ids_beyond_32_bits_are_stored(db: Database, clock: FakeC
 
 
 async def test_failed_intent_leaves_nothing_behind(db: Database, clock: FakeClock) -> None:
-    with pytest.raises(IntegrityError):
+    def chat() -> Chat:
+        now = clock.now()
+        return Chat(id=1, type="group", title="t", bot_status="member", is_forum=False,
+                    created_at=now, updated_at=now)  # fmt: skip
+
+    async def intent() -> None:
         async with db.transaction() as s:
             audit.record(s, at=clock.now(), actor_id=None, action="x", target_type="t", target_id=1)
+            s.add(chat())
             await s.flush()
-            s.add(Chat(id=1, type="group", title="t", bot_status="member", is_forum=False,
-                       created_at=clock.now(), updated_at=clock.now()))
+            s.add(chat())  # the same primary key again: the whole intent must roll back
             await s.flush()
-            s.add(Chat(id=1, type="group", title="t", bot_status="member", is_forum=False,
-                       created_at=clock.now(), updated_at=clock.now()))
+
+    with pytest.raises(IntegrityError):
+        await intent()
     assert await audit.recent(db) == []
 
 

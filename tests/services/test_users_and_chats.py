@@ -58,21 +58,36 @@ async def test_language_choice_is_remembered(db: Database, clock: FakeClock) -> 
 
 async def test_bot_added_then_kicked(db: Database, clock: FakeClock) -> None:
     added = await record_bot_status(
-        db, chat_id=-100, chat_type="group", title="一支部", is_forum=False,
-        bot_status="member", now=clock.now(),
+        db,
+        chat_id=-100,
+        chat_type="group",
+        title="一支部",
+        is_forum=False,
+        bot_status="member",
+        now=clock.now(),
     )
     assert added.active
     kicked = await record_bot_status(
-        db, chat_id=-100, chat_type="group", title="一支部", is_forum=False,
-        bot_status="kicked", now=clock.now(),
+        db,
+        chat_id=-100,
+        chat_type="group",
+        title="一支部",
+        is_forum=False,
+        bot_status="kicked",
+        now=clock.now(),
     )
     assert not kicked.active
 
 
 async def test_migration_moves_the_chat_and_is_idempotent(db: Database, clock: FakeClock) -> None:
     await record_bot_status(
-        db, chat_id=-100, chat_type="group", title="一支部", is_forum=False,
-        bot_status="administrator", now=clock.now(),
+        db,
+        chat_id=-100,
+        chat_type="group",
+        title="一支部",
+        is_forum=False,
+        bot_status="administrator",
+        now=clock.now(),
     )
     for _ in range(2):  # Telegram reports it in both chats
         new = await migrate_chat(

@@ -28,7 +28,17 @@ def test_pack_and_unpack_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "forged",
-    [None, "", "rsvp", "rsvp:42", "rsvp:x:y", "rsvp:42:y:z", "lang:en", "rsvp:42:<b>", "rsvp:1e3:y"],
+    [
+        None,
+        "",
+        "rsvp",
+        "rsvp:42",
+        "rsvp:x:y",
+        "rsvp:42:y:z",
+        "lang:en",
+        "rsvp:42:<b>",
+        "rsvp:1e3:y",
+    ],
 )
 def test_malformed_data_unpacks_to_none(forged: str | None) -> None:
     assert Rsvp.unpack(forged) is None
@@ -41,7 +51,10 @@ def test_pack_refuses_free_text_and_overlong_payloads() -> None:
         Rsvp(meeting_id=1, answer="a" * 60).pack()
 
 
-@given(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.from_regex(r"[a-z0-9_-]{0,20}", fullmatch=True))
+@given(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.from_regex(r"[a-z0-9_-]{0,20}", fullmatch=True),
+)
 def test_any_valid_payload_fits_64_bytes_and_round_trips(meeting_id: int, answer: str) -> None:
     data = Rsvp(meeting_id=meeting_id, answer=answer).pack()
     assert len(data.encode()) <= 64

@@ -22,9 +22,7 @@ def test_both_locales_have_the_same_keys() -> None:
 
 @pytest.mark.parametrize("key", sorted(CATALOG.messages["zh_CN"]))
 def test_both_locales_have_the_same_placeholders(key: str) -> None:
-    assert placeholders(CATALOG.messages["zh_CN"][key]) == placeholders(
-        CATALOG.messages["en"][key]
-    )
+    assert placeholders(CATALOG.messages["zh_CN"][key]) == placeholders(CATALOG.messages["en"][key])
 
 
 def test_chinese_texts_contain_no_english_words() -> None:
@@ -59,7 +57,9 @@ def test_every_key_used_in_code_exists() -> None:
     for folder in ("handlers", "bot", "scheduler"):
         for path in (ROOT / folder).rglob("*.py"):
             source = path.read_text(encoding="utf-8")
-            used |= set(re.findall(r"""(?:\bt|plain)\(\s*(?:[\w.]+,\s*)?"([a-z_]+\.[a-z_.]+)\"""", source))
+            used |= set(
+                re.findall(r"""(?:\bt|plain)\(\s*(?:[\w.]+,\s*)?"([a-z_]+\.[a-z_.]+)\"""", source)
+            )
             used |= set(re.findall(r'_key="([a-z_]+\.[a-z_.]+)"', source))
             used |= set(re.findall(r'Command\("[a-z_]+", "([a-z_]+\.[a-z_.]+)"', source))
     assert used, "the scan found no keys at all"
