@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
+from services.groups import move_chat_id
 from storage.db import Database
 from storage.models import Chat
 from storage.upsert import upsert
@@ -94,8 +95,9 @@ async def migrate_chat(
             await session.execute(
                 update(Chat).where(Chat.id == old_id).values(migrated_to=new_id, updated_at=now)
             )
-        # Every table that stores a chat id must be moved here, in this same transaction,
-        # so nothing is left pointing at the dead id.
+        # Every table that stores a chat id moves here, in this same transaction, so
+        # nothing is left pointing at the dead id.
+        await move_chat_id(session, old_id, new_id)
         row = await session.get(Chat, new_id, populate_existing=True)
         assert row is not None
         return _view(row)

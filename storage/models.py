@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -81,3 +93,211 @@ class AuditEntry(Base):
     target_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Organization(Base):
+    """A committee, general branch or branch, in one tree."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("organizations.id"), index=True
+    )
+    level: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(100))
+    # Unknown people who join a bound group are restricted until approved.
+    gate_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The branch committee's term (3 or 5 years), for reminders before it expires.
+    term_start: Mapped[date | None] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Unit(Base):
+    """An enterprise or organization a (joint) branch covers."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class PartyGroup(Base):
+    """A party group (党小组) inside a branch."""
+
+    __tablename__ = "party_groups"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+_LIVE = "status = 'active'"
+
+
+class Member(Base):
+    """A person on a branch's roster: registered, imported, or both once linked."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        Index("ix_members_org_status", "org_id", "status"),
+        # One live roster entry per phone per branch, and one live branch per person.
+        Index(
+            "uq_members_org_phone_live",
+            "org_id",
+            "phone",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
+        Index(
+            "uq_members_user_live",
+            "user_id",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    # None until the person registers (imported rosters come before Telegram accounts).
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # registration / import / admin
+    unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("units.id"))
+    party_group_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_groups.id"))
+    applied_on: Mapped[date | None] = mapped_column(Date)
+    activist_on: Mapped[date | None] = mapped_column(Date)
+    candidate_on: Mapped[date | None] = mapped_column(Date)
+    probationary_on: Mapped[date | None] = mapped_column(Date)
+    full_on: Mapped[date | None] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(500))  # why they left or were moved
+    # Set when a transfer created a new entry elsewhere: the history links both.
+    transferred_to: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Registration(Base):
+    """A person's request to join a branch's roster, decided by the branch's approvers."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        Index("ix_registrations_org_status", "org_id", "status"),
+        Index(
+            "uq_registrations_user_pending",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    # An imported roster entry this person appears to be: approval links it, no duplicate.
+    match_member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))  # why it was rejected
+    decided_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatPresence(Base):
+    """Someone the bot has seen in a group (Telegram offers bots no member list)."""
+
+    __tablename__ = "chat_presence"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoleAssignment(Base):
+    """An office held by a person in an organization, from a date until a date."""
+
+    __tablename__ = "roles"
+    __table_args__ = (
+        Index("ix_roles_org_role", "org_id", "role"),
+        Index("ix_roles_user", "user_id"),
+        Index("ix_roles_member", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    role: Mapped[str] = mapped_column(String(24))
+    # Branch offices belong to roster entries (they may be imported before the person
+    # registers); committee admins and instructors need not be on any roster.
+    member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    party_group_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_groups.id"))
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date)  # None: still in office
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatBinding(Base):
+    """A Telegram group linked to an organization: its main group or an extra one."""
+
+    __tablename__ = "chat_bindings"
+    __table_args__ = (
+        Index(
+            "uq_chat_bindings_main",
+            "org_id",
+            unique=True,
+            sqlite_where=text("purpose = 'main' AND active"),
+            postgresql_where=text("purpose = 'main' AND active"),
+        ),
+    )
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # main / extra
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    topic_id: Mapped[int | None] = mapped_column(BigInteger)  # forum topic for notices
+    bound_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Draft(Base):
+    """A half-finished wizard (registration, …): survives restarts, one per person."""
+
+    __tablename__ = "drafts"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GateRestriction(Base):
+    """Someone the group gate muted in a bound group, until approval lifts it."""
+
+    __tablename__ = "gate_restrictions"
+    __table_args__ = (Index("ix_gate_restrictions_user_open", "user_id", "lifted_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    restricted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
