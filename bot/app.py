@@ -12,10 +12,11 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.config import Config
 from bot.i18n import load_catalog
 from bot.processor import PerChatUpdateProcessor
-from handlers import chats, fallback, lang, middleware, start
+from handlers import chats, fallback, groups, lang, members, middleware, registration, start
 from handlers.commands import publish_commands
 from handlers.context import BotContext, BotData, ChatData, Deps, Settings, UserData
 from handlers.errors import on_error
+from handlers.wizard import WizardRouter
 from services.clock import Clock, SystemClock
 from storage.db import Database
 
@@ -49,9 +50,14 @@ def build_deps(cfg: Config, *, clock: Clock | None = None, db: Database | None =
 def wire(app: Application) -> None:  # type: ignore[type-arg]
     """Register handlers. Order is behaviour: within a group the first match wins."""
     middleware.register(app)  # group -100: who is writing, in which language
+    router = WizardRouter()  # typed answers go to the open wizard's flow
     start.register(app)
     lang.register(app)
     chats.register(app)
+    groups.register(app)  # also group -90: who is present in each group
+    registration.register(app, router)
+    members.register(app, router)
+    router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)
 

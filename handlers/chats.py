@@ -7,10 +7,11 @@ import logging
 from telegram import Chat, ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
-from handlers.common import person_of
+from handlers.common import person_of, send_private, today
 from handlers.context import BotContext
 from services.chats import migrate_chat, record_bot_status
-from services.users import set_private_chat_status
+from services.groups import unbind_chat
+from services.users import locale_of, set_private_chat_status
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,14 @@ async def bot_membership_changed(update: Update, context: BotContext) -> None:
         await context.bot.send_message(chat.id, context.t("chat.bot_added"))
     elif status not in _PRESENT:
         log.info("bot left chat %s (%s)", chat.id, status)
+        org, admins = await unbind_chat(deps.db, chat.id, now, today(context))
+        if org is not None:
+            for admin in admins:
+                locale = await locale_of(deps.db, admin, deps.settings.default_locale)
+                text = deps.catalog.t(
+                    locale, "chat.binding_lost", group=chat.title or "", branch=org.name
+                )
+                await send_private(context, admin, text)
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:

@@ -31,7 +31,15 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("start", "cmd.start"),
     Command("help", "cmd.help"),
+    Command("register", "cmd.register"),
+    Command("me", "cmd.me", private_only=True),
+    Command("members", "cmd.members", private_only=True),
     Command("lang", "cmd.lang", private_only=True),
+    Command("cancel", "cmd.cancel", private_only=True),
+    Command("pending", "cmd.pending", admin=True, private_only=True),
+    Command("import", "cmd.import", admin=True, private_only=True),
+    Command("org", "cmd.org", admin=True, private_only=True),
+    Command("bind", "cmd.bind", admin=True),
 )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from handlers import lang
+from handlers import lang, registration
 from handlers.commands import visible
-from handlers.common import display_name, is_private
+from handlers.common import actor_of, display_name, is_private, today
 from handlers.context import BotContext
+from services.authz import holds_office
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -20,6 +21,11 @@ async def start(update: Update, context: BotContext) -> None:
     if is_private(update) and payload == lang.DEEP_LINK_PAYLOAD:
         await lang.ask_language(update, context)
         return
+    if is_private(update) and payload.startswith(registration.DEEP_LINK_PREFIX):
+        org_id = payload.removeprefix(registration.DEEP_LINK_PREFIX)
+        if org_id.isdigit() and len(org_id) < 19:
+            await registration.begin(update, context, int(org_id))
+            return
     name = display_name(update.effective_user.first_name, update.effective_user.last_name)
     key = "start.private" if is_private(update) else "start.group"
     await message.reply_text(context.t(key, name=name))
@@ -30,9 +36,13 @@ async def help_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     private = is_private(update)
+    assert update.effective_user is not None
+    admin = await holds_office(
+        context.deps.db, actor_of(context, update.effective_user), today(context)
+    )
     lines = [
         context.t("help.line", command=c.name, description=context.plain(c.description_key))
-        for c in visible(admin=False, private=private)
+        for c in visible(admin=admin, private=private)
     ]
     key = "help.private" if private else "help.group"
     await message.reply_text(context.t(key, commands="\n".join(lines)))

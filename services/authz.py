@@ -18,6 +18,7 @@ from domain.org import (
     permissions_for,
 )
 from services.errors import Denied
+from storage.db import Database
 from storage.models import Member, Organization, RoleAssignment
 
 
@@ -129,3 +130,17 @@ async def descendants(session: AsyncSession, roots: set[int]) -> set[int]:
     tree = select(Organization.id).where(Organization.id.in_(roots)).cte(recursive=True)
     tree = tree.union_all(select(Organization.id).where(Organization.parent_id == tree.c.id))
     return set((await session.scalars(select(tree.c.id))).all())
+
+
+async def holds_office(db: Database, actor: Actor, today: date) -> bool:
+    """Whether the person is a superadmin or holds any office today (for menus and help)."""
+    if actor.superadmin:
+        return True
+    async with db.read() as session:
+        found = await session.scalar(
+            select(RoleAssignment.id)
+            .outerjoin(Member, Member.id == RoleAssignment.member_id)
+            .where(held_by(actor.user_id), *active_role_filter(today))
+            .limit(1)
+        )
+        return found is not None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.org import (
@@ -22,6 +22,7 @@ from services.authz import (
     Actor,
     active_role_filter,
     ancestry,
+    orgs_with,
     permissions,
     require,
 )
@@ -344,39 +345,68 @@ async def decide_registration(
                 target_type="registration", target_id=row.id, after={"reason": clean},
             )  # fmt: skip
             return Decision(await _registration_view(session, row), None, ())
-        if await active_membership(session, row.user_id) is not None:
-            row.status = RegistrationStatus.CANCELLED
-            raise ServiceError("registration.already_member", branch="")
-        member = await _approve(session, row, now)
-        row.status = RegistrationStatus.APPROVED
-        row.member_id = member.id
-        audit.record(
-            session, at=now, actor_id=actor.user_id or None, action="registration.approve",
-            target_type="member", target_id=member.id,
-            after={"user_id": row.user_id, "org_id": row.org_id, "linked": row.match_member_id},
-        )  # fmt: skip
-        chats = (
-            await session.scalars(
-                select(GateRestriction.chat_id).where(
-                    GateRestriction.user_id == row.user_id,
-                    GateRestriction.org_id == row.org_id,
-                    GateRestriction.lifted_at.is_(None),
-                )
+        current = await active_membership(session, row.user_id)
+        if current is None:
+            return await _approve_and_report(session, actor, row, now)
+        # The person became a member meanwhile: cancel the request for good (raising here,
+        # inside the transaction, would roll the cancellation back and leave it pending).
+        row.status = RegistrationStatus.CANCELLED
+        branch = await session.get(Organization, current.org_id)
+    raise ServiceError("registration.already_member", branch=branch.name if branch else "")
+
+
+async def _approve_and_report(
+    session: AsyncSession, actor: Actor, row: Registration, now: datetime
+) -> Decision:
+    member = await _approve(session, row, now)
+    row.status = RegistrationStatus.APPROVED
+    row.member_id = member.id
+    audit.record(
+        session, at=now, actor_id=actor.user_id or None, action="registration.approve",
+        target_type="member", target_id=member.id,
+        after={"user_id": row.user_id, "org_id": row.org_id,
+               "linked": member.id if member.id == row.match_member_id else None},
+    )  # fmt: skip
+    chats = (
+        await session.scalars(
+            select(GateRestriction.chat_id).where(
+                GateRestriction.user_id == row.user_id,
+                GateRestriction.org_id == row.org_id,
+                GateRestriction.lifted_at.is_(None),
             )
-        ).all()
-        return Decision(await _registration_view(session, row), member.id, tuple(chats))
+        )
+    ).all()
+    return Decision(await _registration_view(session, row), member.id, tuple(chats))
+
+
+async def _phone_taken(
+    session: AsyncSession, org_id: int, phone: str | None, but: int | None = None
+) -> bool:
+    """Whether another live roster entry of the branch has this phone."""
+    if not phone:
+        return False
+    query = select(Member.id).where(
+        Member.org_id == org_id, Member.status == Status.ACTIVE, Member.phone == phone
+    )
+    if but is not None:
+        query = query.where(Member.id != but)
+    return await session.scalar(query.limit(1)) is not None
 
 
 async def _approve(session: AsyncSession, row: Registration, now: datetime) -> Member:
-    if row.match_member_id is not None:
-        match = await session.get(Member, row.match_member_id)
+    match = await session.get(Member, row.match_member_id) if row.match_member_id else None
+    if match is not None and (match.status != Status.ACTIVE or match.user_id is not None):
+        match = None
+    # Someone else may have been given this phone since the request was filed.
+    if await _phone_taken(session, row.org_id, row.phone, but=match.id if match else None):
+        raise ServiceError("registration.phone_taken")
+    if match is not None:
         # The roster entry is the branch's record: keep its name and stage, fill the gaps.
-        if match is not None and match.status == Status.ACTIVE and match.user_id is None:
-            match.user_id = row.user_id
-            match.phone = match.phone or row.phone
-            match.unit_id = match.unit_id or row.unit_id
-            match.updated_at = now
-            return match
+        match.user_id = row.user_id
+        match.phone = match.phone or row.phone
+        match.unit_id = match.unit_id or row.unit_id
+        match.updated_at = now
+        return match
     member = Member(
         org_id=row.org_id,
         user_id=row.user_id,
@@ -554,17 +584,23 @@ async def update_own_unit(db: Database, user_id: int, unit_id: int, now: datetim
         return unit.name
 
 
+async def _end_offices(session: AsyncSession, holder: ColumnElement[bool], today: date) -> None:
+    """End offices held now or later: yesterday becomes their last day, so the rights go
+    today, and a set end date in the future no longer keeps them alive."""
+    await session.execute(
+        update(RoleAssignment)
+        .where(holder, or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= today))
+        .values(end_on=today - timedelta(days=1))
+    )
+
+
 async def delete_account(db: Database, user_id: int, now: datetime, today: date) -> None:
     """Forget a person: roster entries anonymized (registers keep a nameless line), offices
     ended, pending requests and drafts dropped, Telegram names erased."""
     async with db.transaction() as session:
         members = (await session.scalars(select(Member).where(Member.user_id == user_id))).all()
         for m in members:
-            await session.execute(
-                update(RoleAssignment)
-                .where(RoleAssignment.member_id == m.id, RoleAssignment.end_on.is_(None))
-                .values(end_on=today)
-            )
+            await _end_offices(session, RoleAssignment.member_id == m.id, today)
             if m.status == Status.ACTIVE:
                 m.status = Status.DELETED
                 m.left_on = today
@@ -572,11 +608,7 @@ async def delete_account(db: Database, user_id: int, now: datetime, today: date)
             m.phone = None
             m.user_id = None
             m.updated_at = now
-        await session.execute(
-            update(RoleAssignment)
-            .where(RoleAssignment.user_id == user_id, RoleAssignment.end_on.is_(None))
-            .values(end_on=today)
-        )
+        await _end_offices(session, RoleAssignment.user_id == user_id, today)
         await session.execute(
             update(Registration)
             .where(
@@ -624,11 +656,7 @@ async def mark_left(
         member.left_on = today
         member.note = clean
         member.updated_at = now
-        await session.execute(
-            update(RoleAssignment)
-            .where(RoleAssignment.member_id == member.id, RoleAssignment.end_on.is_(None))
-            .values(end_on=today)
-        )
+        await _end_offices(session, RoleAssignment.member_id == member.id, today)
         audit.record(
             session, at=now, actor_id=actor.user_id or None, action="member.left",
             target_type="member", target_id=member.id,
@@ -655,11 +683,9 @@ async def transfer_member(
             raise ServiceError("member.bad_transfer_target")
         for org in (member.org_id, target.id):
             await require(session, actor, org, Permission.MANAGE_MEMBERS, today)
-        await session.execute(
-            update(RoleAssignment)
-            .where(RoleAssignment.member_id == member.id, RoleAssignment.end_on.is_(None))
-            .values(end_on=today)
-        )
+        if await _phone_taken(session, target.id, member.phone):
+            raise ServiceError("registration.phone_taken")
+        await _end_offices(session, RoleAssignment.member_id == member.id, today)
         member.status = Status.TRANSFERRED
         member.left_on = today
         member.updated_at = now
@@ -689,3 +715,140 @@ async def transfer_member(
             before={"org_id": member.org_id}, after={"org_id": target.id, "member_id": moved.id},
         )  # fmt: skip
         return moved.id
+
+
+async def pending_for(
+    db: Database, actor: Actor, today: date, *, limit: int = 10
+) -> tuple[list[RegistrationView], int]:
+    """Registrations awaiting a decision in the branches the actor manages, oldest first."""
+    async with db.read() as session:
+        orgs = await orgs_with(session, actor, Permission.MANAGE_MEMBERS, today, level=None)
+        if not orgs:
+            raise Denied("auth.manage_members")
+        where = (Registration.org_id.in_(orgs), Registration.status == RegistrationStatus.PENDING)
+        total = await session.scalar(select(func.count()).select_from(Registration).where(*where))
+        rows = (
+            await session.scalars(
+                select(Registration).where(*where).order_by(Registration.id).limit(limit)
+            )
+        ).all()
+        return [await _registration_view(session, r) for r in rows], int(total or 0)
+
+
+async def check_can_decide(
+    db: Database, actor: Actor, registration_id: int, today: date
+) -> RegistrationView:
+    """The pending registration, if this actor may decide it; else the refusal."""
+    async with db.read() as session:
+        row = await session.get(Registration, registration_id)
+        if row is None:
+            raise NotFound("registration.not_found")
+        await require(session, actor, row.org_id, Permission.MANAGE_MEMBERS, today)
+        if row.status != RegistrationStatus.PENDING:
+            raise ServiceError(f"registration.already_{row.status}")
+        return await _registration_view(session, row)
+
+
+async def roster_choices(db: Database, actor: Actor, today: date) -> list[OrgView]:
+    """Branches whose roster the actor may open: those they oversee and their own."""
+    async with db.read() as session:
+        ids = set(await orgs_with(session, actor, Permission.VIEW_ROSTER, today, level=None))
+        own = await active_membership(session, actor.user_id)
+        if own is not None:
+            ids.add(own.org_id)
+        if not ids:
+            return []
+        rows = (
+            await session.scalars(
+                select(Organization)
+                .where(Organization.id.in_(ids), Organization.level != Level.COMMITTEE)
+                .order_by(Organization.name, Organization.id)
+            )
+        ).all()
+        return [org_view(r) for r in rows]
+
+
+async def roster_export(
+    db: Database, actor: Actor, org_id: int, *, now: datetime, today: date
+) -> Roster:
+    """The full roster for a spreadsheet; exporting personal data is audited."""
+    async with db.read() as session:
+        await require(session, actor, org_id, Permission.VIEW_ROSTER, today)
+    result = await roster(db, actor, org_id, today)
+    async with db.transaction() as session:
+        audit.record(
+            session, at=now, actor_id=actor.user_id or None, action="roster.export",
+            target_type="org", target_id=org_id,
+            after={"rows": len(result.entries), "personal": result.full and any(
+                e.phone for e in result.entries)},
+        )  # fmt: skip
+    return result
+
+
+@dataclass(frozen=True)
+class MemberCard:
+    """One roster entry with what the viewer may do to it."""
+
+    entry: RosterEntry
+    org: OrgView
+    can_manage: bool
+    can_grant: bool
+
+
+async def member_card(db: Database, actor: Actor, member_id: int, today: date) -> MemberCard:
+    """A roster entry for an admin's member screen."""
+    async with db.read() as session:
+        member = await session.get(Member, member_id)
+        if member is None or member.status != Status.ACTIVE:
+            raise NotFound("member.not_found")
+        granted = await permissions(session, actor, member.org_id, today)
+        if Permission.VIEW_ROSTER not in granted:
+            raise Denied("auth.view_roster")
+        org = org_view(await load_org(session, member.org_id))
+        unit = await session.get(Unit, member.unit_id) if member.unit_id else None
+        group = (
+            await session.get(PartyGroup, member.party_group_id) if member.party_group_id else None
+        )
+        seen = await session.scalar(select(User.last_seen_at).where(User.id == member.user_id))
+        roles = await _roles_by_member(session, [member.id], today)
+        entry = RosterEntry(
+            member_id=member.id,
+            name=member.name,
+            stage=Stage(member.stage),
+            roles=tuple(roles.get(member.id, [])),
+            linked=member.user_id is not None,
+            phone=member.phone if Permission.VIEW_PERSONAL in granted else None,
+            unit=unit.name if unit else None,
+            party_group=group.name if group else None,
+            last_seen=seen,
+        )
+        return MemberCard(
+            entry=entry,
+            org=org,
+            can_manage=Permission.MANAGE_MEMBERS in granted,
+            can_grant=Permission.MANAGE_ROLES in granted,
+        )
+
+
+async def transfer_targets(
+    db: Database, actor: Actor, member_id: int, today: date
+) -> list[OrgView]:
+    """Branches a member may be moved to by this actor (they must manage both ends)."""
+    async with db.read() as session:
+        member = await session.get(Member, member_id)
+        if member is None or member.status != Status.ACTIVE:
+            raise NotFound("member.not_found")
+        await require(session, actor, member.org_id, Permission.MANAGE_MEMBERS, today)
+        ids = await orgs_with(session, actor, Permission.MANAGE_MEMBERS, today, level=None)
+        rows = (
+            await session.scalars(
+                select(Organization)
+                .where(
+                    Organization.id.in_(ids),
+                    Organization.id != member.org_id,
+                    Organization.level != Level.COMMITTEE,
+                )
+                .order_by(Organization.name)
+            )
+        ).all()
+        return [org_view(r) for r in rows]

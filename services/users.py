@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
-from domain.locale import is_supported
+from domain.locale import is_supported, negotiate_locale
 from storage.db import Database
 from storage.models import User
 from storage.upsert import upsert
@@ -133,3 +133,12 @@ async def set_private_chat_status(
             key=["id"],
             update=["started", "blocked_at"],
         )
+
+
+async def locale_of(db: Database, user_id: int, default: str) -> str:
+    """The language to write to someone in: their /lang choice, else their app's language."""
+    async with db.read() as session:
+        row = await session.get(User, user_id)
+    if row is None:
+        return default
+    return row.locale or negotiate_locale(row.language_code, default)

@@ -153,9 +153,14 @@ async def test_command_menus_are_published_per_language_and_scope(
     default = emu.commands(scope={"type": "default"})
     english = emu.commands(scope={"type": "all_private_chats"}, language_code="en")
     groups = emu.commands(scope={"type": "all_group_chats"}, language_code="zh")
-    assert [c["command"] for c in default] == ["start", "help", "lang"]
+    admins = emu.commands(scope={"type": "all_chat_administrators"}, language_code="zh")
+    assert [c["command"] for c in default] == [
+        "start", "help", "register", "me", "members", "lang", "cancel"
+    ]  # fmt: skip
     assert english[1] == {"command": "help", "description": "Show help"}
-    assert "lang" not in [c["command"] for c in groups]
+    assert [c["command"] for c in groups] == ["start", "help", "register"]
+    # Admin commands only where admins see them.
+    assert [c["command"] for c in admins] == ["start", "help", "register", "bind"]
 
 
 async def test_bot_added_to_a_group_introduces_itself_and_is_remembered(

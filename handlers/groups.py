@@ -1,0 +1,311 @@
+"""Branch groups: /bind, who is in them, and the gate for people not yet approved."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import ClassVar
+
+from telegram import (
+    Chat,
+    ChatMember,
+    ChatMemberAdministrator,
+    ChatPermissions,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+    User,
+)
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from handlers.callbacks import CallbackData
+from handlers.common import actor_of, display_name, edit_text, refuse, send_private, today
+from handlers.context import BotContext
+from handlers.registration import registration_link
+from handlers.render import split_message
+from services.errors import ServiceError
+from services.groups import (
+    bind_candidates,
+    bind_chat,
+    bind_report,
+    binding_of,
+    forget_presence,
+    gate_check,
+    record_presence,
+    record_restriction,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE = 8
+PRESENCE_GROUP = -90  # after the middleware, before feature handlers
+
+# The rights the bot needs as a group admin, and the catalog key naming each.
+NEEDED_RIGHTS: dict[str, str] = {
+    "can_restrict_members": "bind.right.restrict",
+    "can_delete_messages": "bind.right.delete",
+    "can_pin_messages": "bind.right.pin",
+    "can_invite_users": "bind.right.invite",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Bind(CallbackData):
+    """Bind this group to an organization (main=1 makes it the main group)."""
+
+    prefix: ClassVar[str] = "bind"
+    org_id: int
+    main: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class BindPage(CallbackData):
+    """Another page of the branches one may bind to."""
+
+    prefix: ClassVar[str] = "bindp"
+    offset: int
+
+
+def _is_group(chat: Chat | None) -> bool:
+    return chat is not None and chat.type in (Chat.GROUP, Chat.SUPERGROUP)
+
+
+async def note_presence(update: Update, context: BotContext) -> None:
+    """Remember who is in a group: the Bot API offers no member list."""
+    chat, user = update.effective_chat, update.effective_user
+    if not _is_group(chat) or user is None or user.is_bot:
+        return
+    assert chat is not None
+    message = update.effective_message
+    if message is not None and message.left_chat_member is not None:
+        return  # handled by member_left
+    await record_presence(context.deps.db, chat.id, user.id, context.deps.clock.now())
+
+
+async def missing_rights(context: BotContext, chat_id: int) -> list[str]:
+    """Catalog keys of the admin rights the bot lacks in a group (all of them if not admin)."""
+    me = await context.bot.get_chat_member(chat_id, context.bot.id)
+    if me.status == ChatMember.OWNER:
+        return []
+    if not isinstance(me, ChatMemberAdministrator):
+        return ["bind.right.admin", *NEEDED_RIGHTS.values()]
+    return [key for right, key in NEEDED_RIGHTS.items() if not getattr(me, right, False)]
+
+
+async def bind_command(update: Update, context: BotContext) -> None:
+    """/bind in a group: check the bot's rights, then offer the branches to bind to."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    if not _is_group(message.chat):
+        await message.reply_text(context.t("bind.use_in_group"))
+        return
+    await _offer(update, context, user, offset=0, edit=False)
+
+
+async def _offer(
+    update: Update, context: BotContext, user: User, *, offset: int, edit: bool
+) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    actor = actor_of(context, user)
+    orgs, total = await bind_candidates(
+        context.deps.db, actor, today(context), offset=offset, limit=PAGE
+    )
+    if total == 0:
+        await context.bot.send_message(chat.id, context.t("bind.not_allowed"))
+        return
+    missing = await missing_rights(context, chat.id)
+    if missing:
+        rights = "\n".join("• " + context.t(key) for key in missing)
+        await context.bot.send_message(chat.id, context.t("bind.missing_rights", rights=rights))
+        return
+    current = await binding_of(context.deps.db, chat.id)
+    lines = []
+    if current is not None:
+        key = "bind.current_main" if current.main else "bind.current_extra"
+        lines.append(context.t(key, branch=current.org.name))
+    lines.append(context.t("bind.choose"))
+    keyboard = [[InlineKeyboardButton(o.name[:60], callback_data=Bind(o.id).pack())] for o in orgs]
+    nav = []
+    if offset > 0:
+        nav.append(
+            InlineKeyboardButton(
+                context.plain("common.prev"), callback_data=BindPage(max(0, offset - PAGE)).pack()
+            )
+        )
+    if offset + PAGE < total:
+        nav.append(
+            InlineKeyboardButton(
+                context.plain("common.next"), callback_data=BindPage(offset + PAGE).pack()
+            )
+        )
+    if nav:
+        keyboard.append(nav)
+    markup = InlineKeyboardMarkup(keyboard)
+    if edit and update.callback_query is not None:
+        await edit_text(update.callback_query, "\n".join(lines), reply_markup=markup)
+    else:
+        await context.bot.send_message(chat.id, "\n".join(lines), reply_markup=markup)
+
+
+async def page_button(update: Update, context: BotContext) -> None:
+    """Show another page of branches (same permission check as /bind)."""
+    query = update.callback_query
+    assert query is not None
+    press = BindPage.unpack(query.data)
+    if press is None or press.offset < 0:
+        await refuse(query, context, "stale")
+        return
+    await query.answer()
+    await _offer(update, context, query.from_user, offset=press.offset, edit=True)
+
+
+async def bind_button(update: Update, context: BotContext) -> None:
+    """A branch picked: bind (re-authorized in the service), then report to the presser."""
+    query = update.callback_query
+    assert query is not None
+    press = Bind.unpack(query.data)
+    chat = update.effective_chat
+    if press is None or not _is_group(chat):
+        await refuse(query, context, "stale")
+        return
+    assert chat is not None
+    try:
+        result = await bind_chat(
+            context.deps.db, actor_of(context, query.from_user), chat.id, press.org_id,
+            make_main=bool(press.main), now=context.deps.clock.now(), today=today(context),
+        )  # fmt: skip
+    except ServiceError as exc:
+        await refuse(query, context, exc.code)
+        return
+    await query.answer()
+    binding = result.binding
+    key = "bind.done_main" if binding.main else "bind.done_extra"
+    markup = None
+    if not binding.main:
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        context.plain("bind.make_main"),
+                        callback_data=Bind(binding.org.id, 1).pack(),
+                    )
+                ]
+            ]
+        )
+    text = context.t(key, branch=binding.org.name)
+    if result.previous_org is not None:
+        text += "\n" + context.t("bind.moved_from", branch=result.previous_org.name)
+    if chat.type == Chat.GROUP:
+        text += "\n" + context.t("bind.basic_group_gate")
+    await edit_text(query, text, reply_markup=markup)
+    button = InlineKeyboardButton(
+        context.plain("reg.button"), url=registration_link(context.bot.username, binding.org.id)
+    )
+    await context.bot.send_message(
+        chat.id, context.t("bind.register_prompt", branch=binding.org.name),
+        reply_markup=InlineKeyboardMarkup([[button]]),
+    )  # fmt: skip
+    await _send_report(context, query.from_user, chat.id, binding.org.id, binding.org.name)
+
+
+async def _send_report(
+    context: BotContext, user: User, chat_id: int, org_id: int, branch: str
+) -> None:
+    """Tell the binder privately who in the group is registered, on the roster, or unknown."""
+    report = await bind_report(context.deps.db, chat_id, org_id)
+    none = context.plain("reg.none")
+
+    def bullets(names: tuple[str, ...]) -> list[str]:
+        return [context.t("common.bullet", text=name or none) for name in names]
+
+    lines = [
+        context.t("bind.report_title", branch=branch, seen=report.seen),
+        context.t("bind.report_registered", count=len(report.registered)),
+        *bullets(report.registered),
+        context.t("bind.report_unlinked", count=len(report.unlinked)),
+        *bullets(report.unlinked),
+        context.t("bind.report_unknown", count=len(report.unknown)),
+        *bullets(report.unknown),
+        context.t("bind.report_note"),
+    ]
+    for index, part in enumerate(split_message(lines)):
+        if not await send_private(context, user.id, part):
+            if index == 0:
+                await context.bot.send_message(chat_id, context.t("bind.report_private"))
+            return
+
+
+async def member_joined(update: Update, context: BotContext) -> None:
+    """Someone joined a bound group: members pass; others are muted and sent to register."""
+    message = update.effective_message
+    assert message is not None
+    for user in message.new_chat_members or ():
+        if not user.is_bot:
+            await _gate(context, message.chat, user)
+
+
+async def chat_member_changed(update: Update, context: BotContext) -> None:
+    """A join reported as a chat_member update (when join messages are hidden)."""
+    change = update.chat_member
+    assert change is not None
+    joined = change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.RESTRICTED) and (
+        change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED)
+    )
+    user = change.new_chat_member.user
+    if joined and not user.is_bot:
+        await _gate(context, change.chat, user)
+    elif change.new_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED):
+        await forget_presence(context.deps.db, change.chat.id, user.id)
+
+
+async def _gate(context: BotContext, chat: Chat, user: User) -> None:
+    db, now = context.deps.db, context.deps.clock.now()
+    await record_presence(db, chat.id, user.id, now)
+    decision = await gate_check(db, chat.id, user.id)
+    if decision.org_id is None or decision.allowed or decision.already_restricted:
+        return
+    try:
+        await context.bot.restrict_chat_member(chat.id, user.id, ChatPermissions.no_permissions())
+    except TelegramError as exc:
+        # Usually missing rights or a basic group; the invitation below still helps.
+        log.warning("gate could not restrict %s in %s: %s", user.id, chat.id, exc)
+    else:
+        await record_restriction(db, chat.id, user.id, decision.org_id, now)
+    button = InlineKeyboardButton(
+        context.plain("reg.button"), url=registration_link(context.bot.username, decision.org_id)
+    )
+    await context.bot.send_message(
+        chat.id,
+        context.t("gate.welcome", name=display_name(user.first_name, user.last_name)),
+        reply_markup=InlineKeyboardMarkup([[button]]),
+    )
+
+
+async def member_left(update: Update, context: BotContext) -> None:
+    """Someone left a group: they are no longer counted as present."""
+    message = update.effective_message
+    assert message is not None
+    left = message.left_chat_member
+    if left is not None and not left.is_bot:
+        await forget_presence(context.deps.db, message.chat.id, left.id)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, note_presence), group=PRESENCE_GROUP)
+    app.add_handler(CommandHandler("bind", bind_command))
+    app.add_handler(CallbackQueryHandler(bind_button, pattern=Bind.pattern()))
+    app.add_handler(CallbackQueryHandler(page_button, pattern=BindPage.pattern()))
+    app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, member_joined))
+    app.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, member_left))
+    app.add_handler(ChatMemberHandler(chat_member_changed, ChatMemberHandler.CHAT_MEMBER))

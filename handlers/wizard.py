@@ -1,0 +1,62 @@
+"""Typed answers in private chat go to whichever wizard the person has open."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from handlers.context import BotContext
+from handlers.fallback import not_understood
+from services.drafts import DraftView, clear_draft, get_draft
+
+TextStep = Callable[[Update, BotContext, DraftView], Awaitable[None]]
+
+
+class WizardRouter:
+    """Maps a draft's flow name to the handler of typed answers for it."""
+
+    def __init__(self) -> None:
+        self._flows: dict[str, TextStep] = {}
+
+    def on_text(self, flow: str, step: TextStep) -> None:
+        """Route typed answers of `flow` to `step`."""
+        if flow in self._flows:
+            raise ValueError(f"flow {flow!r} registered twice")
+        self._flows[flow] = step
+
+    async def answer(self, update: Update, context: BotContext) -> None:
+        """Hand a private text to the open wizard, or say it was not understood."""
+        user = update.effective_user
+        assert user is not None
+        draft = await get_draft(context.deps.db, user.id)
+        step = self._flows.get(draft.flow) if draft else None
+        if draft is None or step is None:
+            await not_understood(update, context)
+            return
+        await step(update, context, draft)
+
+    def register(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Install /cancel and the text router; call after all flows are known."""
+        app.add_handler(CommandHandler("cancel", cancel))
+        app.add_handler(
+            MessageHandler(
+                filters.ChatType.PRIVATE
+                & filters.TEXT
+                & ~filters.COMMAND
+                & ~filters.UpdateType.EDITED,
+                self.answer,
+            )
+        )
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel: drop whatever wizard is open and say so."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None
+    assert message is not None
+    cleared = await clear_draft(context.deps.db, user.id)
+    await message.reply_text(
+        context.t("wizard.cancelled" if cleared else "wizard.nothing_to_cancel")
+    )
