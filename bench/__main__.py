@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import importlib
 
-BENCHMARKS = ("updates",)
+BENCHMARKS = ("updates", "members")
 
 
 def main() -> None:
