@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 
 NAME_MAX = 30
-_PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII only: \d would also take Arabic-Indic and other digits that NFKC leaves alone.
+_PHONE_RE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
 # Real names: Han characters, letters (minority and foreign names), the middle dot
 # used in transliterated names, spaces and hyphens.
 _NAME_CHAR = re.compile(r"[\w·•・\- ]")
@@ -23,8 +24,10 @@ class Invalid:
 
 def clean_text(text: str) -> str:
     """NFC-normalized, control characters removed, whitespace collapsed and trimmed."""
-    text = unicodedata.normalize("NFC", text)
+    # Normalize after dropping control characters: a format character such as U+200D
+    # blocks composition, so removing it can leave text that NFC would change again.
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in " \t\n")
+    text = unicodedata.normalize("NFC", text)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -226,7 +226,7 @@ async def set_gate(
         await require(session, actor, org_id, Permission.BIND_GROUP, today)
         if row.gate_enabled != enabled:
             audit.record(
-                session, at=now, actor_id=actor.user_id, action="org.gate",
+                session, at=now, actor_id=actor.user_id or None, action="org.gate",
                 target_type="org", target_id=org_id,
                 before={"gate_enabled": row.gate_enabled}, after={"gate_enabled": enabled},
             )  # fmt: skip

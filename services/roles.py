@@ -121,7 +121,9 @@ async def end_role(db: Database, actor: Actor, role_id: int, *, now: datetime, t
             raise NotFound("role.not_found")
         await require(session, actor, row.org_id, Permission.MANAGE_ROLES, today)
         before = row.end_on
-        row.end_on = today - timedelta(days=1) if row.start_on < today else today
+        # end_on is the last day in office: yesterday, so the rights go now, even for an
+        # office granted today (it then ends before it started: never held).
+        row.end_on = today - timedelta(days=1)
         audit.record(
             session, at=now, actor_id=actor.user_id or None, action="role.end",
             target_type="role", target_id=row.id,

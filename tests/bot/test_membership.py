@@ -34,12 +34,18 @@ class Branch:
 
 
 async def make_branch(
-    emu: Emulator, db: Database, clock: FakeClock, name: str = "第一支部", *, kind: Kind = Kind.STANDARD
+    emu: Emulator,
+    db: Database,
+    clock: FakeClock,
+    name: str = "第一支部",
+    *,
+    kind: Kind = Kind.STANDARD,
 ) -> Branch:
     """A committee with a branch whose secretary is a registered member who started the bot."""
     today = clock.now().date()
     committee = await create_org(db, SUPER, name="园区综合党委", level=Level.COMMITTEE,
-                                 kind=Kind.COMPREHENSIVE, parent_id=None, now=clock.now(), today=today)  # fmt: skip
+                                 kind=Kind.COMPREHENSIVE, parent_id=None,
+                                 now=clock.now(), today=today)  # fmt: skip
     branch = await create_org(db, SUPER, name=name, level=Level.BRANCH, kind=kind,
                               parent_id=committee.id, now=clock.now(), today=today)  # fmt: skip
     secretary = emu.user("李书记", language_code="zh-hans")
@@ -69,7 +75,12 @@ async def bound_group(emu: Emulator, bot: BotUnderTest, branch: Branch, *, super
 
 
 async def register(
-    emu: Emulator, bot: BotUnderTest, person: EmuUser, branch: Branch, *, name: str = "王芳",
+    emu: Emulator,
+    bot: BotUnderTest,
+    person: EmuUser,
+    branch: Branch,
+    *,
+    name: str = "王芳",
     phone: str | None = "13800138000",
 ) -> None:
     """Walk the registration wizard with valid answers and submit."""
@@ -92,7 +103,9 @@ async def test_bind_requires_rights_and_reports_what_is_missing(
     emu: Emulator, bot: BotUnderTest, clock: FakeClock
 ) -> None:
     branch = await make_branch(emu, bot.deps.db, clock)
-    group = emu.group("一支部群", members=[branch.secretary], admins=[branch.secretary], supergroup=True)
+    group = emu.group(
+        "一支部群", members=[branch.secretary], admins=[branch.secretary], supergroup=True
+    )
     await group.add_bot(by=branch.secretary, admin=True, rights={"can_delete_messages"})
     await branch.secretary.send("/bind", chat=group)
     await bot.settle()
@@ -244,7 +257,12 @@ async def test_a_secretary_of_another_branch_cannot_approve(
     assert alert is not None
     assert "只有本支部书记" in alert.text
     async with bot.deps.db.read() as s:
-        assert await s.scalar(select(func.count()).select_from(Member).where(Member.user_id == wang.id)) == 0
+        assert (
+            await s.scalar(
+                select(func.count()).select_from(Member).where(Member.user_id == wang.id)
+            )
+            == 0
+        )
 
 
 async def test_rejection_asks_for_a_reason_and_tells_the_applicant(
@@ -281,7 +299,9 @@ async def test_an_imported_roster_entry_is_linked_not_duplicated(
     await branch.secretary.press(request, "✅ 通过")
     await bot.settle()
     async with bot.deps.db.read() as s:
-        rows = (await s.scalars(select(Member).where(Member.org_id == branch.id, Member.name == "王芳"))).all()
+        rows = (
+            await s.scalars(select(Member).where(Member.org_id == branch.id, Member.name == "王芳"))
+        ).all()
     assert len(rows) == 1
     assert rows[0].user_id == wang.id
 
@@ -297,7 +317,9 @@ async def test_registering_twice_replaces_the_pending_request(
     assert "继续填写将替换" in emu.sent_to(wang)[-2].content
     await register(emu, bot, wang, branch, name="王芳芳")
     async with bot.deps.db.read() as s:
-        pending = (await s.scalars(select(Registration.name).where(Registration.status == "pending"))).all()
+        pending = (
+            await s.scalars(select(Registration.name).where(Registration.status == "pending"))
+        ).all()
     assert pending == ["王芳芳"]
 
 
@@ -339,7 +361,8 @@ async def test_a_long_roster_is_split_within_telegram_limits(
         for i in range(150):
             s.add(Member(org_id=branch.id, name=f"成员{'甲乙丙丁戊'[i % 5]}" + "长" * 25,
                          phone=f"139{i:08d}", stage=Stage.FULL, status=Status.ACTIVE,
-                         source="import", created_at=clock.now(), updated_at=clock.now()))  # fmt: skip
+                         source="import", created_at=clock.now(),
+                         updated_at=clock.now()))  # fmt: skip
     await branch.secretary.send("/members")
     await bot.settle()
     parts = [m for m in emu.sent_to(branch.secretary) if "名册" in m.content or "成员" in m.content]
@@ -351,7 +374,9 @@ async def test_me_shows_edits_and_deletes_the_account(
     emu: Emulator, bot: BotUnderTest, clock: FakeClock
 ) -> None:
     branch = await make_branch(emu, bot.deps.db, clock, kind=Kind.JOINT)
-    unit = await add_unit(bot.deps.db, SUPER, branch.id, "星火科技有限公司", clock.now(), clock.now().date())
+    unit = await add_unit(
+        bot.deps.db, SUPER, branch.id, "星火科技有限公司", clock.now(), clock.now().date()
+    )
     await branch.secretary.start()
     wang = emu.user("芳")
     await wang.start(payload=f"reg_{branch.id}")
@@ -388,7 +413,9 @@ async def test_me_shows_edits_and_deletes_the_account(
     await bot.settle()
     assert "已注销" in emu.last_sent(wang).content
     async with bot.deps.db.read() as s:
-        row = await s.scalar(select(Member).where(Member.org_id == branch.id, Member.status == "deleted"))
+        row = await s.scalar(
+            select(Member).where(Member.org_id == branch.id, Member.status == "deleted")
+        )
     assert row is not None
     assert (row.name, row.phone, row.user_id) == ("", None, None)
 
