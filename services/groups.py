@@ -115,9 +115,27 @@ async def bind_chat(
         await require(session, actor, org_id, Permission.BIND_GROUP, today)
         row = await session.get(ChatBinding, chat_id)
         previous: OrgView | None = None
+        before = None if row is None else {"org_id": row.org_id, "purpose": row.purpose,
+                                           "active": row.active}  # fmt: skip
         if row is not None and row.active and row.org_id != org_id:
             old = await session.get(Organization, row.org_id)
             previous = org_view(old) if old else None
+            if row.purpose == "main":
+                # The branch this group leaves keeps a main group if it has another one.
+                row.purpose = "extra"
+                await session.flush()
+                successor = await session.scalar(
+                    select(ChatBinding)
+                    .where(
+                        ChatBinding.org_id == row.org_id,
+                        ChatBinding.active.is_(True),
+                        ChatBinding.chat_id != chat_id,
+                    )
+                    .order_by(ChatBinding.bound_at)
+                    .limit(1)
+                )
+                if successor is not None:
+                    successor.purpose = "main"
         main_row = await session.scalar(
             select(ChatBinding).where(
                 ChatBinding.org_id == org_id,
@@ -132,8 +150,6 @@ async def bind_chat(
             demoted = main_row.chat_id
             await session.flush()  # the one-main-group index must see the demotion first
         purpose = "main" if main_row is None or make_main else "extra"
-        before = None if row is None else {"org_id": row.org_id, "purpose": row.purpose,
-                                           "active": row.active}  # fmt: skip
         if row is None:
             row = ChatBinding(chat_id=chat_id, org_id=org_id, purpose=purpose, active=True,
                               bound_by=actor.user_id or None, bound_at=now)  # fmt: skip

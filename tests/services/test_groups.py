@@ -428,3 +428,28 @@ async def test_seeing_someone_again_only_refreshes_their_presence(
         rows = (await s.execute(select(ChatPresence.user_id, ChatPresence.seen_at))).all()
     assert [tuple(r) for r in rows] == [(NEWCOMER, later)]
     assert (await groups.bind_report(db, MAIN, t.branch_a)).seen == 1
+
+
+async def test_moving_a_main_group_away_promotes_the_branch_s_extra_group(
+    db: Database, clock: FakeClock
+) -> None:
+    bind_chat, binding_of, create_org = groups.bind_chat, groups.binding_of, orgs.create_org
+    superadmin = Actor(user_id=0, superadmin=True)
+    today = clock.now().date()
+    top = await create_org(db, superadmin, name="党委", level=Level.COMMITTEE,
+                           kind=Kind.COMPREHENSIVE, parent_id=None,
+                           now=clock.now(), today=today)  # fmt: skip
+    a = await create_org(db, superadmin, name="甲支部", level=Level.BRANCH, kind=Kind.STANDARD,
+                         parent_id=top.id, now=clock.now(), today=today)  # fmt: skip
+    b = await create_org(db, superadmin, name="乙支部", level=Level.BRANCH, kind=Kind.STANDARD,
+                         parent_id=top.id, now=clock.now(), today=today)  # fmt: skip
+    for chat in (-1001, -1002):
+        await bind_chat(db, superadmin, chat, a.id, make_main=False, now=clock.now(), today=today)
+    await bind_chat(db, superadmin, -1001, b.id, make_main=False, now=clock.now(), today=today)
+    remaining = await binding_of(db, -1002)
+    assert remaining is not None
+    assert remaining.main
+    moved = await binding_of(db, -1001)
+    assert moved is not None
+    assert moved.org.id == b.id
+    assert moved.main
