@@ -78,12 +78,12 @@ async def generate_city(
     """Committees → branches → members (most linked to Telegram users) with secretaries."""
     rng = random.Random(seed)
     async with db.transaction() as s:
-        committees = []
-        for i in range(max(1, branches // 100)):
-            org = Organization(level=Level.COMMITTEE, kind=Kind.COMPREHENSIVE, name=f"第{i + 1}综合党委",
-                               gate_enabled=True, created_at=NOW)  # fmt: skip
-            s.add(org)
-            committees.append(org)
+        committees = [
+            Organization(level=Level.COMMITTEE, kind=Kind.COMPREHENSIVE, name=f"第{i + 1}综合党委",
+                         gate_enabled=True, created_at=NOW)
+            for i in range(max(1, branches // 100))
+        ]  # fmt: skip
+        s.add_all(committees)
         await s.flush()
         org_rows = [
             {
@@ -93,7 +93,7 @@ async def generate_city(
                 "name": f"第{i + 1}支部",
                 "gate_enabled": True,
                 "created_at": NOW,
-            }  # fmt: skip
+            }
             for i in range(branches)
         ]
         await s.execute(insert(Organization), org_rows)
@@ -118,12 +118,13 @@ async def generate_city(
             if linked:
                 user_id += 1
                 uid = user_id
+                seen = NOW - timedelta(hours=rng.randint(1, 2000))
                 users.append({"id": uid, "first_name": "用户", "started": True,
-                              "created_at": NOW, "last_seen_at": NOW - timedelta(hours=rng.randint(1, 2000))})  # fmt: skip
+                              "created_at": NOW, "last_seen_at": seen})  # fmt: skip
                 if n == 0:
                     secretaries[org] = uid
-            rows.append({"org_id": org, "user_id": uid,
-                         "name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
+            name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2)))
+            rows.append({"org_id": org, "user_id": uid, "name": name,
                          "phone": f"1{rng.randint(30, 99)}{rng.randint(0, 99_999_999):08d}",
                          "stage": rng.choice(stages), "status": Status.ACTIVE, "source": "import",
                          "created_at": NOW, "updated_at": NOW})  # fmt: skip

@@ -12,7 +12,17 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.config import Config
 from bot.i18n import load_catalog
 from bot.processor import PerChatUpdateProcessor
-from handlers import chats, fallback, groups, lang, members, middleware, registration, start
+from handlers import (
+    chats,
+    fallback,
+    groups,
+    lang,
+    members,
+    middleware,
+    org,
+    registration,
+    start,
+)
 from handlers.commands import publish_commands
 from handlers.context import BotContext, BotData, ChatData, Deps, Settings, UserData
 from handlers.errors import on_error
@@ -57,6 +67,7 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     groups.register(app)  # also group -90: who is present in each group
     registration.register(app, router)
     members.register(app, router)
+    org.register(app, router)
     router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)

@@ -44,7 +44,8 @@ async def edit_text(query: CallbackQuery, text: str, **kwargs: Any) -> None:
     try:
         await query.edit_message_text(text, **kwargs)
     except BadRequest as exc:
-        if "message is not modified" not in exc.message:
+        # PTB capitalizes Telegram's description ("Message is not modified: …").
+        if "message is not modified" not in exc.message.lower():
             raise
 
 
