@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import importlib
 
-BENCHMARKS = ("updates", "members")
+BENCHMARKS = ("updates", "members", "roster_import")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from handlers import (
     middleware,
     org,
     registration,
+    roster_import,
     start,
 )
 from handlers.commands import publish_commands
@@ -68,6 +69,7 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     registration.register(app, router)
     members.register(app, router)
     org.register(app, router)
+    roster_import.register(app, router)  # takes private documents: before the fallback
     router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)

@@ -1,0 +1,434 @@
+"""/import: a branch admin gets a template, sends the filled file back, previews, confirms."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from domain.org import Role
+from domain.roster import MAX_ROWS, ROLE_NAMES, TEMPLATE_HEADERS, Column, FileError, Problem
+from handlers.callbacks import CallbackData
+from handlers.common import actor_of, edit_text, is_private, today
+from handlers.context import BotContext
+from handlers.i18n import Html
+from handlers.render import split_message
+from handlers.wizard import WizardRouter
+from services.drafts import DraftView
+from services.errors import Denied, ServiceError
+from services.roster_import import (
+    FLOW,
+    MAX_FILE_BYTES,
+    BranchChoice,
+    ImportPlan,
+    choices_text,
+    confirm_import,
+    end_import_session,
+    import_branches,
+    import_session,
+    preview_import,
+    roster_template,
+    start_import_session,
+)
+
+PAGE_SIZE = 8
+MAX_ERROR_LINES = 20
+MAX_NAMES = 10  # new units or party groups named in the preview
+VALUE_SHOWN = 20  # characters of an offending cell quoted back; the rest is "…"
+
+# (key, **params) -> HTML: context.t in the bot, Catalog.t bound to a locale in the CLI.
+Render = Callable[..., str]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportButton(CallbackData):
+    """Import buttons: pick a branch (arg = org id), page the picker, confirm or cancel (token)."""
+
+    prefix: ClassVar[str] = "imp"
+    action: str  # "branch" | "page" | "ok" | "cancel"
+    arg: str
+
+
+FILE_ERRORS: dict[str, str] = {
+    "file.too_large": "import.file.too_large",
+    "file.no_rows": "import.file.no_rows",
+    "file.too_many_rows": "import.file.too_many_rows",
+    "file.missing_column": "import.file.missing_column",
+    "file.duplicate_column": "import.file.duplicate_column",
+    "file.corrupt": "import.file.corrupt",
+    "file.type": "import.file.type",
+    "file.old_excel": "import.file.old_excel",
+    "file.encoding": "import.file.encoding",
+}
+ROW_ERRORS: dict[str, str] = {
+    "name.empty": "import.error.name_empty",
+    "name.too_long": "import.error.name_too_long",
+    "name.too_short": "import.error.name_too_short",
+    "name.bad_chars": "import.error.name_bad_chars",
+    "name.duplicate": "import.error.name_duplicate",
+    "name.ambiguous": "import.error.name_ambiguous",
+    "phone.invalid": "import.error.phone_invalid",
+    "phone.scientific": "import.error.phone_scientific",
+    "phone.duplicate": "import.error.phone_duplicate",
+    "phone.taken": "import.error.phone_taken",
+    "stage.empty": "import.error.stage_empty",
+    "stage.unknown": "import.error.stage_unknown",
+    "role.unknown": "import.error.role_unknown",
+    "role.needs_party_group": "import.error.role_needs_party_group",
+    "role.taken": "import.error.role_taken",
+    "role.not_allowed": "import.error.role_not_allowed",
+    "text.empty": "import.error.text_empty",
+    "text.too_long": "import.error.text_too_long",
+    "date.invalid": "import.error.date_invalid",
+    "date.future": "import.error.date_future",
+    "date.order": "import.error.date_order",
+    "row.same_member": "import.error.same_member",
+}
+SERVICE_ERRORS: dict[str, str] = {
+    "import.not_branch": "import.not_branch",
+    "import.conflict": "import.conflict",
+    "org.not_found": "import.not_branch",
+}
+
+
+def _quote(value: str) -> str:
+    return value if len(value) <= VALUE_SHOWN else value[:VALUE_SHOWN] + "…"
+
+
+def _role_name(locale: str, code: str) -> str:
+    """An office as the template's language writes it (书记 / secretary)."""
+    return code if locale == "en" else ROLE_NAMES.get(Role(code), code)
+
+
+def _header(locale: str, column: Column | None) -> str:
+    headers = TEMPLATE_HEADERS.get(locale, TEMPLATE_HEADERS["zh_CN"])
+    return headers[column] if column is not None else ""
+
+
+def problem_text(tr: Render, locale: str, problem: Problem) -> str:
+    """One problem of one row, e.g. "手机号“1390000”不正确，应为 11 位数字…"."""
+    key = ROW_ERRORS.get(problem.code, "import.error.generic")
+    stages, roles = choices_text(locale)
+    if problem.code == "role.taken" and problem.other_line:
+        key = "import.error.role_taken_row"
+    return tr(
+        key,
+        value=_quote(problem.value),
+        column=_header(locale, problem.column),
+        other=problem.other_line,
+        other_column=_header(locale, problem.other_column),
+        stages=stages,
+        roles=roles,
+        role=_role_name(locale, problem.value) if problem.code == "role.taken" else "",
+    )
+
+
+def file_error_text(tr: Render, locale: str, error: FileError) -> str:
+    """Why a whole file was refused, naming the column where it matters."""
+    return tr(
+        FILE_ERRORS.get(error.code, "import.file.corrupt"),
+        column=_header(locale, error.column),
+        limit=MAX_ROWS,
+        size=MAX_FILE_BYTES // (1024 * 1024),
+        ext=".xlsx",
+    )
+
+
+def _names(locale: str, names: Sequence[str]) -> str:
+    """A few names in the locale's list style; the rest as "…" (a city may bring hundreds)."""
+    shown = "、".join if locale != "en" else ", ".join
+    more = "…" if len(names) > MAX_NAMES else ""
+    return shown(_quote(n) for n in names[:MAX_NAMES]) + more
+
+
+def plan_lines(
+    tr: Render, locale: str, plan: ImportPlan, max_errors: int | None = MAX_ERROR_LINES
+) -> list[str]:
+    """The preview: counts, new units and groups, and the first errors with their rows.
+
+    `tr` renders HTML (context.t, or Catalog.t for the command line, which strips it).
+    """
+    if plan.file_error is not None:
+        return [file_error_text(tr, locale, plan.file_error)]
+    lines = [
+        tr(
+            "import.preview",
+            branch=plan.org_name,
+            created=plan.created,
+            updated=plan.updated,
+            unchanged=plan.unchanged,
+            errors=plan.errors,
+        )
+    ]
+    if plan.new_units:
+        lines.append(tr("import.new_units", names=_names(locale, plan.new_units)))
+    if plan.new_party_groups:
+        lines.append(tr("import.new_groups", names=_names(locale, plan.new_party_groups)))
+    problems = [(row.line, p) for row in plan.error_rows for p in row.problems]
+    shown = problems if max_errors is None else problems[:max_errors]
+    if problems:
+        lines.append("")
+    for line, problem in shown:
+        # Already HTML with the user's text escaped: Html keeps it from being escaped twice.
+        text = Html(problem_text(tr, locale, problem))
+        lines.append(tr("import.error_line", line=line, problem=text))
+    if len(problems) > len(shown):
+        lines.append(tr("import.more_errors", count=len(problems) - len(shown)))
+    return lines
+
+
+# ---------------------------------------------------------------- choosing the branch
+
+
+def _picker(
+    context: BotContext, branches: Sequence[BranchChoice], page: int
+) -> InlineKeyboardMarkup:
+    pages = max(1, -(-len(branches) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = branches[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    rows = [
+        [InlineKeyboardButton(b.name[:60], callback_data=ImportButton("branch", str(b.id)).pack())]
+        for b in shown
+    ]
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                context.plain("import.page_prev"),
+                callback_data=ImportButton("page", str(page - 1)).pack(),
+            )
+        )
+    if page < pages - 1:
+        nav.append(
+            InlineKeyboardButton(
+                context.plain("import.page_next"),
+                callback_data=ImportButton("page", str(page + 1)).pack(),
+            )
+        )
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+async def import_command(update: Update, context: BotContext) -> None:
+    """/import: the template for one's branch, or a branch picker for those with several."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    if not is_private(update):
+        await message.reply_text(context.t("import.private_only"))
+        return
+    branches = await import_branches(context.deps.db, actor_of(context, user), today(context))
+    if not branches:
+        await message.reply_text(context.t("import.not_admin"))
+    elif len(branches) == 1:
+        await _send_template(update, context, branches[0].id)
+    else:
+        await message.reply_text(
+            context.t("import.choose_branch"), reply_markup=_picker(context, branches, 0)
+        )
+
+
+async def _send_template(update: Update, context: BotContext, org_id: int) -> bool:
+    """Start waiting for the file and send the template; False when not allowed."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None
+    assert chat is not None
+    try:
+        branch = await start_import_session(
+            context.deps.db, actor_of(context, user), org_id,
+            context.deps.clock.now(), today(context),
+        )  # fmt: skip
+    except ServiceError:
+        return False
+    filename = context.plain("import.template_name") + ".xlsx"
+    await context.bot.send_document(
+        chat.id,
+        InputFile(io.BytesIO(roster_template(context.locale)), filename=filename),
+        caption=context.t("import.template_caption", branch=branch.name, limit=MAX_ROWS),
+    )
+    return True
+
+
+# ---------------------------------------------------------------- the file
+
+
+async def document_received(update: Update, context: BotContext) -> None:
+    """A file in private chat: check it against the roster and show what importing would do."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    assert message.document is not None
+    db = context.deps.db
+    # Checked before downloading: most stray files are not meant for an import at all.
+    if await import_session(db, user.id) is None:
+        await message.reply_text(context.t("import.no_session"))
+        return
+    document = message.document
+    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+        await message.reply_text(
+            file_error_text(context.t, context.locale, FileError("file.too_large"))
+        )
+        return
+    await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+    content = bytes(await (await document.get_file()).download_as_bytearray())
+    try:
+        preview = await preview_import(
+            db, actor_of(context, user), document.file_name or "", content,
+            context.deps.clock.now(), today(context),
+        )  # fmt: skip
+    except Denied:
+        await end_import_session(db, user.id)
+        await message.reply_text(context.t("import.not_admin"))
+        return
+    except ServiceError as exc:
+        await message.reply_text(context.t(SERVICE_ERRORS.get(exc.code, "import.no_session")))
+        return
+    if preview.file_error is not None:
+        text = file_error_text(context.t, context.locale, preview.file_error)
+        await message.reply_text(text + "\n\n" + context.t("import.fix_and_resend"))
+        return
+    assert preview.plan is not None
+    plan = preview.plan
+    if plan.ok and not plan.has_changes:
+        await message.reply_text(context.t("import.nothing_to_change", count=plan.unchanged))
+        return
+    lines = plan_lines(context.t, context.locale, plan)
+    if not plan.ok:
+        lines += ["", context.t("import.fix_and_resend")]
+        await _send_lines(context, message.chat_id, lines)
+        return
+    lines += ["", context.t("import.confirm_question")]
+    buttons = [
+        InlineKeyboardButton(
+            context.plain("import.button_confirm"),
+            callback_data=ImportButton("ok", preview.token).pack(),
+        ),
+        InlineKeyboardButton(
+            context.plain("import.button_cancel"),
+            callback_data=ImportButton("cancel", preview.token).pack(),
+        ),
+    ]
+    await _send_lines(context, message.chat_id, lines, InlineKeyboardMarkup([buttons]))
+
+
+async def _send_lines(
+    context: BotContext, chat_id: int, lines: list[str], markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send lines in as few messages as fit Telegram's limit; buttons go on the last one."""
+    parts = split_message(lines)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        await context.bot.send_message(chat_id, part, reply_markup=markup if last else None)
+
+
+async def text_instead_of_file(update: Update, context: BotContext, _draft: DraftView) -> None:
+    """Typed text while we wait for the roster file: say what we are waiting for."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(context.t("import.send_file"))
+
+
+# ---------------------------------------------------------------- buttons
+
+
+async def import_button(update: Update, context: BotContext) -> None:
+    """Branch picked, page turned, import confirmed or cancelled; every press re-authorized."""
+    query = update.callback_query
+    assert query is not None
+    press = ImportButton.unpack(query.data)
+    if press is None or press.action not in ("branch", "page", "ok", "cancel"):
+        await query.answer(context.plain("callback.invalid"), show_alert=True)
+        return
+    if press.action in ("branch", "page"):
+        await _picker_pressed(update, context, press)
+    elif press.action == "ok":
+        await _confirm_pressed(update, context, press.arg)
+    else:
+        ended = await end_import_session(context.deps.db, query.from_user.id, press.arg)
+        if not ended:
+            await query.answer(context.plain("callback.invalid"), show_alert=True)
+            return
+        await query.answer()
+        await edit_text(query, context.t("import.cancelled"))
+
+
+async def _picker_pressed(update: Update, context: BotContext, press: ImportButton) -> None:
+    query = update.callback_query
+    assert query is not None
+    if not press.arg.isdigit():
+        await query.answer(context.plain("callback.invalid"), show_alert=True)
+        return
+    if press.action == "page":
+        branches = await import_branches(
+            context.deps.db, actor_of(context, query.from_user), today(context)
+        )
+        if not branches:
+            await query.answer(context.plain("import.not_admin"), show_alert=True)
+            return
+        await query.answer()
+        try:
+            await query.edit_message_reply_markup(_picker(context, branches, int(press.arg)))
+        except BadRequest as exc:  # a double press asks for the page already shown
+            if "message is not modified" not in exc.message:
+                raise
+        return
+    if not await _send_template(update, context, int(press.arg)):
+        await query.answer(context.plain("import.not_admin"), show_alert=True)
+        return
+    await query.answer()
+
+
+async def _confirm_pressed(update: Update, context: BotContext, token: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    try:
+        report = await confirm_import(
+            context.deps.db, actor_of(context, query.from_user), token,
+            context.deps.clock.now(), today(context),
+        )  # fmt: skip
+    except Denied:
+        await query.answer(context.plain("import.not_admin"), show_alert=True)
+        return
+    except ServiceError as exc:
+        if exc.code in SERVICE_ERRORS:
+            await query.answer()
+            await edit_text(query, context.t(SERVICE_ERRORS[exc.code]))
+            return
+        # Not this person's pending import (another user, an old preview, already done).
+        await query.answer(context.plain("callback.invalid"), show_alert=True)
+        return
+    await query.answer()
+    if report.applied:
+        await edit_text(
+            query, context.t("import.done", created=report.created, updated=report.updated)
+        )
+    elif report.plan.ok:
+        await edit_text(query, context.t("import.nothing_to_change", count=report.plan.unchanged))
+    else:
+        # The roster changed since the preview: show what now stands in the way.
+        await edit_text(query, context.t("import.changed_since_preview"))
+        lines = plan_lines(context.t, context.locale, report.plan)
+        lines += ["", context.t("import.fix_and_resend")]
+        await _send_lines(context, query.from_user.id, lines)
+
+
+def register(app: Application, router: WizardRouter | None = None) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("import", import_command))
+    app.add_handler(CallbackQueryHandler(import_button, pattern=ImportButton.pattern()))
+    # Every private document comes here: one waiting for a roster is checked, others get a
+    # hint (no other flow takes files yet; when one does, route documents by draft flow).
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.Document.ALL & ~filters.UpdateType.EDITED,
+            document_received,
+        )
+    )
+    if router is not None:
+        router.on_text(FLOW, text_instead_of_file)
