@@ -7,6 +7,7 @@ import logging
 from typing import ClassVar
 
 from telegram import (
+    CallbackQuery,
     Chat,
     ChatMember,
     ChatMemberAdministrator,
@@ -34,10 +35,13 @@ from handlers.registration import registration_link
 from handlers.render import split_message
 from services.errors import ServiceError
 from services.groups import (
+    BindResult,
     bind_candidates,
     bind_chat,
     bind_report,
     binding_of,
+    branch_parents,
+    create_and_bind,
     forget_presence,
     gate_check,
     record_presence,
@@ -65,6 +69,15 @@ class Bind(CallbackData):
     prefix: ClassVar[str] = "bind"
     org_id: int
     main: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class BindNew(CallbackData):
+    """Create a branch named after this group (parent 0: first choose the parent)."""
+
+    prefix: ClassVar[str] = "bindn"
+    parent_id: int
+    offset: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +134,8 @@ async def _offer(
     orgs, total = await bind_candidates(
         context.deps.db, actor, today(context), offset=offset, limit=PAGE
     )
-    if total == 0:
+    _, parents = await branch_parents(context.deps.db, actor, today(context), offset=0, limit=1)
+    if total == 0 and parents == 0:
         await context.bot.send_message(chat.id, context.t("bind.not_allowed"))
         return
     missing = await missing_rights(context, chat.id)
@@ -151,6 +165,9 @@ async def _offer(
         )
     if nav:
         keyboard.append(nav)
+    if parents:
+        new = InlineKeyboardButton(context.plain("bind.create"), callback_data=BindNew(0, 0).pack())
+        keyboard.append([new])
     markup = InlineKeyboardMarkup(keyboard)
     if edit and update.callback_query is not None:
         await edit_text(update.callback_query, "\n".join(lines), reply_markup=markup)
@@ -189,6 +206,63 @@ async def bind_button(update: Update, context: BotContext) -> None:
         await refuse(query, context, exc.code)
         return
     await query.answer()
+    await _bound(context, query, chat, result)
+
+
+async def new_branch_button(update: Update, context: BotContext) -> None:
+    """以本群名称新建支部: pick the parent committee (if several), create, bind as main."""
+    query = update.callback_query
+    assert query is not None
+    press = BindNew.unpack(query.data)
+    chat = update.effective_chat
+    if press is None or press.offset < 0 or not _is_group(chat):
+        await refuse(query, context, "stale")
+        return
+    assert chat is not None
+    actor = actor_of(context, query.from_user)
+    parent_id = press.parent_id
+    if not parent_id:
+        parents, total = await branch_parents(
+            context.deps.db, actor, today(context), offset=press.offset, limit=PAGE
+        )
+        if total == 0:
+            await refuse(query, context, "auth.manage_orgs")
+            return
+        if total > 1:
+            await query.answer()
+            keyboard = [
+                [InlineKeyboardButton(o.name[:60], callback_data=BindNew(o.id, 0).pack())]
+                for o in parents
+            ]
+            nav = []
+            if press.offset > 0:
+                back = BindNew(0, max(0, press.offset - PAGE)).pack()
+                nav.append(InlineKeyboardButton(context.plain("common.prev"), callback_data=back))
+            if press.offset + PAGE < total:
+                more = BindNew(0, press.offset + PAGE).pack()
+                nav.append(InlineKeyboardButton(context.plain("common.next"), callback_data=more))
+            if nav:
+                keyboard.append(nav)
+            await edit_text(
+                query, context.t("bind.pick_parent", name=chat.title or ""),
+                reply_markup=InlineKeyboardMarkup(keyboard),
+            )  # fmt: skip
+            return
+        parent_id = parents[0].id
+    try:
+        result = await create_and_bind(
+            context.deps.db, actor, chat.id, parent_id=parent_id, name=chat.title or "",
+            now=context.deps.clock.now(), today=today(context),
+        )  # fmt: skip
+    except ServiceError as exc:
+        await refuse(query, context, exc.code)
+        return
+    await query.answer()
+    await _bound(context, query, chat, result)
+
+
+async def _bound(context: BotContext, query: CallbackQuery, chat: Chat, result: BindResult) -> None:
+    """Say what the binding did, invite registration, and report the group's people."""
     binding = result.binding
     key = "bind.done_main" if binding.main else "bind.done_extra"
     markup = None
@@ -306,6 +380,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("bind", bind_command))
     app.add_handler(CallbackQueryHandler(bind_button, pattern=Bind.pattern()))
     app.add_handler(CallbackQueryHandler(page_button, pattern=BindPage.pattern()))
+    app.add_handler(CallbackQueryHandler(new_branch_button, pattern=BindNew.pattern()))
     app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, member_joined))
     app.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, member_left))
     app.add_handler(ChatMemberHandler(chat_member_changed, ChatMemberHandler.CHAT_MEMBER))

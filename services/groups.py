@@ -8,12 +8,12 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.org import Level, Permission, Status
+from domain.org import Kind, Level, Permission, Status
 from services import audit
 from services.authz import Actor, orgs_with, require
 from services.errors import NotFound
 from services.membership import approvers_of
-from services.orgs import OrgView, load_org, org_view
+from services.orgs import OrgView, add_org, load_org, org_view
 from storage.db import Database
 from storage.models import (
     ChatBinding,
@@ -109,63 +109,114 @@ async def bind_chat(
 ) -> BindResult:
     """Link a group to a branch: its main group if it has none (or when asked), else extra."""
     async with db.transaction() as session:
-        org = await load_org(session, org_id)
-        if org.level == Level.COMMITTEE:
-            raise NotFound("org.not_found")
-        await require(session, actor, org_id, Permission.BIND_GROUP, today)
-        row = await session.get(ChatBinding, chat_id)
-        previous: OrgView | None = None
-        before = None if row is None else {"org_id": row.org_id, "purpose": row.purpose,
-                                           "active": row.active}  # fmt: skip
-        if row is not None and row.active and row.org_id != org_id:
-            old = await session.get(Organization, row.org_id)
-            previous = org_view(old) if old else None
-            if row.purpose == "main":
-                # The branch this group leaves keeps a main group if it has another one.
-                row.purpose = "extra"
-                await session.flush()
-                successor = await session.scalar(
-                    select(ChatBinding)
-                    .where(
-                        ChatBinding.org_id == row.org_id,
-                        ChatBinding.active.is_(True),
-                        ChatBinding.chat_id != chat_id,
-                    )
-                    .order_by(ChatBinding.bound_at)
-                    .limit(1)
-                )
-                if successor is not None:
-                    successor.purpose = "main"
-        main_row = await session.scalar(
-            select(ChatBinding).where(
-                ChatBinding.org_id == org_id,
-                ChatBinding.purpose == "main",
-                ChatBinding.active.is_(True),
-                ChatBinding.chat_id != chat_id,
-            )
+        return await _bind(
+            session, actor, chat_id, org_id, make_main=make_main, now=now, today=today
         )
-        demoted = None
-        if main_row is not None and make_main:
-            main_row.purpose = "extra"
-            demoted = main_row.chat_id
-            await session.flush()  # the one-main-group index must see the demotion first
-        purpose = "main" if main_row is None or make_main else "extra"
-        if row is None:
-            row = ChatBinding(chat_id=chat_id, org_id=org_id, purpose=purpose, active=True,
-                              bound_by=actor.user_id or None, bound_at=now)  # fmt: skip
-            session.add(row)
-        else:
-            row.org_id, row.purpose, row.active = org_id, purpose, True
-            row.bound_by, row.bound_at = actor.user_id or None, now
-        audit.record(
-            session, at=now, actor_id=actor.user_id or None, action="chat.bind",
-            target_type="chat", target_id=chat_id, before=before,
-            after={"org_id": org_id, "purpose": purpose, "demoted_main": demoted},
+
+
+async def create_and_bind(
+    db: Database,
+    actor: Actor,
+    chat_id: int,
+    *,
+    parent_id: int,
+    name: str,
+    now: datetime,
+    today: date,
+) -> BindResult:
+    """Create a branch named after the group under a committee, and bind the group to it."""
+    async with db.transaction() as session:
+        org = await add_org(
+            session, actor, name=name, level=Level.BRANCH, kind=Kind.STANDARD,
+            parent_id=parent_id, now=now, today=today,
         )  # fmt: skip
-        await session.flush()
-        return BindResult(
-            BindingView(chat_id, org_view(org), purpose == "main", True), previous, demoted
+        return await _bind(session, actor, chat_id, org.id, make_main=True, now=now, today=today)
+
+
+async def branch_parents(
+    db: Database, actor: Actor, today: date, *, offset: int, limit: int
+) -> tuple[list[OrgView], int]:
+    """Committees and general branches under which the actor may create a branch."""
+    async with db.read() as session:
+        ids = await orgs_with(session, actor, Permission.MANAGE_ORGS, today, level=None)
+        rows = (
+            await session.scalars(
+                select(Organization)
+                .where(Organization.id.in_(ids), Organization.level != Level.BRANCH)
+                .order_by(Organization.name, Organization.id)
+            )
+        ).all()
+    views = [org_view(r) for r in rows]
+    return views[offset : offset + limit], len(views)
+
+
+async def _bind(
+    session: AsyncSession,
+    actor: Actor,
+    chat_id: int,
+    org_id: int,
+    *,
+    make_main: bool,
+    now: datetime,
+    today: date,
+) -> BindResult:
+    org = await load_org(session, org_id)
+    if org.level == Level.COMMITTEE:
+        raise NotFound("org.not_found")
+    await require(session, actor, org_id, Permission.BIND_GROUP, today)
+    row = await session.get(ChatBinding, chat_id)
+    previous: OrgView | None = None
+    before = None if row is None else {"org_id": row.org_id, "purpose": row.purpose,
+                                       "active": row.active}  # fmt: skip
+    if row is not None and row.active and row.org_id != org_id:
+        old = await session.get(Organization, row.org_id)
+        previous = org_view(old) if old else None
+        if row.purpose == "main":
+            # The branch this group leaves keeps a main group if it has another one.
+            row.purpose = "extra"
+            await session.flush()
+            successor = await session.scalar(
+                select(ChatBinding)
+                .where(
+                    ChatBinding.org_id == row.org_id,
+                    ChatBinding.active.is_(True),
+                    ChatBinding.chat_id != chat_id,
+                )
+                .order_by(ChatBinding.bound_at)
+                .limit(1)
+            )
+            if successor is not None:
+                successor.purpose = "main"
+    main_row = await session.scalar(
+        select(ChatBinding).where(
+            ChatBinding.org_id == org_id,
+            ChatBinding.purpose == "main",
+            ChatBinding.active.is_(True),
+            ChatBinding.chat_id != chat_id,
         )
+    )
+    demoted = None
+    if main_row is not None and make_main:
+        main_row.purpose = "extra"
+        demoted = main_row.chat_id
+        await session.flush()  # the one-main-group index must see the demotion first
+    purpose = "main" if main_row is None or make_main else "extra"
+    if row is None:
+        row = ChatBinding(chat_id=chat_id, org_id=org_id, purpose=purpose, active=True,
+                          bound_by=actor.user_id or None, bound_at=now)  # fmt: skip
+        session.add(row)
+    else:
+        row.org_id, row.purpose, row.active = org_id, purpose, True
+        row.bound_by, row.bound_at = actor.user_id or None, now
+    audit.record(
+        session, at=now, actor_id=actor.user_id or None, action="chat.bind",
+        target_type="chat", target_id=chat_id, before=before,
+        after={"org_id": org_id, "purpose": purpose, "demoted_main": demoted},
+    )  # fmt: skip
+    await session.flush()
+    return BindResult(
+        BindingView(chat_id, org_view(org), purpose == "main", True), previous, demoted
+    )
 
 
 async def unbind_chat(

@@ -70,41 +70,59 @@ async def create_org(
     today: date,
 ) -> OrgView:
     """Create a committee, general branch or branch under a parent the actor manages."""
+    async with db.transaction() as session:
+        return await add_org(
+            session, actor, name=name, level=level, kind=kind, parent_id=parent_id,
+            now=now, today=today,
+        )  # fmt: skip
+
+
+async def add_org(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    name: str,
+    level: Level,
+    kind: Kind,
+    parent_id: int | None,
+    now: datetime,
+    today: date,
+) -> OrgView:
+    """create_org inside the caller's transaction (for intents that also do more)."""
     clean = parse_short_text(name, ORG_NAME_MAX)
     if isinstance(clean, Invalid):
         raise ServiceError(f"org.{clean.code}")
     if kind not in KINDS_BY_LEVEL[level]:
         raise ServiceError("org.bad_kind")
-    async with db.transaction() as session:
-        parent_level: Level | None = None
-        if parent_id is not None:
-            parent = await load_org(session, parent_id)
-            parent_level = Level(parent.level)
-            await require(session, actor, parent_id, Permission.MANAGE_ORGS, today)
-        elif not actor.superadmin:
-            raise Denied("auth.manage_orgs")
-        if parent_level not in ALLOWED_PARENTS[level]:
-            raise ServiceError("org.bad_parent")
-        row = Organization(
-            parent_id=parent_id,
-            level=level,
-            kind=kind,
-            name=clean,
-            gate_enabled=True,
-            created_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="org.create",
-            target_type="org",
-            target_id=row.id,
-            after={"name": clean, "level": level, "kind": kind, "parent_id": parent_id},
-        )
-        return org_view(row)
+    parent_level: Level | None = None
+    if parent_id is not None:
+        parent = await load_org(session, parent_id)
+        parent_level = Level(parent.level)
+        await require(session, actor, parent_id, Permission.MANAGE_ORGS, today)
+    elif not actor.superadmin:
+        raise Denied("auth.manage_orgs")
+    if parent_level not in ALLOWED_PARENTS[level]:
+        raise ServiceError("org.bad_parent")
+    row = Organization(
+        parent_id=parent_id,
+        level=level,
+        kind=kind,
+        name=clean,
+        gate_enabled=True,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="org.create",
+        target_type="org",
+        target_id=row.id,
+        after={"name": clean, "level": level, "kind": kind, "parent_id": parent_id},
+    )
+    return org_view(row)
 
 
 async def get_org(db: Database, org_id: int) -> OrgView:

@@ -452,3 +452,35 @@ async def test_removing_the_bot_deactivates_the_binding_and_tells_the_secretary(
     chat = await get_chat(bot.deps.db, group.id)
     assert chat is not None
     assert not chat.active
+
+
+async def test_a_superadmin_creates_the_branch_from_the_group_itself(
+    emu: Emulator, db: Database, clock: FakeClock
+) -> None:
+    boss = emu.user("超管")
+    cfg = bot_config(emu, db.url, superadmins=[boss.id])
+    bot = await start_bot(cfg, build_deps(cfg, clock=clock, db=db), emu)
+    try:
+        today = clock.now().date()
+        for name in ("甲党委", "乙党委"):
+            await create_org(db, SUPER, name=name, level=Level.COMMITTEE, kind=Kind.COMPREHENSIVE,
+                             parent_id=None, now=clock.now(), today=today)  # fmt: skip
+        group = emu.group("星火科技 <联合> 支部", members=[boss], admins=[boss], supergroup=True)
+        await group.add_bot(by=boss, admin=True, rights=RIGHTS)
+        await boss.send("/bind", chat=group)
+        await bot.settle()
+        await boss.press(emu.last_sent(group), "➕ 以本群名称新建支部")
+        await bot.settle()
+        assert "请选择它的上级党组织" in emu.last_sent(group).content
+        await boss.press(emu.last_sent(group), "乙党委")
+        await bot.settle()
+        binding = await binding_of(db, group.id)
+        assert binding is not None
+        assert binding.main
+        assert binding.org.name == "星火科技 <联合> 支部"
+        assert any("主群" in m.content for m in emu.sent_to(group))
+        # The binder never started the bot: the check list is offered, not lost.
+        assert "请私聊我" in emu.last_sent(group).content
+    finally:
+        await stop_bot(bot)
+    assert bot.errors == []
