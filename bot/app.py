@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Config
+from bot.flood import FloodGate, FloodLimits
 from bot.i18n import load_catalog
 from bot.processor import PerChatUpdateProcessor
 from handlers import (
@@ -28,6 +30,8 @@ from handlers.commands import publish_commands
 from handlers.context import BotContext, BotData, ChatData, Deps, Settings, UserData
 from handlers.errors import on_error
 from handlers.wizard import WizardRouter
+from scheduler.notices import register_jobs
+from scheduler.outbox import OutboxSettings, OutboxWorker
 from services.clock import Clock, SystemClock
 from storage.db import Database
 
@@ -95,19 +99,45 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=deps.settings.timezone))
         .context_types(context_types)
         .concurrent_updates(processor or PerChatUpdateProcessor())
-        .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .arbitrary_callback_data(False)
     )
     if cfg.telegram.proxy:
         builder = builder.proxy(cfg.telegram.proxy).get_updates_proxy(cfg.telegram.proxy)
     if rate_limiter:
-        # Flood control for direct answers; broadcasts go through the durable outbox.
+        # One gate for direct answers and the outbox, counting what Telegram counts.
+        gate = FloodGate(
+            FloodLimits(
+                overall_per_second=cfg.outbox.messages_per_second,
+                bulk_per_second=max(1, cfg.outbox.messages_per_second - 1),
+                group_per_minute=cfg.outbox.group_messages_per_minute,
+            )
+        )
         # PTB's builder generics cannot express "rate limiter added later in a branch".
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(gate)  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data.deps = deps
     wire(app)
+    register_jobs(app)
+    worker = OutboxWorker(
+        app.bot,
+        deps,
+        OutboxSettings(
+            concurrency=cfg.outbox.concurrency,
+            claim_timeout=timedelta(seconds=cfg.outbox.claim_timeout_seconds),
+        ),
+    )
+
+    async def start_worker(application: Application) -> None:  # type: ignore[type-arg]
+        await _post_init(application)
+        await worker.start()
+
+    async def stop_worker(application: Application) -> None:  # type: ignore[type-arg]
+        await worker.stop()
+
+    # The worker sends once the bot is up, and finishes its items before HTTP closes.
+    app.post_init = start_worker
+    app.post_stop = stop_worker
     return app
 
 

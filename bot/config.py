@@ -78,6 +78,16 @@ class BotConfig:
 
 
 @dataclass(frozen=True)
+class OutboxConfig:
+    """How the outbox worker sends what the bot owes people."""
+
+    concurrency: int = 8
+    claim_timeout_seconds: int = 60
+    messages_per_second: int = 30
+    group_messages_per_minute: int = 20
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     """How much the bot writes to its log."""
 
@@ -92,6 +102,7 @@ class Config:
     database: DatabaseConfig
     bot: BotConfig = BotConfig()
     logging: LoggingConfig = LoggingConfig()
+    outbox: OutboxConfig = OutboxConfig()
     source: Path | None = None
 
 
@@ -101,6 +112,12 @@ _ALLOWED: dict[str, set[str]] = {
     "database": {"url", "migrate_on_start", "echo"},
     "bot": {"timezone", "default_locale", "superadmins"},
     "logging": {"level"},
+    "outbox": {
+        "concurrency",
+        "claim_timeout_seconds",
+        "messages_per_second",
+        "group_messages_per_minute",
+    },
 }
 
 
@@ -132,7 +149,7 @@ def parse_config(
 ) -> Config:
     """Validate a parsed TOML document into a Config, or raise ConfigError naming the key."""
     env = dict(os.environ) if env is None else env
-    unknown = sorted(set(raw) - {"telegram", "database", "bot", "logging"})
+    unknown = sorted(set(raw) - {"telegram", "database", "bot", "logging", "outbox"})
     if unknown:
         raise ConfigError(unknown[0], "unknown section")
 
@@ -204,6 +221,20 @@ def parse_config(
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("logging.level", "must be DEBUG, INFO, WARNING or ERROR")
 
+    ob = _table(raw, "outbox")
+    limits = {
+        "concurrency": (1, 64, 8),
+        "claim_timeout_seconds": (1, 3600, 60),
+        "messages_per_second": (1, 1000, 30),
+        "group_messages_per_minute": (1, 1000, 20),
+    }
+    outbox_values: dict[str, int] = {}
+    for key, (low, high, default) in limits.items():
+        value = _get(ob, "outbox", key, int, default)
+        if not low <= value <= high:
+            raise ConfigError(f"outbox.{key}", f"must be {low}..{high}, got {value}")
+        outbox_values[key] = value
+
     return Config(
         telegram=TelegramConfig(
             token=token,
@@ -220,6 +251,7 @@ def parse_config(
         ),
         bot=BotConfig(timezone=tz, default_locale=locale, superadmins=tuple(admins)),
         logging=LoggingConfig(level=level),
+        outbox=OutboxConfig(**outbox_values),
     )
 
 
@@ -244,5 +276,6 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         database=cfg.database,
         bot=cfg.bot,
         logging=cfg.logging,
+        outbox=cfg.outbox,
         source=path,
     )

@@ -122,6 +122,7 @@ class Permission(StrEnum):
     MANAGE_ROLES = "manage_roles"
     BIND_GROUP = "bind_group"
     MANAGE_ORGS = "manage_orgs"  # create organizations under this one
+    SEND_NOTICE = "send_notice"  # broadcast notices to the organization's members
 
 
 _BRANCH_ADMIN = frozenset(
@@ -133,16 +134,18 @@ _BRANCH_ADMIN = frozenset(
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.SECRETARY: _BRANCH_ADMIN | {Permission.MANAGE_ROLES, Permission.BIND_GROUP},
-    Role.DEPUTY: _BRANCH_ADMIN,
-    Role.ORGANIZATION: _BRANCH_ADMIN,
-    Role.PROPAGANDA: frozenset({Permission.VIEW_ROSTER}),
+    Role.SECRETARY: _BRANCH_ADMIN
+    | {Permission.MANAGE_ROLES, Permission.BIND_GROUP, Permission.SEND_NOTICE},
+    Role.DEPUTY: _BRANCH_ADMIN | {Permission.SEND_NOTICE},
+    Role.ORGANIZATION: _BRANCH_ADMIN | {Permission.SEND_NOTICE},
+    # Study and publicity are the propaganda member's work; reporting the information officer's.
+    Role.PROPAGANDA: frozenset({Permission.VIEW_ROSTER, Permission.SEND_NOTICE}),
     Role.DISCIPLINE: frozenset({Permission.VIEW_ROSTER}),
     Role.GROUP_LEADER: frozenset({Permission.VIEW_ROSTER}),
     # Instructors guide, they do not administer: no phones, no changes.
     Role.INSTRUCTOR: frozenset({Permission.VIEW_ROSTER}),
     Role.DUES_KEEPER: frozenset({Permission.VIEW_ROSTER}),
-    Role.INFO_OFFICER: frozenset({Permission.VIEW_ROSTER}),
+    Role.INFO_OFFICER: frozenset({Permission.VIEW_ROSTER, Permission.SEND_NOTICE}),
     Role.COMMITTEE_ADMIN: frozenset(Permission),
 }
 

@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from handlers.i18n import Catalog
 from services.clock import Clock
+from services.outbox import Wakeup
 from services.users import UserView
 from storage.db import Database
 
@@ -30,6 +31,7 @@ class Deps:
     clock: Clock
     catalog: Catalog
     settings: Settings
+    outbox: Wakeup = field(default_factory=Wakeup)
 
 
 @dataclass

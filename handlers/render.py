@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from domain.org import Kind, Role, Stage
 from handlers.context import BotContext
+from handlers.i18n import Catalog
 
 # Telegram allows 4096 characters; leave room for entities expanding after parsing.
 MESSAGE_LIMIT = 3800
@@ -95,15 +97,82 @@ def split_message(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]
 
 def format_datetime(context: BotContext, when: datetime, tz: ZoneInfo) -> str:
     """ "12月5日（周六）19:30" / "Sat 5 Dec 19:30", with the year when it is not this year."""
+    return datetime_text(context.deps.catalog, context.locale, when, tz, context.deps.clock.now())
+
+
+def datetime_text(
+    catalog: Catalog, locale: str, when: datetime, tz: ZoneInfo, now: datetime
+) -> str:
+    """format_datetime for code that renders outside an update (the outbox worker)."""
     local = when.astimezone(tz)
-    this_year = context.deps.clock.now().astimezone(tz).year
-    weekday = context.plain(WEEKDAY_KEYS[local.weekday()])
-    key = "format.datetime" if local.year == this_year else "format.datetime_year"
-    return context.plain(
+    key = "format.datetime" if local.year == now.astimezone(tz).year else "format.datetime_year"
+    return catalog.plain(
+        locale,
         key,
         year=local.year,
-        month_name=context.plain(MONTH_KEYS[local.month - 1]),
+        month_name=catalog.plain(locale, MONTH_KEYS[local.month - 1]),
         day=local.day,
-        weekday=weekday,
+        weekday=catalog.plain(locale, WEEKDAY_KEYS[local.weekday()]),
         time=local.strftime("%H:%M"),
     )
+
+
+_TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
+_TOKEN = re.compile(r"<[^>]*>|&[#a-zA-Z0-9]+;|.", re.S)
+
+
+def _apply_tags(text: str, stack: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tags still open after `text`, given those open before it."""
+    stack = list(stack)
+    for match in _TAG.finditer(text):
+        name = match.group(2)
+        if match.group(1):
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == name:
+                    del stack[i]
+                    break
+        else:
+            stack.append((name, match.group(0)))
+    return stack
+
+
+def _closing(stack: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+
+def _hard_chunks(line: str, size: int) -> list[str]:
+    """Cut an over-long line between characters, never inside a tag or an entity."""
+    chunks, current = [], ""
+    for token in _TOKEN.findall(line):
+        if len(current) + len(token) > size and current:
+            chunks.append(current)
+            current = ""
+        current += token
+    return [*chunks, current] if current else chunks
+
+
+def split_html(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split Telegram HTML at line breaks into parts under `limit`; tags open at a cut are
+    closed there and reopened in the next part, so every part parses on its own."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        lines.extend(_hard_chunks(line, limit // 2) if len(line) > limit // 2 else [line])
+    parts: list[str] = []
+    body: list[str] = []
+    prefix = ""
+    stack: list[tuple[str, str]] = []
+    size = 0
+    for line in lines:
+        after = _apply_tags(line, stack)
+        grown = size + len(line) + (1 if body else 0)
+        if body and grown + len(_closing(after)) > limit:
+            parts.append(prefix + "\n".join(body) + _closing(stack))
+            prefix = "".join(tag for _, tag in stack)
+            body, size = [], len(prefix)
+            grown = size + len(line)
+        body.append(line)
+        size = grown
+        stack = after
+    if body:
+        parts.append(prefix + "\n".join(body) + _closing(stack))
+    return parts

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from services.groups import move_chat_id
 from storage.db import Database
-from storage.models import Chat
+from storage.models import Chat, OutboxItem
 from storage.upsert import upsert
 
 ACTIVE_STATUSES = frozenset({"member", "administrator", "creator"})
@@ -98,6 +98,11 @@ async def migrate_chat(
         # Every table that stores a chat id moves here, in this same transaction, so
         # nothing is left pointing at the dead id.
         await move_chat_id(session, old_id, new_id)
+        await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.chat_id == old_id, OutboxItem.status == "pending")
+            .values(chat_id=new_id)
+        )
         row = await session.get(Chat, new_id, populate_existing=True)
         assert row is not None
         return _view(row)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -301,3 +302,98 @@ class GateRestriction(Base):
     org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
     restricted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notice(Base):
+    """A broadcast: category, title, body (or media with caption), audience and options."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    # The organization the sender acted for (a branch, or a committee for wide broadcasts).
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"), index=True)
+    sender_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
+    category: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    # Telegram-safe HTML produced from the sender's own formatting (entities), never raw input.
+    body_html: Mapped[str] = mapped_column(Text)
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # photo / document
+    media_file_id: Mapped[str | None] = mapped_column(String(256))
+    # {"org_ids": [...], "stages": [...] | null, "party_group_id": int | null, "private": bool}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pin: Mapped[bool] = mapped_column(Boolean, default=False)
+    ack_label: Mapped[str | None] = mapped_column(String(16))  # received / studied / None
+    ack_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # scheduled → sending → sent; recalled at any time after publishing.
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each edit
+    report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when acknowledgements changed and group counters need re-rendering.
+    counts_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxItem(Base):
+    """One message the bot owes somebody: claimed, sent, and marked with Telegram's id.
+
+    Everything the bot sends that is not a direct answer goes through here, so it
+    survives restarts, respects flood limits and is never sent twice by two workers.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before", "id"),
+        Index("ix_outbox_notice", "notice_id", "purpose", "status"),
+        # One copy of a notice per chat, whatever retries and restarts happen.
+        Index(
+            "uq_outbox_notice_copy",
+            "notice_id",
+            "chat_id",
+            unique=True,
+            sqlite_where=text("purpose = 'notice'"),
+            postgresql_where=text("purpose = 'notice'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    # notice / notice_edit / notice_delete / counter / nudge / text
+    purpose: Mapped[str] = mapped_column(String(16))
+    notice_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("notices.id"))
+    org_id: Mapped[int | None] = mapped_column(BigInteger)  # the branch a group copy serves
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The message to edit or delete, for edits, counters and recalls.
+    target_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending → sending → sent | unreachable | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Acknowledgement(Base):
+    """Someone pressed 收到 / 已学习 on a notice (information, not surveillance)."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (Index("ix_ack_notice_org", "notice_id", "org_id"),)
+
+    notice_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("notices.id"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger)
+    acked_at: Mapped[datetime] = mapped_column(UTCDateTime)

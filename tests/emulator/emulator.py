@@ -465,6 +465,12 @@ class Emulator:
         """Updates not yet confirmed by the bot."""
         return [u.to_api() for u in self._updates]
 
+    def drop_pending_updates(self) -> int:
+        """Forget undelivered updates (as deleteWebhook drop_pending_updates does); count them."""
+        dropped = len(self._updates)
+        self._updates.clear()
+        return dropped
+
     def dump(self, last: int = 25) -> str:
         """Human-readable state for failure messages."""
         recent = [r for r in self.requests if r.method != "getUpdates"][-last:]

@@ -68,18 +68,15 @@ def test_instructor_views_the_roster_but_not_personal_data() -> None:
     assert P.VIEW_PERSONAL not in granted
 
 
-@pytest.mark.parametrize(
-    "role",
-    [
-        Role.PROPAGANDA,
-        Role.DISCIPLINE,
-        Role.GROUP_LEADER,
-        Role.DUES_KEEPER,
-        Role.INFO_OFFICER,
-    ],
-)
+@pytest.mark.parametrize("role", [Role.DISCIPLINE, Role.GROUP_LEADER, Role.DUES_KEEPER])
 def test_other_committee_offices_only_view_the_roster(role: Role) -> None:
     assert permissions_for({role}) == {P.VIEW_ROSTER}
+    assert not is_admin_role(role)
+
+
+@pytest.mark.parametrize("role", [Role.PROPAGANDA, Role.INFO_OFFICER])
+def test_propaganda_and_information_officers_also_send_notices(role: Role) -> None:
+    assert permissions_for({role}) == {P.VIEW_ROSTER, P.SEND_NOTICE}
     assert not is_admin_role(role)
 
 

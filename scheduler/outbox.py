@@ -1,0 +1,320 @@
+"""The outbox worker: claims due items, sends them through the flood gate, records the result.
+
+It runs beside update processing as its own task, so a 2,000-group broadcast never delays
+answers to people pressing buttons; those go first through the shared flood gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from handlers.context import Deps
+from handlers.i18n import Html
+from handlers.notice_render import ack_markup, render_notice
+from handlers.render import datetime_text
+from services import outbox
+from services.chats import migrate_chat
+from services.notices import (
+    NoticeView,
+    branch_counts,
+    finish_if_done,
+    get_notice,
+    progress,
+    report_target,
+)
+from services.users import locale_of
+
+log = logging.getLogger(__name__)
+BULK = {"bulk": True}  # rate_limit_args: broadcasts stand aside for interactive answers
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    """How hard the worker works; the flood gate decides how fast it may go."""
+
+    concurrency: int = 8
+    batch: int = 64
+    poll_seconds: float = 1.0
+    claim_timeout: timedelta = timedelta(seconds=60)
+    report_every_seconds: float = 3.0
+
+
+class OutboxWorker:
+    """One per process; several processes may share a PostgreSQL database."""
+
+    def __init__(
+        self, bot: ExtBot[Any], deps: Deps, settings: OutboxSettings | None = None
+    ) -> None:
+        self.bot = bot
+        self.deps = deps
+        self.settings = settings or OutboxSettings()
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._reported: dict[int, float] = {}
+        self.sent = 0
+
+    async def start(self) -> None:
+        """Return stale claims of dead workers, then begin working."""
+        released = await outbox.release_stale(
+            self.deps.db, self.deps.clock.now(), self.settings.claim_timeout
+        )
+        if released:
+            log.warning("outbox: %d items of a stopped worker will be sent again", released)
+        self._task = asyncio.create_task(self._run(), name="zhibu-outbox")
+
+    async def stop(self) -> None:
+        """Finish the items in hand, then stop (SIGTERM loses nothing)."""
+        self._stopping.set()
+        self.deps.outbox.wake()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        last_stale_check = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            try:
+                batch = await outbox.claim(
+                    self.deps.db, self.name, self.deps.clock.now(), self.settings.batch
+                )
+            except Exception:
+                log.exception("outbox: claiming failed; retrying shortly")
+                await self.deps.outbox.wait(self.settings.poll_seconds)
+                continue
+            if not batch:
+                if loop.time() - last_stale_check > self.settings.claim_timeout.total_seconds():
+                    last_stale_check = loop.time()
+                    await outbox.release_stale(
+                        self.deps.db, self.deps.clock.now(), self.settings.claim_timeout
+                    )
+                await self.deps.outbox.wait(self.settings.poll_seconds)
+                continue
+            await self._deliver_batch(batch)
+
+    async def _deliver_batch(self, batch: list[outbox.Delivery]) -> None:
+        # Items for one chat go in order (a notice's parts, then its counter); chats in parallel.
+        by_chat: dict[int, list[outbox.Delivery]] = defaultdict(list)
+        for item in batch:
+            by_chat[item.chat_id].append(item)
+        gate = asyncio.Semaphore(self.settings.concurrency)
+
+        async def run_chat(items: list[outbox.Delivery]) -> None:
+            async with gate:
+                for item in items:
+                    await self._deliver(item)
+
+        await asyncio.gather(*(run_chat(items) for items in by_chat.values()))
+        for notice_id in {i.notice_id for i in batch if i.notice_id and i.purpose == "notice"}:
+            await self._report(notice_id)
+
+    async def _deliver(self, item: outbox.Delivery) -> None:
+        db, now = self.deps.db, self.deps.clock.now
+        try:
+            message_id = await self._send(item)
+        except ChatMigrated as exc:
+            await migrate_chat(db, old_id=item.chat_id, new_id=exc.new_chat_id, title="", now=now())
+            await outbox.follow_migration(db, item.id, item.chat_id, exc.new_chat_id)
+            self.deps.outbox.wake()
+        except Forbidden as exc:
+            # Kicked from the group or blocked by the person: retrying cannot help.
+            await outbox.mark_final(db, item.id, "unreachable", exc.message)
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            await outbox.mark_later(db, item.id, now() + timedelta(seconds=seconds), exc.message)
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                await outbox.mark_sent(db, item.id, item.target_message_id, now())
+            else:
+                log.warning("outbox item %s rejected: %s", item.id, exc.message)
+                await outbox.mark_final(db, item.id, "failed", exc.message)
+        except TelegramError as exc:  # timeouts, 5xx, network: transient
+            if not await outbox.mark_retry(db, item, exc.message, now()):
+                log.warning("outbox item %s given up after %d attempts", item.id, item.attempts)
+        except Exception as exc:
+            log.exception("outbox item %s failed unexpectedly", item.id)
+            await outbox.mark_retry(db, item, repr(exc), now())
+        else:
+            await outbox.mark_sent(db, item.id, message_id, now())
+            self.sent += 1
+
+    async def _send(self, item: outbox.Delivery) -> int | None:
+        """Perform one item; returns the message id to remember (for edits and recalls)."""
+        if item.purpose == "text":
+            message = await self.bot.send_message(
+                item.chat_id, item.payload["html"], message_thread_id=item.thread_id,
+                rate_limit_args=BULK,
+            )  # fmt: skip
+            return message.message_id
+        assert item.notice_id is not None
+        notice = await get_notice(self.deps.db, item.notice_id)
+        if item.purpose == "notice_delete":
+            return await self._delete(item, notice)
+        if notice.status == "recalled":
+            return None  # a copy queued before the recall: nothing to send any more
+        locale = await self._locale(item)
+        if item.purpose == "nudge":
+            return await self._nudge(item, notice, locale)
+        counts = (
+            await branch_counts(self.deps.db, notice.id, item.org_id)
+            if item.is_group and item.org_id
+            else None
+        )
+        rendered = render_notice(
+            self.deps.catalog, locale, notice, tz=self.deps.settings.timezone,
+            now=self.deps.clock.now(), counts=counts,
+        )  # fmt: skip
+        if item.purpose in ("notice_edit", "counter"):
+            assert item.target_message_id is not None
+            last = rendered.parts[-1] if rendered.parts else (rendered.caption or notice.title)
+            if notice.media_kind is not None and len(rendered.parts) == 0:
+                await self.bot.edit_message_caption(
+                    item.chat_id, item.target_message_id, caption=last,
+                    reply_markup=rendered.markup, rate_limit_args=BULK,
+                )  # fmt: skip
+            else:
+                await self.bot.edit_message_text(
+                    last, item.chat_id, item.target_message_id, reply_markup=rendered.markup,
+                    rate_limit_args=BULK,
+                )  # fmt: skip
+            return item.target_message_id
+        return await self._send_notice(
+            item, notice, rendered.caption, rendered.parts, rendered.markup
+        )
+
+    async def _send_notice(
+        self,
+        item: outbox.Delivery,
+        notice: NoticeView,
+        caption: str | None,
+        parts: tuple[str, ...],
+        markup: InlineKeyboardMarkup | None,
+    ) -> int:
+        sent: list[Message] = []
+        thread = item.thread_id
+        if notice.media_kind is not None and notice.media_file_id is not None:
+            keyboard = None if parts else markup
+            if notice.media_kind == "photo":
+                media = await self.bot.send_photo(
+                    item.chat_id, notice.media_file_id, caption=caption,
+                    message_thread_id=thread, reply_markup=keyboard, rate_limit_args=BULK,
+                )  # fmt: skip
+            else:
+                media = await self.bot.send_document(
+                    item.chat_id, notice.media_file_id, caption=caption,
+                    message_thread_id=thread, reply_markup=keyboard, rate_limit_args=BULK,
+                )  # fmt: skip
+            sent.append(media)
+        for index, part in enumerate(parts):
+            sent.append(
+                await self.bot.send_message(
+                    item.chat_id, part, message_thread_id=thread,
+                    reply_markup=markup if index == len(parts) - 1 else None,
+                    rate_limit_args=BULK,
+                )
+            )  # fmt: skip
+        if notice.pin and item.is_group and sent:
+            try:
+                await self.bot.pin_chat_message(
+                    item.chat_id, sent[0].message_id, disable_notification=True
+                )
+            except TelegramError as exc:  # a missing right must not make the copy "unsent"
+                log.warning("could not pin notice %s in %s: %s", notice.id, item.chat_id, exc)
+        # The last part carries the button and the counter: that is the one edits target.
+        return sent[-1].message_id
+
+    async def _delete(self, item: outbox.Delivery, notice: NoticeView) -> int | None:
+        if item.target_message_id is None:
+            return None
+        try:
+            await self.bot.delete_message(item.chat_id, item.target_message_id)
+        except BadRequest:
+            # Too old to delete (48 h in groups): say in place that it was withdrawn.
+            locale = await self._locale(item)
+            text = self.deps.catalog.t(locale, "notice.recalled_text", title=notice.title)
+            await self.bot.edit_message_text(
+                text, item.chat_id, item.target_message_id, rate_limit_args=BULK
+            )
+        return item.target_message_id
+
+    async def _nudge(self, item: outbox.Delivery, notice: NoticeView, locale: str) -> int:
+        catalog = self.deps.catalog
+        deadline = (
+            datetime_text(catalog, locale, notice.ack_deadline, self.deps.settings.timezone,
+                          self.deps.clock.now())
+            if notice.ack_deadline else catalog.plain(locale, "notice.no_deadline")
+        )  # fmt: skip
+        if item.is_group:
+            mentions = " ".join(
+                catalog.t(locale, "notice.mention", user_id=p["user_id"], name=p["name"])
+                for p in item.payload.get("mentions", [])
+            )
+            text = catalog.t(locale, "notice.nudge_group", mentions=Html(mentions),
+                             title=notice.title, deadline=deadline)  # fmt: skip
+            message = await self.bot.send_message(
+                item.chat_id, text, reply_to_message_id=item.target_message_id,
+                message_thread_id=item.thread_id, allow_sending_without_reply=True,
+                rate_limit_args=BULK,
+            )  # fmt: skip
+        else:
+            text = catalog.t(locale, "notice.nudge_private", title=notice.title, deadline=deadline)
+            message = await self.bot.send_message(
+                item.chat_id, text, reply_markup=ack_markup(catalog, locale, notice),
+                rate_limit_args=BULK,
+            )  # fmt: skip
+        return message.message_id
+
+    async def _locale(self, item: outbox.Delivery) -> str:
+        default = self.deps.settings.default_locale
+        if item.is_group:
+            return default  # one language for a group: the bot's default
+        return await locale_of(self.deps.db, item.chat_id, default)
+
+    async def _report(self, notice_id: int, *, force: bool = False) -> None:
+        """Keep the sender's progress message current (at most every few seconds)."""
+        loop_now = asyncio.get_running_loop().time()
+        state = await progress(self.deps.db, notice_id)
+        done = state.done and await finish_if_done(self.deps.db, notice_id, self.deps.clock.now())
+        if (
+            not done
+            and not force
+            and loop_now - self._reported.get(notice_id, 0.0) < self.settings.report_every_seconds
+        ):
+            return
+        self._reported[notice_id] = loop_now
+        notice = await get_notice(self.deps.db, notice_id)
+        target = await report_target(self.deps.db, notice_id)
+        if target is None:
+            return
+        chat_id, message_id = target
+        locale = await locale_of(self.deps.db, chat_id, self.deps.settings.default_locale)
+        catalog = self.deps.catalog
+        lines = [
+            catalog.t(
+                locale, "notice.report_done" if state.done else "notice.report_progress",
+                title=notice.title, sent=state.sent, total=state.total,
+                unreachable=len(state.unreachable), failed=len(state.failed),
+            )
+        ]  # fmt: skip
+        for chat, reason in (*state.unreachable, *state.failed)[:20]:
+            label = state.labels.get(chat, str(chat))
+            lines.append(catalog.t(locale, "notice.report_problem", chat=label, reason=reason))
+        try:
+            await self.bot.edit_message_text("\n".join(lines), chat_id, message_id)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.info("progress report for notice %s not updated: %s", notice_id, exc.message)
+        except TelegramError as exc:
+            log.info("progress report for notice %s not updated: %s", notice_id, exc)

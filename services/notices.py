@@ -1,0 +1,870 @@
+"""Notices: publish to branches through the outbox, acknowledge, edit, recall, receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.org import Level, Permission, Stage, Status
+from domain.validation import Invalid, parse_short_text
+from services import audit
+from services.authz import Actor, descendants, orgs_with, require
+from services.errors import Denied, NotFound, ServiceError
+from services.orgs import OrgView, load_org, org_view
+from services.outbox import new_item
+from storage.db import Database
+from storage.models import (
+    Acknowledgement,
+    ChatBinding,
+    Member,
+    Notice,
+    Organization,
+    OutboxItem,
+    User,
+)
+
+TITLE_MAX = 100
+BODY_MAX = 20_000  # HTML; the worker splits it into Telegram-sized messages
+# The categories of the QQ-group practice; each has a default acknowledgement button.
+CATEGORIES: dict[str, str | None] = {
+    "meeting": "received",  # 会议通知
+    "reporting": "received",  # 信息报送
+    "study": "studied",  # 专题学习
+    "integrity": "studied",  # 廉政教育
+    "assignment": "received",  # 工作交办
+    "exchange": None,  # 业务交流
+    "announcement": "received",  # 通知公告
+}
+ACK_LABELS = ("received", "studied")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a notice is for: organizations (with everything below), optionally narrowed."""
+
+    org_ids: tuple[int, ...]
+    stages: tuple[Stage, ...] = ()  # empty: every stage
+    party_group_id: int | None = None
+    private_copies: bool = False  # also a private copy to every member who started the bot
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "org_ids": list(self.org_ids),
+            "stages": [s.value for s in self.stages],
+            "party_group_id": self.party_group_id,
+            "private": self.private_copies,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Audience:
+        return cls(
+            org_ids=tuple(int(i) for i in data.get("org_ids", [])),
+            stages=tuple(Stage(s) for s in data.get("stages", [])),
+            party_group_id=data.get("party_group_id"),
+            private_copies=bool(data.get("private")),
+        )
+
+
+@dataclass(frozen=True)
+class NoticeSpec:
+    """Everything the sender chose in the /notice wizard."""
+
+    org_id: int  # the organization the sender acts for
+    category: str
+    title: str
+    body_html: str
+    audience: Audience
+    media_kind: str | None = None
+    media_file_id: str | None = None
+    pin: bool = False
+    ack_label: str | None = None
+    ack_deadline: datetime | None = None
+    send_at: datetime | None = None  # None: now
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """A notice as renderers and reports need it."""
+
+    id: int
+    org_id: int
+    sender_id: int
+    category: str
+    title: str
+    body_html: str
+    media_kind: str | None
+    media_file_id: str | None
+    pin: bool
+    ack_label: str | None
+    ack_deadline: datetime | None
+    send_at: datetime
+    status: str
+    version: int
+    audience: Audience
+
+
+@dataclass(frozen=True)
+class Published:
+    """What publishing queued."""
+
+    notice: NoticeView
+    groups: int
+    private_copies: int
+    branches_without_group: tuple[str, ...]
+    expected: int  # people expected to acknowledge
+
+
+@dataclass(frozen=True)
+class AckResult:
+    """The outcome of pressing the acknowledgement button."""
+
+    status: str  # ok / already / outside / closed
+    branch_count: int = 0
+    branch_expected: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the delivery of a notice has got."""
+
+    total: int
+    sent: int
+    pending: int
+    unreachable: tuple[tuple[int, str], ...]  # (chat id, reason)
+    failed: tuple[tuple[int, str], ...]
+    labels: dict[int, str] = field(default_factory=dict)  # chat id → branch or person
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+
+@dataclass(frozen=True)
+class PersonLine:
+    """One person on a receipts list."""
+
+    member_id: int
+    name: str
+    user_id: int | None
+    started: bool
+    acked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BranchReceipts:
+    """Acknowledgements of one branch."""
+
+    org: OrgView
+    acked: tuple[PersonLine, ...]
+    missing: tuple[PersonLine, ...]
+
+
+@dataclass(frozen=True)
+class Receipts:
+    """Acknowledgements of a notice, branch by branch."""
+
+    notice: NoticeView
+    branches: tuple[BranchReceipts, ...] = field(default_factory=tuple)
+
+    @property
+    def acked(self) -> int:
+        return sum(len(b.acked) for b in self.branches)
+
+    @property
+    def expected(self) -> int:
+        return sum(len(b.acked) + len(b.missing) for b in self.branches)
+
+
+def notice_view(row: Notice) -> NoticeView:
+    return NoticeView(
+        id=row.id,
+        org_id=row.org_id,
+        sender_id=row.sender_id,
+        category=row.category,
+        title=row.title,
+        body_html=row.body_html,
+        media_kind=row.media_kind,
+        media_file_id=row.media_file_id,
+        pin=row.pin,
+        ack_label=row.ack_label,
+        ack_deadline=row.ack_deadline,
+        send_at=row.send_at,
+        status=row.status,
+        version=row.version,
+        audience=Audience.from_json(row.audience),
+    )
+
+
+async def notice_branches(session: AsyncSession, audience: Audience) -> list[Organization]:
+    """The branches (and general branches) an audience reaches, committees expanded."""
+    ids = await descendants(session, set(audience.org_ids))
+    rows = (
+        await session.scalars(
+            select(Organization)
+            .where(
+                Organization.id.in_(ids),
+                Organization.level != Level.COMMITTEE,
+                Organization.archived_at.is_(None),
+            )
+            .order_by(Organization.name, Organization.id)
+        )
+    ).all()
+    return list(rows)
+
+
+def _member_filter(audience: Audience) -> list[Any]:
+    conditions: list[Any] = [Member.status == Status.ACTIVE]
+    if audience.stages:
+        conditions.append(Member.stage.in_([s.value for s in audience.stages]))
+    if audience.party_group_id is not None:
+        conditions.append(Member.party_group_id == audience.party_group_id)
+    return conditions
+
+
+async def sendable_orgs(db: Database, actor: Actor, today: date) -> list[OrgView]:
+    """Organizations the actor may send notices to (committees reach everything below)."""
+    async with db.read() as session:
+        ids = await orgs_with(session, actor, Permission.SEND_NOTICE, today, level=None)
+        if not ids:
+            return []
+        rows = (
+            await session.scalars(
+                select(Organization)
+                .where(Organization.id.in_(ids))
+                .order_by(Organization.level, Organization.name, Organization.id)
+            )
+        ).all()
+        return [org_view(r) for r in rows]
+
+
+def _clean_title(title: str) -> str:
+    clean = parse_short_text(title, TITLE_MAX)
+    if isinstance(clean, Invalid):
+        raise ServiceError(f"notice.title_{clean.code.split('.')[-1]}")
+    return clean
+
+
+async def publish_notice(
+    db: Database, actor: Actor, spec: NoticeSpec, *, now: datetime, today: date
+) -> Published:
+    """Record the notice and queue one copy per branch group (and private copies if asked)."""
+    if spec.category not in CATEGORIES:
+        raise ServiceError("notice.bad_category")
+    if spec.ack_label not in (None, *ACK_LABELS):
+        raise ServiceError("notice.bad_ack")
+    title = _clean_title(spec.title)
+    if len(spec.body_html) > BODY_MAX:
+        raise ServiceError("notice.body_too_long")
+    if not spec.audience.org_ids:
+        raise ServiceError("notice.no_audience")
+    send_at = max(spec.send_at or now, now)
+    async with db.transaction() as session:
+        for org_id in spec.audience.org_ids:
+            await load_org(session, org_id)
+            await require(session, actor, org_id, Permission.SEND_NOTICE, today)
+        row = Notice(
+            org_id=spec.org_id,
+            sender_id=actor.user_id,
+            category=spec.category,
+            title=title,
+            body_html=spec.body_html,
+            media_kind=spec.media_kind,
+            media_file_id=spec.media_file_id,
+            audience=spec.audience.to_json(),
+            pin=spec.pin,
+            ack_label=spec.ack_label,
+            ack_deadline=spec.ack_deadline,
+            send_at=send_at,
+            status="scheduled" if send_at > now else "sending",
+            version=1,
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        branches = await notice_branches(session, spec.audience)
+        branch_ids = [b.id for b in branches]
+        bindings = (
+            await session.scalars(
+                select(ChatBinding).where(
+                    ChatBinding.org_id.in_(branch_ids),
+                    ChatBinding.purpose == "main",
+                    ChatBinding.active.is_(True),
+                )
+            )
+        ).all()
+        bound = {b.org_id: b for b in bindings}
+        for binding in bindings:
+            session.add(
+                new_item(
+                    purpose="notice",
+                    notice_id=row.id,
+                    org_id=binding.org_id,
+                    chat_id=binding.chat_id,
+                    thread_id=binding.topic_id,
+                    is_group=True,
+                    now=now,
+                    not_before=send_at,
+                )
+            )
+        privates = 0
+        if spec.audience.private_copies:
+            people = (
+                await session.execute(
+                    select(Member.org_id, Member.user_id)
+                    .join(User, User.id == Member.user_id)
+                    .where(
+                        Member.org_id.in_(branch_ids),
+                        *_member_filter(spec.audience),
+                        User.started.is_(True),
+                        User.blocked_at.is_(None),
+                    )
+                )
+            ).all()
+            for org_id, user_id in people:
+                assert user_id is not None  # joined on users
+                session.add(
+                    new_item(
+                        purpose="notice",
+                        notice_id=row.id,
+                        org_id=org_id,
+                        chat_id=user_id,
+                        now=now,
+                        not_before=send_at,
+                    )
+                )
+            privates = len(people)
+        expected = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(Member)
+                .where(Member.org_id.in_(branch_ids), *_member_filter(spec.audience))
+            )
+            or 0
+        )
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.user_id or None,
+            action="notice.publish",
+            target_type="notice",
+            target_id=row.id,
+            after={
+                "title": title,
+                "orgs": list(spec.audience.org_ids),
+                "groups": len(bindings),
+                "private": privates,
+                "send_at": send_at.isoformat(),
+            },
+        )
+        return Published(
+            notice=notice_view(row),
+            groups=len(bindings),
+            private_copies=privates,
+            branches_without_group=tuple(b.name for b in branches if b.id not in bound),
+            expected=expected,
+        )
+
+
+async def set_report_message(db: Database, notice_id: int, chat_id: int, message_id: int) -> None:
+    """Remember the sender's progress message so the worker can keep it up to date."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id)
+            .values(report_chat_id=chat_id, report_message_id=message_id)
+        )
+
+
+async def get_notice(db: Database, notice_id: int) -> NoticeView:
+    """One notice, or NotFound."""
+    async with db.read() as session:
+        row = await session.get(Notice, notice_id)
+        if row is None:
+            raise NotFound("notice.not_found")
+        return notice_view(row)
+
+
+async def _editable(session: AsyncSession, actor: Actor, notice_id: int, today: date) -> Notice:
+    row = await session.get(Notice, notice_id)
+    if row is None:
+        raise NotFound("notice.not_found")
+    if row.sender_id != actor.user_id:
+        # Besides the sender, whoever may notify the organization it was sent for.
+        await require(session, actor, row.org_id, Permission.SEND_NOTICE, today)
+    if row.status == "recalled":
+        raise ServiceError("notice.recalled")
+    return row
+
+
+async def edit_notice(
+    db: Database,
+    actor: Actor,
+    notice_id: int,
+    *,
+    title: str | None = None,
+    body_html: str | None = None,
+    now: datetime,
+    today: date,
+) -> int:
+    """Change a notice's title or body; every copy already sent is edited. Returns copies."""
+    async with db.transaction() as session:
+        row = await _editable(session, actor, notice_id, today)
+        before = {"title": row.title, "version": row.version}
+        if title is not None:
+            row.title = _clean_title(title)
+        if body_html is not None:
+            if len(body_html) > BODY_MAX:
+                raise ServiceError("notice.body_too_long")
+            row.body_html = body_html
+        row.version += 1
+        sent = (
+            await session.scalars(
+                select(OutboxItem).where(
+                    OutboxItem.notice_id == notice_id,
+                    OutboxItem.purpose == "notice",
+                    OutboxItem.status == "sent",
+                )
+            )
+        ).all()
+        for copy in sent:
+            session.add(
+                new_item(
+                    purpose="notice_edit",
+                    notice_id=notice_id,
+                    org_id=copy.org_id,
+                    chat_id=copy.chat_id,
+                    is_group=copy.is_group,
+                    target_message_id=copy.message_id,
+                    now=now,
+                    payload={"version": row.version},
+                )
+            )
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.user_id or None,
+            action="notice.edit",
+            target_type="notice",
+            target_id=notice_id,
+            before=before,
+            after={"title": row.title, "version": row.version},
+        )
+        return len(sent)
+
+
+async def recall_notice(
+    db: Database, actor: Actor, notice_id: int, *, now: datetime, today: date
+) -> int:
+    """Withdraw a notice: unsent copies are cancelled, sent ones deleted. Returns copies."""
+    async with db.transaction() as session:
+        row = await _editable(session, actor, notice_id, today)
+        row.status = "recalled"
+        row.recalled_at = now
+        await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.notice_id == notice_id, OutboxItem.status == "pending")
+            .values(status="cancelled")
+        )
+        sent = (
+            await session.scalars(
+                select(OutboxItem).where(
+                    OutboxItem.notice_id == notice_id,
+                    OutboxItem.purpose == "notice",
+                    OutboxItem.status.in_(["sent", "sending"]),
+                )
+            )
+        ).all()
+        for copy in sent:
+            session.add(
+                new_item(
+                    purpose="notice_delete",
+                    notice_id=notice_id,
+                    chat_id=copy.chat_id,
+                    is_group=copy.is_group,
+                    target_message_id=copy.message_id,
+                    now=now,
+                    payload={"copy_id": copy.id},
+                )
+            )
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.user_id or None,
+            action="notice.recall",
+            target_type="notice",
+            target_id=notice_id,
+            after={"copies": len(sent)},
+        )
+        return len(sent)
+
+
+async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime) -> AckResult:
+    """Record 收到 / 已学习 from someone in the notice's audience (once)."""
+    async with db.transaction() as session:
+        row = await session.get(Notice, notice_id)
+        if row is None or row.ack_label is None:
+            return AckResult("outside")
+        if row.status == "recalled":
+            return AckResult("closed")
+        audience = Audience.from_json(row.audience)
+        branches = {b.id for b in await notice_branches(session, audience)}
+        member = await session.scalar(
+            select(Member).where(Member.user_id == user_id, *_member_filter(audience))
+        )
+        if member is None or member.org_id not in branches:
+            return AckResult("outside")
+        existing = await session.get(Acknowledgement, (notice_id, user_id))
+        if existing is None:
+            session.add(
+                Acknowledgement(
+                    notice_id=notice_id,
+                    user_id=user_id,
+                    member_id=member.id,
+                    org_id=member.org_id,
+                    acked_at=now,
+                )
+            )
+            row.counts_dirty = True
+            await session.flush()
+        count, expected = await _branch_counts(session, row, audience, member.org_id)
+        return AckResult("already" if existing else "ok", count, expected)
+
+
+async def _branch_counts(
+    session: AsyncSession, notice: Notice, audience: Audience, org_id: int
+) -> tuple[int, int]:
+    acked = await session.scalar(
+        select(func.count())
+        .select_from(Acknowledgement)
+        .where(Acknowledgement.notice_id == notice.id, Acknowledgement.org_id == org_id)
+    )
+    expected = await session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(Member.org_id == org_id, *_member_filter(audience))
+    )
+    return int(acked or 0), int(expected or 0)
+
+
+async def branch_counts(db: Database, notice_id: int, org_id: int) -> tuple[int, int]:
+    """(acknowledged, expected) for one branch: the counter on its group copy."""
+    async with db.read() as session:
+        row = await session.get(Notice, notice_id)
+        if row is None:
+            raise NotFound("notice.not_found")
+        return await _branch_counts(session, row, Audience.from_json(row.audience), org_id)
+
+
+async def progress(db: Database, notice_id: int) -> Progress:
+    """How many copies of a notice went out, are waiting, or could not be delivered."""
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(OutboxItem.status, OutboxItem.chat_id, OutboxItem.error).where(
+                    OutboxItem.notice_id == notice_id, OutboxItem.purpose == "notice"
+                )
+            )
+        ).all()
+        problems = [chat for status, chat, _ in rows if status in ("unreachable", "failed")]
+        labels: dict[int, str] = {}
+        if problems:
+            # Senders know branches and people, not chat ids.
+            for chat, name, is_group in (
+                await session.execute(
+                    select(OutboxItem.chat_id, Organization.name, OutboxItem.is_group)
+                    .join(Organization, Organization.id == OutboxItem.org_id)
+                    .where(OutboxItem.notice_id == notice_id, OutboxItem.chat_id.in_(problems))
+                )
+            ).all():
+                labels[chat] = name
+                if not is_group:
+                    person = await session.get(User, chat)
+                    labels[chat] = f"{person.first_name if person else chat}（{name}）"
+    counts: dict[str, int] = {}
+    unreachable: list[tuple[int, str]] = []
+    failed: list[tuple[int, str]] = []
+    for status, chat_id, error in rows:
+        counts[status] = counts.get(status, 0) + 1
+        if status == "unreachable":
+            unreachable.append((chat_id, error or ""))
+        elif status == "failed":
+            failed.append((chat_id, error or ""))
+    return Progress(
+        total=len(rows),
+        sent=counts.get("sent", 0),
+        pending=counts.get("pending", 0) + counts.get("sending", 0),
+        unreachable=tuple(unreachable),
+        failed=tuple(failed),
+        labels=labels,
+    )
+
+
+async def finish_if_done(db: Database, notice_id: int, now: datetime) -> bool:
+    """Mark a notice sent once no copy is waiting; True the first time it happens."""
+    async with db.transaction() as session:
+        waiting = await session.scalar(
+            select(func.count())
+            .select_from(OutboxItem)
+            .where(
+                OutboxItem.notice_id == notice_id,
+                OutboxItem.purpose == "notice",
+                OutboxItem.status.in_(["pending", "sending"]),
+            )
+        )
+        if waiting:
+            return False
+        result = await session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id, Notice.status.in_(["scheduled", "sending"]))
+            .values(status="sent", finished_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def receipts(db: Database, actor: Actor, notice_id: int, today: date) -> Receipts:
+    """Who acknowledged (and when) and who has not, per branch; for the sender and admins."""
+    async with db.read() as session:
+        row = await session.get(Notice, notice_id)
+        if row is None:
+            raise NotFound("notice.not_found")
+        if row.sender_id != actor.user_id:
+            await require(session, actor, row.org_id, Permission.SEND_NOTICE, today)
+        audience = Audience.from_json(row.audience)
+        branches = await notice_branches(session, audience)
+        ids = [b.id for b in branches]
+        people = (
+            await session.execute(
+                select(
+                    Member.id,
+                    Member.org_id,
+                    Member.name,
+                    Member.user_id,
+                    User.started,
+                    Acknowledgement.acked_at,
+                )
+                .outerjoin(User, User.id == Member.user_id)
+                .outerjoin(
+                    Acknowledgement,
+                    and_(
+                        Acknowledgement.notice_id == notice_id,
+                        Acknowledgement.user_id == Member.user_id,
+                    ),
+                )
+                .where(Member.org_id.in_(ids), *_member_filter(audience))
+                .order_by(Member.org_id, Member.name)
+            )
+        ).all()
+    by_org: dict[int, tuple[list[PersonLine], list[PersonLine]]] = {i: ([], []) for i in ids}
+    for member_id, org_id, name, user_id, started, acked_at in people:
+        line = PersonLine(member_id, name, user_id, bool(started), acked_at)
+        by_org[org_id][0 if acked_at else 1].append(line)
+    return Receipts(
+        notice=notice_view(row),
+        branches=tuple(
+            BranchReceipts(org_view(b), tuple(by_org[b.id][0]), tuple(by_org[b.id][1]))
+            for b in branches
+        ),
+    )
+
+
+async def sent_notices(db: Database, actor: Actor, *, limit: int = 10) -> list[NoticeView]:
+    """The actor's most recent notices, newest first (for /receipts)."""
+    async with db.read() as session:
+        rows = (
+            await session.scalars(
+                select(Notice)
+                .where(Notice.sender_id == actor.user_id)
+                .order_by(Notice.id.desc())
+                .limit(limit)
+            )
+        ).all()
+        return [notice_view(r) for r in rows]
+
+
+async def queue_nudges(
+    db: Database, actor: Actor | None, notice_id: int, *, now: datetime, today: date
+) -> tuple[int, int]:
+    """Remind those who have not acknowledged: privately if they started the bot, else by a
+    mention in their group. `actor` None is the automatic nudge. Returns (private, groups)."""
+    async with db.transaction() as session:
+        row = await session.get(Notice, notice_id)
+        if row is None:
+            raise NotFound("notice.not_found")
+        if actor is not None and row.sender_id != actor.user_id:
+            await require(session, actor, row.org_id, Permission.SEND_NOTICE, today)
+        if row.status == "recalled" or row.ack_label is None:
+            raise ServiceError("notice.no_ack")
+        audience = Audience.from_json(row.audience)
+        ids = [b.id for b in await notice_branches(session, audience)]
+        missing = (
+            await session.execute(
+                select(Member.org_id, Member.user_id, Member.name, User.started, User.blocked_at)
+                .outerjoin(User, User.id == Member.user_id)
+                .outerjoin(
+                    Acknowledgement,
+                    and_(
+                        Acknowledgement.notice_id == notice_id,
+                        Acknowledgement.user_id == Member.user_id,
+                    ),
+                )
+                .where(
+                    Member.org_id.in_(ids),
+                    *_member_filter(audience),
+                    Acknowledgement.user_id.is_(None),
+                )
+            )
+        ).all()
+        copies = {
+            c.org_id: c
+            for c in (
+                await session.scalars(
+                    select(OutboxItem).where(
+                        OutboxItem.notice_id == notice_id,
+                        OutboxItem.purpose == "notice",
+                        OutboxItem.is_group.is_(True),
+                        OutboxItem.status == "sent",
+                    )
+                )
+            ).all()
+        }
+        private = 0
+        mentions: dict[int, list[dict[str, Any]]] = {}
+        for org_id, user_id, name, started, blocked in missing:
+            if user_id is not None and started and blocked is None:
+                session.add(
+                    new_item(
+                        purpose="nudge",
+                        notice_id=notice_id,
+                        org_id=org_id,
+                        chat_id=user_id,
+                        now=now,
+                    )
+                )
+                private += 1
+            elif user_id is not None and org_id in copies:
+                mentions.setdefault(org_id, []).append({"user_id": user_id, "name": name})
+        for org_id, people in mentions.items():
+            copy = copies[org_id]
+            # Telegram allows 50 mentions per message; larger groups get several messages.
+            for start in range(0, len(people), 40):
+                session.add(
+                    new_item(
+                        purpose="nudge",
+                        notice_id=notice_id,
+                        org_id=org_id,
+                        chat_id=copy.chat_id,
+                        thread_id=copy.thread_id,
+                        is_group=True,
+                        target_message_id=copy.message_id,
+                        now=now,
+                        payload={"mentions": people[start : start + 40]},
+                    )
+                )
+        row.nudged_at = now
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.user_id if actor and actor.user_id else None,
+            action="notice.nudge",
+            target_type="notice",
+            target_id=notice_id,
+            after={"private": private, "groups": len(mentions)},
+        )
+        return private, len(mentions)
+
+
+async def due_for_auto_nudge(db: Database, now: datetime, lead: timedelta) -> list[int]:
+    """Notices whose deadline is within `lead` and that were never nudged."""
+    async with db.read() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(Notice.id).where(
+                        Notice.ack_label.is_not(None),
+                        Notice.ack_deadline.is_not(None),
+                        Notice.ack_deadline > now,
+                        Notice.ack_deadline <= now + lead,
+                        Notice.nudged_at.is_(None),
+                        Notice.status == "sent",
+                    )
+                )
+            ).all()
+        )
+
+
+async def queue_counter_updates(db: Database, now: datetime) -> int:
+    """Re-render group counters of notices with new acknowledgements (one edit per copy)."""
+    async with db.transaction() as session:
+        dirty = (
+            await session.scalars(
+                select(Notice.id).where(Notice.counts_dirty.is_(True), Notice.status != "recalled")
+            )
+        ).all()
+        queued = 0
+        for notice_id in dirty:
+            copies = (
+                await session.scalars(
+                    select(OutboxItem).where(
+                        OutboxItem.notice_id == notice_id,
+                        OutboxItem.purpose == "notice",
+                        OutboxItem.is_group.is_(True),
+                        OutboxItem.status == "sent",
+                    )
+                )
+            ).all()
+            waiting = set(
+                (
+                    await session.scalars(
+                        select(OutboxItem.chat_id).where(
+                            OutboxItem.notice_id == notice_id,
+                            OutboxItem.purpose == "counter",
+                            OutboxItem.status.in_(["pending", "sending"]),
+                        )
+                    )
+                ).all()
+            )
+            for copy in copies:
+                if copy.chat_id in waiting:
+                    continue  # one pending re-render per group is enough
+                session.add(
+                    new_item(
+                        purpose="counter",
+                        notice_id=notice_id,
+                        org_id=copy.org_id,
+                        chat_id=copy.chat_id,
+                        is_group=True,
+                        target_message_id=copy.message_id,
+                        now=now,
+                    )
+                )
+                queued += 1
+        if dirty:
+            await session.execute(
+                update(Notice).where(Notice.id.in_(dirty)).values(counts_dirty=False)
+            )
+        return queued
+
+
+def deny_unless_sender(view: NoticeView, actor: Actor) -> None:
+    """Raise Denied when the actor is not the notice's sender (cheap pre-check for buttons)."""
+    if view.sender_id != actor.user_id and not actor.superadmin:
+        raise Denied("auth.denied")
+
+
+def categories() -> Sequence[str]:
+    """The category codes in menu order."""
+    return tuple(CATEGORIES)
+
+
+async def report_target(db: Database, notice_id: int) -> tuple[int, int] | None:
+    """The sender's progress message (chat id, message id), if one was recorded."""
+    async with db.read() as session:
+        row = await session.get(Notice, notice_id)
+        if row is None or row.report_chat_id is None or row.report_message_id is None:
+            return None
+        return row.report_chat_id, row.report_message_id
