@@ -64,6 +64,8 @@ def test_self_hosted_base_url_derives_file_url() -> None:
         ({"telegram": {"token": TOKEN}, "bot": {"superadmins": 5}}, "bot.superadmins"),
         ({"telegram": {"token": TOKEN}, "bot": []}, "bot"),
         ({"telegram": {"token": TOKEN}, "logging": {"level": "LOUD"}}, "logging.level"),
+        ({"telegram": {"token": TOKEN}, "outbox": {"concurrency": 0}}, "outbox.concurrency"),
+        ({"telegram": {"token": TOKEN}, "outbox": {"speed": 1}}, "outbox.speed"),
     ],
 )
 def test_bad_config_names_the_key(raw: dict[str, object], key: str) -> None:
