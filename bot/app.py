@@ -21,6 +21,7 @@ from handlers import (
     lang,
     members,
     middleware,
+    notices,
     org,
     registration,
     roster_import,
@@ -74,6 +75,7 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     members.register(app, router)
     org.register(app, router)
     roster_import.register(app, router)  # takes private documents: before the fallback
+    notices.register(app, router)  # also group -1: a notice's photo or file body
     router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)
