@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -31,6 +29,7 @@ from telegram.ext import (
 
 from domain.org import STAGE_CHOICES, Level, Stage
 from domain.validation import Invalid, parse_short_text
+from domain.when import DEFAULT_DEADLINE_TIME, parse_when
 from handlers.callbacks import CallbackData
 from handlers.common import actor_of, edit_text, error_key, is_private, today
 from handlers.context import BotContext
@@ -172,49 +171,6 @@ def _category_label(context: BotContext, category: str) -> str:
 
 
 # ---- dates people type: "2026-12-05 18:00", "12月5日 18:00", "明天 18:00" ----
-
-_DAY_WORDS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
-_DATE_RE = re.compile(
-    r"^(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?"
-)
-_WORD_RE = re.compile(r"^(?P<w>今天|今日|明天|明日|后天)")
-_TIME_RE = re.compile(
-    r"^\s*(?P<h>\d{1,2})\s*(?:[:.]\s*(?P<m1>\d{2})|[点时]\s*(?:(?P<half>半)|(?P<m2>\d{1,2})\s*分?)?)\s*$"
-)
-
-
-def parse_when(text: str, now: datetime) -> datetime | None:
-    """A date and time typed by a person, in `now`'s time zone; None when it is not one.
-
-    Without a year, the date is this year's, or next year's when it has already passed
-    (in December, "1月5日" means the coming January).
-    """
-    value = unicodedata.normalize("NFKC", text).strip()
-    word = _WORD_RE.match(value)
-    year: int | None
-    if word:
-        day = (now + timedelta(days=_DAY_WORDS[word["w"]])).date()
-        year, month, dom = day.year, day.month, day.day
-        rest = value[word.end() :]
-    else:
-        found = _DATE_RE.match(value)
-        if not found:
-            return None
-        year = int(found["y"]) if found["y"] else None
-        month, dom = int(found["m"]), int(found["d"])
-        rest = value[found.end() :]
-    clock = _TIME_RE.match(rest)
-    if not clock:
-        return None
-    hour = int(clock["h"])
-    minute = 30 if clock["half"] else int(clock["m1"] or clock["m2"] or 0)
-    try:
-        when = datetime(year or now.year, month, dom, hour, minute, tzinfo=now.tzinfo)
-    except ValueError:
-        return None
-    if year is None and when < now and (month, dom) < (now.month, now.day):
-        when = when.replace(year=now.year + 1)
-    return when
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -869,7 +825,9 @@ async def _on_typed(
     elif step == "body":
         await _take_body(message, context, user_id, data)
     elif step in ("dl", "at"):
-        when = parse_when(text, local_now)
+        # A deadline typed as a bare date means the end of that working day.
+        parsed = parse_when(text, local_now, default_time=DEFAULT_DEADLINE_TIME)
+        when = None if isinstance(parsed, Invalid) else parsed
         error = ""
         if when is None:
             error = "notice.error.bad_time"

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from bot.app import build_deps
 from domain.org import Kind, Level, Role, Stage, Status
+from domain.validation import Invalid
+from domain.when import parse_when
 from handlers.notice_render import Ack, render_notice
-from handlers.notices import parse_when
 from services.authz import Actor
 from services.groups import bind_chat
 from services.notices import (
@@ -824,4 +825,5 @@ NOW = datetime(2026, 12, 1, 9, 30, tzinfo=TZ)
     ],
 )
 def test_typed_dates(text: str, expected: datetime | None) -> None:
-    assert parse_when(text, NOW) == expected
+    parsed = parse_when(text, NOW)
+    assert (None if isinstance(parsed, Invalid) else parsed) == expected

@@ -267,3 +267,19 @@ async def test_kill_9_mid_broadcast_then_restart_delivers_each_copy_exactly_once
             await s.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status))
         ).all()
     assert dict(statuses) == {"sent": 10}
+
+
+async def test_a_timed_out_send_is_retried_after_its_back_off(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    sender, committee, groups = await city(emu, bot.deps.db, clock, 1)
+    await bot.settle()
+    # Telegram never answers (and never performed it): PTB gives up after its read timeout.
+    emu.fail_next("sendMessage", kind="timeout", chat_id=groups[0].id)
+    notice_id = await publish(bot, sender, notice_spec(committee))
+    async with asyncio.timeout(20):
+        while (await progress(bot.deps.db, notice_id)).sent == 0:
+            clock.advance(seconds=3)  # past the back-off, on the bot's clock
+            bot.deps.outbox.wake()
+            await asyncio.sleep(0.5)
+    assert copies(emu, groups[0], "主题党日") == 1
