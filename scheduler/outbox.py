@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -30,8 +30,10 @@ from services.notices import (
     branch_counts,
     finish_if_done,
     get_notice,
+    mark_reported,
     progress,
     report_target,
+    reports_due,
 )
 from services.users import locale_of
 
@@ -63,6 +65,7 @@ class OutboxWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._reported: dict[int, float] = {}
+        self._parts: dict[int, list[int]] = {}  # item id → earlier message ids of a long copy
         self.sent = 0
 
     async def start(self) -> None:
@@ -94,6 +97,9 @@ class OutboxWorker:
                 await self.deps.outbox.wait(self.settings.poll_seconds)
                 continue
             if not batch:
+                # A notice can finish before its sender's progress message is recorded.
+                for notice_id in await reports_due(self.deps.db):
+                    await self._report(notice_id, force=True)
                 if loop.time() - last_stale_check > self.settings.claim_timeout.total_seconds():
                     last_stale_check = loop.time()
                     await outbox.release_stale(
@@ -121,6 +127,7 @@ class OutboxWorker:
 
     async def _deliver(self, item: outbox.Delivery) -> None:
         db, now = self.deps.db, self.deps.clock.now
+        self._parts.pop(item.id, None)
         try:
             message_id = await self._send(item)
         except ChatMigrated as exc:
@@ -147,7 +154,8 @@ class OutboxWorker:
             log.exception("outbox item %s failed unexpectedly", item.id)
             await outbox.mark_retry(db, item, repr(exc), now())
         else:
-            await outbox.mark_sent(db, item.id, message_id, now())
+            parts = self._parts.pop(item.id, None)
+            await outbox.mark_sent(db, item.id, message_id, now(), other_parts=parts)
             self.sent += 1
 
     async def _send(self, item: outbox.Delivery) -> int | None:
@@ -155,9 +163,18 @@ class OutboxWorker:
         if item.purpose == "text":
             message = await self.bot.send_message(
                 item.chat_id, item.payload["html"], message_thread_id=item.thread_id,
+                reply_markup=_keyboard(item.payload.get("buttons")),
+                reply_to_message_id=item.target_message_id, allow_sending_without_reply=True,
                 rate_limit_args=BULK,
             )  # fmt: skip
             return message.message_id
+        if item.purpose == "edit":
+            assert item.target_message_id is not None
+            await self.bot.edit_message_text(
+                item.payload["html"], item.chat_id, item.target_message_id,
+                reply_markup=_keyboard(item.payload.get("buttons")), rate_limit_args=BULK,
+            )  # fmt: skip
+            return item.target_message_id
         assert item.notice_id is not None
         notice = await get_notice(self.deps.db, item.notice_id)
         if item.purpose == "notice_delete":
@@ -232,12 +249,20 @@ class OutboxWorker:
                 )
             except TelegramError as exc:  # a missing right must not make the copy "unsent"
                 log.warning("could not pin notice %s in %s: %s", notice.id, item.chat_id, exc)
-        # The last part carries the button and the counter: that is the one edits target.
+        # The last part carries the button and the counter: that is the one edits target;
+        # the earlier ones are remembered so a recall removes them too.
+        self._parts[item.id] = [m.message_id for m in sent[:-1]]
         return sent[-1].message_id
 
     async def _delete(self, item: outbox.Delivery, notice: NoticeView) -> int | None:
         if item.target_message_id is None:
             return None
+        for earlier in item.payload.get("parts", []):
+            # Earlier parts of a long notice: best effort, the last part says it was withdrawn.
+            try:
+                await self.bot.delete_message(item.chat_id, earlier)
+            except BadRequest as exc:
+                log.info("part %s of notice %s not deleted: %s", earlier, notice.id, exc.message)
         try:
             await self.bot.delete_message(item.chat_id, item.target_message_id)
         except BadRequest:
@@ -314,7 +339,28 @@ class OutboxWorker:
         try:
             await self.bot.edit_message_text("\n".join(lines), chat_id, message_id)
         except BadRequest as exc:
+            # Unchanged, or the sender deleted it: either way there is nothing more to show.
             if "not modified" not in exc.message.lower():
                 log.info("progress report for notice %s not updated: %s", notice_id, exc.message)
         except TelegramError as exc:
             log.info("progress report for notice %s not updated: %s", notice_id, exc)
+            return  # a network failure: the final report is tried again
+        if state.done:
+            await mark_reported(self.deps.db, notice_id, self.deps.clock.now())
+
+
+def _keyboard(rows: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
+    """Buttons stored in a payload: [label, "cb:<data>"] or [label, "url:<link>"]."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, callback_data=target[3:])
+                if target.startswith("cb:")
+                else InlineKeyboardButton(label, url=target[4:])
+                for label, target in row
+            ]
+            for row in rows
+        ]
+    )

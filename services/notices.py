@@ -488,7 +488,7 @@ async def recall_notice(
                     is_group=copy.is_group,
                     target_message_id=copy.message_id,
                     now=now,
-                    payload={"copy_id": copy.id},
+                    payload={"copy_id": copy.id, "parts": copy.payload.get("parts", [])},
                 )
             )
         audit.record(
@@ -868,3 +868,27 @@ async def report_target(db: Database, notice_id: int) -> tuple[int, int] | None:
         if row is None or row.report_chat_id is None or row.report_message_id is None:
             return None
         return row.report_chat_id, row.report_message_id
+
+
+async def reports_due(db: Database) -> list[int]:
+    """Finished notices whose sender has not yet seen the final counts."""
+    async with db.read() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(Notice.id).where(
+                        Notice.status == "sent",
+                        Notice.report_message_id.is_not(None),
+                        Notice.report_done_at.is_(None),
+                    )
+                )
+            ).all()
+        )
+
+
+async def mark_reported(db: Database, notice_id: int, now: datetime) -> None:
+    """The final counts were shown to the sender."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Notice).where(Notice.id == notice_id).values(report_done_at=now)
+        )

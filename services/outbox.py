@@ -81,6 +81,10 @@ def new_item(
     )
 
 
+# A button as stored in a payload: [label, "cb:" + callback data] or [label, "url:" + link].
+ButtonRows = list[list[tuple[str, str]]]
+
+
 def enqueue_text(
     session: AsyncSession,
     *,
@@ -89,10 +93,45 @@ def enqueue_text(
     now: datetime,
     not_before: datetime | None = None,
     is_group: bool = False,
-) -> None:
-    """Queue a ready-rendered message (reminders, reports, notifications)."""
-    session.add(new_item(purpose="text", chat_id=chat_id, now=now, not_before=not_before,
-                         is_group=is_group, payload={"html": html}))  # fmt: skip
+    thread_id: int | None = None,
+    buttons: ButtonRows | None = None,
+    reply_to: int | None = None,
+) -> OutboxItem:
+    """Queue a ready-rendered message (reminders, reports, notifications) in the caller's
+    transaction; its Telegram message id is recorded on the returned row once sent."""
+    item = new_item(purpose="text", chat_id=chat_id, now=now, not_before=not_before,
+                    is_group=is_group, thread_id=thread_id, target_message_id=reply_to,
+                    payload={"html": html, "buttons": buttons or []})  # fmt: skip
+    session.add(item)
+    return item
+
+
+def enqueue_edit(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    message_id: int,
+    html: str,
+    now: datetime,
+    is_group: bool = False,
+    buttons: ButtonRows | None = None,
+) -> OutboxItem:
+    """Queue a re-render of a message the bot sent (live counters, closed states)."""
+    item = new_item(purpose="edit", chat_id=chat_id, now=now, is_group=is_group,
+                    target_message_id=message_id,
+                    payload={"html": html, "buttons": buttons or []})  # fmt: skip
+    session.add(item)
+    return item
+
+
+async def sent_message_id(db: Database, item_id: int) -> int | None:
+    """The Telegram message id of a sent item (None while it is not sent)."""
+    async with db.read() as session:
+        return await session.scalar(
+            select(OutboxItem.message_id).where(
+                OutboxItem.id == item_id, OutboxItem.status == "sent"
+            )
+        )
 
 
 async def claim(db: Database, worker: str, now: datetime, limit: int) -> list[Delivery]:
@@ -153,14 +192,24 @@ async def release_stale(db: Database, now: datetime, claim_timeout: timedelta) -
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def mark_sent(db: Database, item_id: int, message_id: int | None, now: datetime) -> None:
-    """Telegram accepted it: remember its message id (for edits, counters and recalls)."""
+async def mark_sent(
+    db: Database,
+    item_id: int,
+    message_id: int | None,
+    now: datetime,
+    *,
+    other_parts: list[int] | None = None,
+) -> None:
+    """Telegram accepted it: remember its message id (for edits, counters and recalls) and
+    the ids of earlier parts when a long text went out as several messages."""
     async with db.transaction() as session:
-        await session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id == item_id)
-            .values(status="sent", message_id=message_id, sent_at=now, error=None)
-        )
+        values: dict[str, Any] = {"status": "sent", "message_id": message_id, "sent_at": now,
+                                  "error": None}  # fmt: skip
+        if other_parts:
+            row = await session.get(OutboxItem, item_id)
+            if row is not None:
+                values["payload"] = {**row.payload, "parts": other_parts}
+        await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
 
 
 async def mark_retry(db: Database, item: Delivery, error: str, now: datetime) -> bool:

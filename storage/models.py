@@ -332,6 +332,8 @@ class Notice(Base):
     report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     report_message_id: Mapped[int | None] = mapped_column(BigInteger)
     nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the sender's progress message last showed the final counts.
+    report_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when acknowledgements changed and group counters need re-rendering.
     counts_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -15,9 +15,17 @@ from sqlalchemy import func, select
 from domain.org import Kind, Level, Role, Stage, Status
 from services.authz import Actor
 from services.groups import bind_chat
-from services.notices import Audience, NoticeSpec, Progress, progress, publish_notice
+from services.notices import (
+    Audience,
+    NoticeSpec,
+    Progress,
+    progress,
+    publish_notice,
+    recall_notice,
+    set_report_message,
+)
 from services.orgs import create_org
-from services.outbox import new_item
+from services.outbox import enqueue_edit, enqueue_text, new_item, sent_message_id
 from services.roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
@@ -283,3 +291,66 @@ async def test_a_timed_out_send_is_retried_after_its_back_off(
             bot.deps.outbox.wake()
             await asyncio.sleep(0.5)
     assert copies(emu, groups[0], "主题党日") == 1
+
+
+async def test_the_sender_gets_final_counts_even_if_delivery_beat_the_report_message(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    sender, committee, _ = await city(emu, bot.deps.db, clock, 2)
+    await sender.start()
+    await bot.settle()
+    notice_id = await publish(bot, sender, notice_spec(committee))
+    await settled_progress(bot, notice_id)
+    # Only now does the progress message exist (the handler was slow to record it).
+    message = await bot.app.bot.send_message(sender.id, "正在发送……")
+    await set_report_message(bot.deps.db, notice_id, sender.id, message.message_id)
+    bot.deps.outbox.wake()
+    await emu.wait_for(lambda: "发送完成" in emu.last_sent(sender).content, timeout=10)
+    assert "已送达 2 / 2" in emu.last_sent(sender).content
+
+
+async def test_a_long_notice_goes_out_in_parts_and_a_recall_removes_them_all(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    sender, committee, groups = await city(emu, bot.deps.db, clock, 1)
+    await bot.settle()
+    body = "\n".join(f"第{i}条：<b>学习要点</b>" + "内容" * 40 for i in range(120))
+    spec = NoticeSpec(**{**notice_spec(committee).__dict__, "body_html": body})
+    notice_id = await publish(bot, sender, spec)
+    await settled_progress(bot, notice_id)
+    parts = [m for m in emu.sent_to(groups[0]) if "学习要点" in m.content]
+    assert len(parts) >= 3
+    assert parts[-1].button_texts() == ["收到"]
+    assert all(p.buttons == [] for p in parts[:-1])
+    today = clock.now().date()
+    await recall_notice(bot.deps.db, Actor(sender.id), notice_id, now=clock.now(), today=today)
+    bot.deps.outbox.wake()
+    await emu.wait_for(
+        lambda: not [m for m in emu.sent_to(groups[0]) if "学习要点" in m.content], timeout=10
+    )
+
+
+async def test_queued_text_with_buttons_and_a_later_edit(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    _, _, groups = await city(emu, bot.deps.db, clock, 1)
+    await bot.settle()
+    async with bot.deps.db.transaction() as s:
+        buttons = [[("参加", "cb:lang:en"), ("说明", "url:https://example.org")]]
+        item = enqueue_text(s, chat_id=groups[0].id, html="<b>集中学习提醒</b>",
+                            now=clock.now(), is_group=True, buttons=buttons)  # fmt: skip
+        await s.flush()
+        item_id = item.id
+    bot.deps.outbox.wake()
+    await emu.wait_for(lambda: emu.last_sent(groups[0]).content == "集中学习提醒")
+    message = emu.last_sent(groups[0])
+    assert message.button_texts() == ["参加", "说明"]
+    async with asyncio.timeout(5):
+        while (message_id := await sent_message_id(bot.deps.db, item_id)) is None:
+            await asyncio.sleep(0.02)
+    assert message_id == message.message_id
+    async with bot.deps.db.transaction() as s:
+        enqueue_edit(s, chat_id=groups[0].id, message_id=message_id, html="集中学习提醒（已结束）",
+                     now=clock.now(), is_group=True)  # fmt: skip
+    bot.deps.outbox.wake()
+    await emu.wait_for(lambda: emu.last_sent(groups[0]).content == "集中学习提醒（已结束）")

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("report_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("report_message_id", sa.BigInteger(), nullable=True),
         sa.Column("nudged_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("report_done_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("counts_dirty", sa.Boolean(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", storage.types.UTCDateTime(timezone=True), nullable=True),
