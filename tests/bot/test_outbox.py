@@ -79,7 +79,7 @@ def notice_spec(org_id: int, title: str = "关于开展主题党日活动的通�
     )
 
 
-def copies(emu: Emulator, group: EmuChat, title: str) -> int:
+def copies(emu: Emulator, group: EmuChat | EmuUser, title: str) -> int:
     return sum(1 for m in emu.sent_to(group) if title in m.content)
 
 

@@ -14,7 +14,7 @@ def test_short_text_is_one_part() -> None:
 
 
 def test_a_tag_spanning_the_cut_is_closed_and_reopened() -> None:
-    text = "<b>" + "\n".join("第%d行" % i + "长" * 30 for i in range(300)) + "</b>\n结束"
+    text = "<b>" + "\n".join(f"第{i}行" + "长" * 30 for i in range(300)) + "</b>\n结束"
     parts = split_html(text, limit=500)
     assert len(parts) > 5
     for part in parts:
