@@ -19,6 +19,7 @@ from handlers import (
     fallback,
     groups,
     lang,
+    meetings,
     members,
     middleware,
     notices,
@@ -31,6 +32,7 @@ from handlers.commands import publish_commands
 from handlers.context import BotContext, BotData, ChatData, Deps, Settings, UserData
 from handlers.errors import on_error
 from handlers.wizard import WizardRouter
+from scheduler.meetings import register_jobs as register_meeting_jobs
 from scheduler.notices import register_jobs
 from scheduler.outbox import OutboxSettings, OutboxWorker
 from services.clock import Clock, SystemClock
@@ -76,6 +78,7 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     org.register(app, router)
     roster_import.register(app, router)  # takes private documents: before the fallback
     notices.register(app, router)  # also group -1: a notice's photo or file body
+    meetings.register(app, router)  # also group -2: the leave-reason deep link
     router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)
@@ -121,6 +124,7 @@ def build_application(
     app.bot_data.deps = deps
     wire(app)
     register_jobs(app)
+    register_meeting_jobs(app)
     worker = OutboxWorker(
         app.bot,
         deps,

@@ -123,6 +123,8 @@ class Permission(StrEnum):
     BIND_GROUP = "bind_group"
     MANAGE_ORGS = "manage_orgs"  # create organizations under this one
     SEND_NOTICE = "send_notice"  # broadcast notices to the organization's members
+    # Schedule meetings and run sign-in (a group leader: only for their own party group).
+    MANAGE_MEETINGS = "manage_meetings"
 
 
 _BRANCH_ADMIN = frozenset(
@@ -135,13 +137,19 @@ _BRANCH_ADMIN = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SECRETARY: _BRANCH_ADMIN
-    | {Permission.MANAGE_ROLES, Permission.BIND_GROUP, Permission.SEND_NOTICE},
-    Role.DEPUTY: _BRANCH_ADMIN | {Permission.SEND_NOTICE},
-    Role.ORGANIZATION: _BRANCH_ADMIN | {Permission.SEND_NOTICE},
+    | {
+        Permission.MANAGE_ROLES,
+        Permission.BIND_GROUP,
+        Permission.SEND_NOTICE,
+        Permission.MANAGE_MEETINGS,
+    },
+    Role.DEPUTY: _BRANCH_ADMIN | {Permission.SEND_NOTICE, Permission.MANAGE_MEETINGS},
+    Role.ORGANIZATION: _BRANCH_ADMIN | {Permission.SEND_NOTICE, Permission.MANAGE_MEETINGS},
     # Study and publicity are the propaganda member's work; reporting the information officer's.
     Role.PROPAGANDA: frozenset({Permission.VIEW_ROSTER, Permission.SEND_NOTICE}),
     Role.DISCIPLINE: frozenset({Permission.VIEW_ROSTER}),
-    Role.GROUP_LEADER: frozenset({Permission.VIEW_ROSTER}),
+    # A group leader's meetings are limited to their own party group (services check which).
+    Role.GROUP_LEADER: frozenset({Permission.VIEW_ROSTER, Permission.MANAGE_MEETINGS}),
     # Instructors guide, they do not administer: no phones, no changes.
     Role.INSTRUCTOR: frozenset({Permission.VIEW_ROSTER}),
     Role.DUES_KEEPER: frozenset({Permission.VIEW_ROSTER}),

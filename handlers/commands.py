@@ -37,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("lang", "cmd.lang", private_only=True),
     Command("cancel", "cmd.cancel", private_only=True),
     Command("notice", "cmd.notice", admin=True, private_only=True),
+    Command("meeting", "cmd.meeting", admin=True, private_only=True),
     Command("receipts", "cmd.receipts", admin=True, private_only=True),
     Command("pending", "cmd.pending", admin=True, private_only=True),
     Command("import", "cmd.import", admin=True, private_only=True),

@@ -399,3 +399,72 @@ class Acknowledgement(Base):
     member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
     org_id: Mapped[int] = mapped_column(BigInteger)
     acked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Meeting(Base):
+    """A scheduled organizational-life meeting (三会一课, theme day …) of a branch."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        Index("ix_meetings_org_starts", "org_id", "starts_at"),
+        Index("ix_meetings_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    party_group_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_groups.id"))
+    # The MeetingType values it counts for: one meeting may be several (theme day + lesson).
+    types: Mapped[list[str]] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(200))  # a room, or an online link
+    topic: Mapped[str] = mapped_column(String(100))
+    agenda: Mapped[str | None] = mapped_column(Text)
+    host_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    recorder_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    lecturer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    audience: Mapped[str] = mapped_column(String(16))  # branch / committee / party_group
+    # scheduled → open (sign-in) → closed; cancelled at any time before closing.
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    # The outbox item that posted the notice in the branch's main group (None: no group).
+    group_item_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("outbox.id"))
+    # Set when answers or sign-ins changed and the group message needs re-rendering.
+    counts_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped by each edit
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signin_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MeetingRsvp(Base):
+    """A member's answer to a meeting notice: attend, or leave with a reason."""
+
+    __tablename__ = "meeting_rsvps"
+
+    meeting_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("meetings.id"), primary_key=True, autoincrement=False
+    )
+    member_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("members.id"), primary_key=True, autoincrement=False
+    )
+    answer: Mapped[str] = mapped_column(String(16))  # attend / leave
+    reason: Mapped[str | None] = mapped_column(String(200))  # None until a leave is explained
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeetingAttendance(Base):
+    """A member signed in at a meeting: by themselves, 代签 or 补签 by the recorder."""
+
+    __tablename__ = "meeting_attendance"
+
+    meeting_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("meetings.id"), primary_key=True, autoincrement=False
+    )
+    member_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("members.id"), primary_key=True, autoincrement=False
+    )
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_by: Mapped[str] = mapped_column(String(16))  # self / proxy / late
+    by_user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(String(200))

@@ -68,10 +68,20 @@ def test_instructor_views_the_roster_but_not_personal_data() -> None:
     assert P.VIEW_PERSONAL not in granted
 
 
-@pytest.mark.parametrize("role", [Role.DISCIPLINE, Role.GROUP_LEADER, Role.DUES_KEEPER])
+@pytest.mark.parametrize("role", [Role.DISCIPLINE, Role.DUES_KEEPER])
 def test_other_committee_offices_only_view_the_roster(role: Role) -> None:
     assert permissions_for({role}) == {P.VIEW_ROSTER}
     assert not is_admin_role(role)
+
+
+@pytest.mark.parametrize("role", [Role.SECRETARY, Role.DEPUTY, Role.ORGANIZATION])
+def test_branch_admins_manage_meetings(role: Role) -> None:
+    assert P.MANAGE_MEETINGS in permissions_for({role})
+
+
+def test_group_leaders_view_the_roster_and_manage_their_groups_meetings() -> None:
+    assert permissions_for({Role.GROUP_LEADER}) == {P.VIEW_ROSTER, P.MANAGE_MEETINGS}
+    assert not is_admin_role(Role.GROUP_LEADER)
 
 
 @pytest.mark.parametrize("role", [Role.PROPAGANDA, Role.INFO_OFFICER])
