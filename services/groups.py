@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -262,8 +262,21 @@ async def move_chat_id(session: AsyncSession, old_id: int, new_id: int) -> None:
         )  # fmt: skip
 
 
+PRESENCE_RESOLUTION = timedelta(minutes=10)
+
+
 async def record_presence(db: Database, chat_id: int, user_id: int, now: datetime) -> None:
     """Remember that someone is in a group (the Bot API cannot list members)."""
+    # Most group updates come from people already known: a read (no lock on SQLite)
+    # spares a write transaction per message and per button press.
+    async with db.read() as session:
+        seen = await session.scalar(
+            select(ChatPresence.seen_at).where(
+                ChatPresence.chat_id == chat_id, ChatPresence.user_id == user_id
+            )
+        )
+    if seen is not None and now - seen < PRESENCE_RESOLUTION:
+        return
     async with db.transaction() as session:
         await upsert(
             session, ChatPresence.__table__,  # type: ignore[arg-type]

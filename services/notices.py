@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.org import Level, Permission, Stage, Status
 from domain.validation import Invalid, parse_short_text
 from services import audit
-from services.authz import Actor, descendants, orgs_with, require
+from services.authz import Actor, ancestry, descendants, orgs_with, require
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
 from services.outbox import new_item
@@ -512,11 +512,14 @@ async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime)
         if row.status == "recalled":
             return AckResult("closed")
         audience = Audience.from_json(row.audience)
-        branches = {b.id for b in await notice_branches(session, audience)}
         member = await session.scalar(
             select(Member).where(Member.user_id == user_id, *_member_filter(audience))
         )
-        if member is None or member.org_id not in branches:
+        # In the audience when the member's branch or one of its ancestors was addressed:
+        # a walk up a shallow tree, not an expansion of every branch below a committee.
+        if member is None or not set(await ancestry(session, member.org_id)) & set(
+            audience.org_ids
+        ):
             return AckResult("outside")
         existing = await session.get(Acknowledgement, (notice_id, user_id))
         if existing is None:
