@@ -27,10 +27,10 @@ from services import outbox
 from services.chats import migrate_chat
 from services.notices import (
     NoticeView,
-    branch_counts,
     finish_if_done,
     get_notice,
     mark_reported,
+    notice_for_copy,
     progress,
     report_target,
     reports_due,
@@ -176,7 +176,12 @@ class OutboxWorker:
             )  # fmt: skip
             return item.target_message_id
         assert item.notice_id is not None
-        notice = await get_notice(self.deps.db, item.notice_id)
+        # The notice is read for every item (a recall must stop copies not yet sent), with
+        # the counter of the branch's group copy in the same read.
+        counted = item.is_group and item.org_id and item.purpose not in ("notice_delete", "nudge")
+        notice, counts = await notice_for_copy(
+            self.deps.db, item.notice_id, item.org_id if counted else None
+        )
         if item.purpose == "notice_delete":
             return await self._delete(item, notice)
         if notice.status == "recalled":
@@ -184,11 +189,6 @@ class OutboxWorker:
         locale = await self._locale(item)
         if item.purpose == "nudge":
             return await self._nudge(item, notice, locale)
-        counts = (
-            await branch_counts(self.deps.db, notice.id, item.org_id)
-            if item.is_group and item.org_id
-            else None
-        )
         rendered = render_notice(
             self.deps.catalog, locale, notice, tz=self.deps.settings.timezone,
             now=self.deps.clock.now(), counts=counts,

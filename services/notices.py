@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Row, Select, Table, and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain.org import Level, Permission, Stage, Status
 from domain.validation import Invalid, parse_short_text
 from services import audit
-from services.authz import Actor, ancestry, descendants, orgs_with, require
+from services.authz import Actor, descendants, orgs_with, require
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
-from services.outbox import new_item
+from services.outbox import add_items, item_values, new_item
 from storage.db import Database
 from storage.models import (
     Acknowledgement,
@@ -27,6 +30,7 @@ from storage.models import (
     OutboxItem,
     User,
 )
+from storage.types import UTCDateTime
 
 TITLE_MAX = 100
 BODY_MAX = 20_000  # HTML; the worker splits it into Telegram-sized messages
@@ -180,7 +184,8 @@ class Receipts:
         return sum(len(b.acked) + len(b.missing) for b in self.branches)
 
 
-def notice_view(row: Notice) -> NoticeView:
+def notice_view(row: Notice | Row[Any]) -> NoticeView:
+    """The view of a notice row (an ORM object, or a Core row of the notices table)."""
     return NoticeView(
         id=row.id,
         org_id=row.org_id,
@@ -224,6 +229,26 @@ def _member_filter(audience: Audience) -> list[Any]:
     if audience.party_group_id is not None:
         conditions.append(Member.party_group_id == audience.party_group_id)
     return conditions
+
+
+def _bound_member_filter(stages: bool, party_group: bool) -> list[Any]:
+    """_member_filter for prebuilt statements: the narrowing comes as parameters."""
+    conditions: list[Any] = [Member.status == Status.ACTIVE]
+    if stages:
+        conditions.append(Member.stage.in_(bindparam("stages", expanding=True)))
+    if party_group:
+        conditions.append(Member.party_group_id == bindparam("party_group"))
+    return conditions
+
+
+def _narrowing(audience: Audience) -> tuple[tuple[bool, bool], dict[str, Any]]:
+    """The shape of an audience's member filter and the parameters it takes."""
+    params: dict[str, Any] = {}
+    if audience.stages:
+        params["stages"] = [s.value for s in audience.stages]
+    if audience.party_group_id is not None:
+        params["party_group"] = audience.party_group_id
+    return (bool(audience.stages), audience.party_group_id is not None), params
 
 
 async def sendable_orgs(db: Database, actor: Actor, today: date) -> list[OrgView]:
@@ -298,19 +323,19 @@ async def publish_notice(
             )
         ).all()
         bound = {b.org_id: b for b in bindings}
-        for binding in bindings:
-            session.add(
-                new_item(
-                    purpose="notice",
-                    notice_id=row.id,
-                    org_id=binding.org_id,
-                    chat_id=binding.chat_id,
-                    thread_id=binding.topic_id,
-                    is_group=True,
-                    now=now,
-                    not_before=send_at,
-                )
+        copies = [
+            item_values(
+                purpose="notice",
+                notice_id=row.id,
+                org_id=binding.org_id,
+                chat_id=binding.chat_id,
+                thread_id=binding.topic_id,
+                is_group=True,
+                now=now,
+                not_before=send_at,
             )
+            for binding in bindings
+        ]
         privates = 0
         if spec.audience.private_copies:
             people = (
@@ -327,8 +352,8 @@ async def publish_notice(
             ).all()
             for org_id, user_id in people:
                 assert user_id is not None  # joined on users
-                session.add(
-                    new_item(
+                copies.append(
+                    item_values(
                         purpose="notice",
                         notice_id=row.id,
                         org_id=org_id,
@@ -338,6 +363,7 @@ async def publish_notice(
                     )
                 )
             privates = len(people)
+        await add_items(session, copies)
         expected = int(
             await session.scalar(
                 select(func.count())
@@ -503,77 +529,180 @@ async def recall_notice(
         return len(sent)
 
 
+# The statements of the hot paths (a press, a copy of a broadcast) are built once: building
+# a SQLAlchemy statement costs more than the database takes to run it.
+_NOTICE_ROW = select(*Notice.__table__.c).where(Notice.id == bindparam("notice_id"))
+_ACK_NOTICE = select(Notice.ack_label, Notice.status, Notice.audience, Notice.counts_dirty).where(
+    Notice.id == bindparam("notice_id")
+)
+_NOTICES = cast(Table, Notice.__table__)
+# Core (not ORM) statements: executed with parameters they are not ORM bulk operations.
+_MARK_DIRTY = (
+    update(_NOTICES)
+    .where(_NOTICES.c.id == bindparam("notice_id"), _NOTICES.c.counts_dirty.is_(False))
+    .values(counts_dirty=True)
+)
+
+
+@cache
+def _audience_member_query(stages: bool, party_group: bool) -> Select[int, int]:
+    """(member id, branch) of a person's roster entry within an audience, if any.
+
+    In the audience when the member's branch or one of its ancestors was addressed: one
+    walk up a shallow tree, not an expansion of every branch below a committee.
+    """
+    start = (
+        select(Member.id.label("member_id"), Member.org_id.label("org_id"),
+               Member.org_id.label("node"))
+        .where(Member.user_id == bindparam("user_id"), *_bound_member_filter(stages, party_group))
+        .cte("up", recursive=True)
+    )  # fmt: skip
+    parent = aliased(Organization)
+    # UNION, not UNION ALL: a (corrupt) cycle in the tree ends the walk instead of looping.
+    up = start.union(
+        select(start.c.member_id, start.c.org_id, parent.parent_id)
+        .join(parent, parent.id == start.c.node)
+        .where(parent.parent_id.is_not(None))
+    )
+    return (
+        select(up.c.member_id, up.c.org_id)
+        .where(up.c.node.in_(bindparam("orgs", expanding=True)))
+        .order_by(up.c.member_id)
+        .limit(1)
+    )
+
+
+@cache
+def _ack_insert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: a second press changes nothing, even a racing one."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(cast(Table, Acknowledgement.__table__))
+        .values(notice_id=bindparam("notice_id"), user_id=bindparam("user_id"),
+                member_id=bindparam("member_id"), org_id=bindparam("org_id"),
+                acked_at=bindparam("acked_at", type_=UTCDateTime()))
+        .on_conflict_do_nothing(index_elements=["notice_id", "user_id"])
+    )  # fmt: skip
+
+
+@cache
+def _counts_query(stages: bool, party_group: bool) -> Select[int, int]:
+    """(acknowledged, expected) of one branch, in one statement."""
+    acked = (
+        select(func.count())
+        .select_from(Acknowledgement)
+        .where(
+            Acknowledgement.notice_id == bindparam("notice_id"),
+            Acknowledgement.org_id == bindparam("org_id"),
+        )
+        .scalar_subquery()
+    )
+    expected = (
+        select(func.count())
+        .select_from(Member)
+        .where(Member.org_id == bindparam("org_id"), *_bound_member_filter(stages, party_group))
+        .scalar_subquery()
+    )
+    return select(acked, expected)
+
+
 async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime) -> AckResult:
     """Record 收到 / 已学习 from someone in the notice's audience (once)."""
+    # Every press runs this, maybe while a broadcast goes out: four statements, no ORM
+    # objects, and the write itself is one INSERT that a repeated press leaves alone.
     async with db.transaction() as session:
-        row = await session.get(Notice, notice_id)
-        if row is None or row.ack_label is None:
+        notice = (await session.execute(_ACK_NOTICE, {"notice_id": notice_id})).first()
+        if notice is None or notice.ack_label is None:
             return AckResult("outside")
-        if row.status == "recalled":
+        if notice.status == "recalled":
             return AckResult("closed")
-        audience = Audience.from_json(row.audience)
-        member = await session.scalar(
-            select(Member).where(Member.user_id == user_id, *_member_filter(audience))
-        )
-        # In the audience when the member's branch or one of its ancestors was addressed:
-        # a walk up a shallow tree, not an expansion of every branch below a committee.
-        if member is None or not set(await ancestry(session, member.org_id)) & set(
-            audience.org_ids
-        ):
-            return AckResult("outside")
-        existing = await session.get(Acknowledgement, (notice_id, user_id))
-        if existing is None:
-            session.add(
-                Acknowledgement(
-                    notice_id=notice_id,
-                    user_id=user_id,
-                    member_id=member.id,
-                    org_id=member.org_id,
-                    acked_at=now,
-                )
+        audience = Audience.from_json(notice.audience)
+        shape, params = _narrowing(audience)
+        found = (
+            await session.execute(
+                _audience_member_query(*shape),
+                {"user_id": user_id, "orgs": list(audience.org_ids), **params},
             )
-            row.counts_dirty = True
-            await session.flush()
-        count, expected = await _branch_counts(session, row, audience, member.org_id)
-        return AckResult("already" if existing else "ok", count, expected)
+        ).first()
+        if found is None:
+            return AckResult("outside")
+        member_id, org_id = found
+        added = await session.execute(
+            _ack_insert(db.dialect),
+            {"notice_id": notice_id, "user_id": user_id, "member_id": member_id,
+             "org_id": org_id, "acked_at": now},
+        )  # fmt: skip
+        new = bool(added.rowcount)  # type: ignore[attr-defined]
+        if new and not notice.counts_dirty:
+            await session.execute(_MARK_DIRTY, {"notice_id": notice_id})
+        count, expected = await _branch_counts(session, notice_id, audience, org_id)
+        return AckResult("ok" if new else "already", count, expected)
 
 
 async def _branch_counts(
-    session: AsyncSession, notice: Notice, audience: Audience, org_id: int
+    session: AsyncSession, notice_id: int, audience: Audience, org_id: int
 ) -> tuple[int, int]:
-    acked = await session.scalar(
-        select(func.count())
-        .select_from(Acknowledgement)
-        .where(Acknowledgement.notice_id == notice.id, Acknowledgement.org_id == org_id)
-    )
-    expected = await session.scalar(
-        select(func.count())
-        .select_from(Member)
-        .where(Member.org_id == org_id, *_member_filter(audience))
-    )
+    shape, params = _narrowing(audience)
+    acked, expected = (
+        await session.execute(
+            _counts_query(*shape), {"notice_id": notice_id, "org_id": org_id, **params}
+        )
+    ).one()
     return int(acked or 0), int(expected or 0)
 
 
 async def branch_counts(db: Database, notice_id: int, org_id: int) -> tuple[int, int]:
     """(acknowledged, expected) for one branch: the counter on its group copy."""
+    _, counts = await notice_for_copy(db, notice_id, org_id)
+    assert counts is not None
+    return counts
+
+
+async def notice_for_copy(
+    db: Database, notice_id: int, org_id: int | None
+) -> tuple[NoticeView, tuple[int, int] | None]:
+    """The notice and, for a branch's group copy, its counter: what the outbox worker
+    renders, read in one transaction (it does this for every copy of a broadcast)."""
     async with db.read() as session:
-        row = await session.get(Notice, notice_id)
+        row = (await session.execute(_NOTICE_ROW, {"notice_id": notice_id})).first()
         if row is None:
             raise NotFound("notice.not_found")
-        return await _branch_counts(session, row, Audience.from_json(row.audience), org_id)
+        view = notice_view(row)
+        if org_id is None:
+            return view, None
+        return view, await _branch_counts(session, notice_id, view.audience, org_id)
 
 
 async def progress(db: Database, notice_id: int) -> Progress:
     """How many copies of a notice went out, are waiting, or could not be delivered."""
     async with db.read() as session:
-        rows = (
-            await session.execute(
-                select(OutboxItem.status, OutboxItem.chat_id, OutboxItem.error).where(
-                    OutboxItem.notice_id == notice_id, OutboxItem.purpose == "notice"
+        # Counted by the database: the worker asks after every batch of a broadcast.
+        counts: dict[str, int] = {
+            status: int(n)
+            for status, n in (
+                await session.execute(
+                    select(OutboxItem.status, func.count())
+                    .where(OutboxItem.notice_id == notice_id, OutboxItem.purpose == "notice")
+                    .group_by(OutboxItem.status)
                 )
-            )
-        ).all()
-        problems = [chat for status, chat, _ in rows if status in ("unreachable", "failed")]
+            ).all()
+        }
+        rows = (
+            (
+                await session.execute(
+                    select(OutboxItem.status, OutboxItem.chat_id, OutboxItem.error)
+                    .where(
+                        OutboxItem.notice_id == notice_id,
+                        OutboxItem.purpose == "notice",
+                        OutboxItem.status.in_(["unreachable", "failed"]),
+                    )
+                    .order_by(OutboxItem.id)
+                )
+            ).all()
+            if counts.get("unreachable") or counts.get("failed")
+            else []
+        )
+        problems = [chat for _, chat, _ in rows]
         labels: dict[int, str] = {}
         if problems:
             # Senders know branches and people, not chat ids.
@@ -588,17 +717,15 @@ async def progress(db: Database, notice_id: int) -> Progress:
                 if not is_group:
                     person = await session.get(User, chat)
                     labels[chat] = f"{person.first_name if person else chat}（{name}）"
-    counts: dict[str, int] = {}
     unreachable: list[tuple[int, str]] = []
     failed: list[tuple[int, str]] = []
     for status, chat_id, error in rows:
-        counts[status] = counts.get(status, 0) + 1
         if status == "unreachable":
             unreachable.append((chat_id, error or ""))
-        elif status == "failed":
+        else:
             failed.append((chat_id, error or ""))
     return Progress(
-        total=len(rows),
+        total=sum(counts.values()),
         sent=counts.get("sent", 0),
         pending=counts.get("pending", 0) + counts.get("sending", 0),
         unreachable=tuple(unreachable),
@@ -801,7 +928,12 @@ async def due_for_auto_nudge(db: Database, now: datetime, lead: timedelta) -> li
 
 
 async def queue_counter_updates(db: Database, now: datetime) -> int:
-    """Re-render group counters of notices with new acknowledgements (one edit per copy)."""
+    """Re-render group counters of notices with new acknowledgements (one edit per copy).
+
+    Only copies of branches acknowledged since their counter was last rendered are queued:
+    re-rendering all 2,000 copies of a city-wide notice whenever anyone pressed would keep
+    the outbox (and everything queued behind it) busy for minutes.
+    """
     async with db.transaction() as session:
         dirty = (
             await session.scalars(
@@ -811,41 +943,62 @@ async def queue_counter_updates(db: Database, now: datetime) -> int:
         queued = 0
         for notice_id in dirty:
             copies = (
-                await session.scalars(
-                    select(OutboxItem).where(
+                await session.execute(
+                    select(OutboxItem.org_id, OutboxItem.chat_id, OutboxItem.message_id,
+                           OutboxItem.claimed_at)
+                    .where(
                         OutboxItem.notice_id == notice_id,
                         OutboxItem.purpose == "notice",
                         OutboxItem.is_group.is_(True),
                         OutboxItem.status == "sent",
                     )
                 )
-            ).all()
-            waiting = set(
-                (
-                    await session.scalars(
-                        select(OutboxItem.chat_id).where(
-                            OutboxItem.notice_id == notice_id,
-                            OutboxItem.purpose == "counter",
-                            OutboxItem.status.in_(["pending", "sending"]),
-                        )
+            ).all()  # fmt: skip
+            waiting: set[int] = set()
+            rendered: dict[int, datetime] = {}  # chat → when its last counter was queued
+            for chat_id, status, queued_at in (
+                await session.execute(
+                    select(OutboxItem.chat_id, OutboxItem.status, func.max(OutboxItem.created_at))
+                    .where(OutboxItem.notice_id == notice_id, OutboxItem.purpose == "counter")
+                    .group_by(OutboxItem.chat_id, OutboxItem.status)
+                )
+            ).all():
+                if status in ("pending", "sending"):
+                    waiting.add(chat_id)  # one pending re-render per group is enough
+                elif status == "sent":
+                    rendered[chat_id] = max(queued_at, rendered.get(chat_id, queued_at))
+            latest: dict[int, datetime] = {
+                org_id: at
+                for org_id, at in (
+                    await session.execute(
+                        select(Acknowledgement.org_id, func.max(Acknowledgement.acked_at))
+                        .where(Acknowledgement.notice_id == notice_id)
+                        .group_by(Acknowledgement.org_id)
                     )
                 ).all()
-            )
-            for copy in copies:
-                if copy.chat_id in waiting:
-                    continue  # one pending re-render per group is enough
-                session.add(
-                    new_item(
+            }
+            rows = []
+            for org_id, chat_id, message_id, claimed_at in copies:
+                last_ack = latest.get(org_id) if org_id is not None else None
+                # A copy (or counter) renders the counts after it was claimed (or queued).
+                shown_since = rendered.get(chat_id, claimed_at)
+                if chat_id in waiting or last_ack is None:
+                    continue
+                if shown_since is not None and last_ack < shown_since:
+                    continue
+                rows.append(
+                    item_values(
                         purpose="counter",
                         notice_id=notice_id,
-                        org_id=copy.org_id,
-                        chat_id=copy.chat_id,
+                        org_id=org_id,
+                        chat_id=chat_id,
                         is_group=True,
-                        target_message_id=copy.message_id,
+                        target_message_id=message_id,
                         now=now,
                     )
                 )
-                queued += 1
+            await add_items(session, rows)
+            queued += len(rows)
         if dirty:
             await session.execute(
                 update(Notice).where(Notice.id.in_(dirty)).values(counts_dirty=False)

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import OutboxItem
+from storage.types import UTCDateTime
 
 # Waits after a transient failure (5xx, timeout), then the item is given up as failed.
 BACKOFF = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=60),
@@ -51,6 +52,36 @@ class Delivery:
     attempts: int
 
 
+def item_values(
+    *,
+    purpose: str,
+    chat_id: int,
+    now: datetime,
+    not_before: datetime | None = None,
+    notice_id: int | None = None,
+    org_id: int | None = None,
+    thread_id: int | None = None,
+    is_group: bool = False,
+    target_message_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of a new outbox row (see new_item; add_items inserts many at once)."""
+    return {
+        "purpose": purpose,
+        "notice_id": notice_id,
+        "org_id": org_id,
+        "chat_id": chat_id,
+        "thread_id": thread_id,
+        "is_group": is_group,
+        "target_message_id": target_message_id,
+        "payload": payload or {},
+        "status": "pending",
+        "attempts": 0,
+        "not_before": not_before or now,
+        "created_at": now,
+    }
+
+
 def new_item(
     *,
     purpose: str,
@@ -65,20 +96,19 @@ def new_item(
     payload: dict[str, Any] | None = None,
 ) -> OutboxItem:
     """An outbox row to add in the caller's transaction (so it commits with the intent)."""
-    return OutboxItem(
-        purpose=purpose,
-        notice_id=notice_id,
-        org_id=org_id,
-        chat_id=chat_id,
-        thread_id=thread_id,
-        is_group=is_group,
-        target_message_id=target_message_id,
-        payload=payload or {},
-        status="pending",
-        attempts=0,
-        not_before=not_before or now,
-        created_at=now,
-    )
+    values = item_values(
+        purpose=purpose, chat_id=chat_id, now=now, not_before=not_before, notice_id=notice_id,
+        org_id=org_id, thread_id=thread_id, is_group=is_group,
+        target_message_id=target_message_id, payload=payload,
+    )  # fmt: skip
+    return OutboxItem(**values)
+
+
+async def add_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many outbox rows (item_values) in the caller's transaction, in one statement:
+    a 2,000-group broadcast or 150,000 private copies must not cost an ORM object each."""
+    if rows:
+        await session.execute(insert(OutboxItem), rows)
 
 
 # A button as stored in a payload: [label, "cb:" + callback data] or [label, "url:" + link].
@@ -192,6 +222,15 @@ async def release_stale(db: Database, now: datetime, claim_timeout: timedelta) -
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+_ITEMS = cast(Table, OutboxItem.__table__)
+_MARK_SENT = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("item_id"))
+    .values(status="sent", message_id=bindparam("message_id"),
+            sent_at=bindparam("sent_at", type_=UTCDateTime()), error=None)
+)  # fmt: skip
+
+
 async def mark_sent(
     db: Database,
     item_id: int,
@@ -203,12 +242,16 @@ async def mark_sent(
     """Telegram accepted it: remember its message id (for edits, counters and recalls) and
     the ids of earlier parts when a long text went out as several messages."""
     async with db.transaction() as session:
+        if not other_parts:  # the usual case, once per copy of a broadcast: prebuilt
+            await session.execute(
+                _MARK_SENT, {"item_id": item_id, "message_id": message_id, "sent_at": now}
+            )
+            return
         values: dict[str, Any] = {"status": "sent", "message_id": message_id, "sent_at": now,
                                   "error": None}  # fmt: skip
-        if other_parts:
-            row = await session.get(OutboxItem, item_id)
-            if row is not None:
-                values["payload"] = {**row.payload, "parts": other_parts}
+        row = await session.get(OutboxItem, item_id)
+        if row is not None:
+            values["payload"] = {**row.payload, "parts": other_parts}
         await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
 
 
