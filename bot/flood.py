@@ -10,6 +10,7 @@ keeps one slot a second free for people waiting on an answer while a broadcast r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -43,10 +44,45 @@ class FloodLimits:
     bulk_per_second: int = 29  # broadcasts leave the rest for interactive answers
     group_per_minute: int = 20
     private_per_second: int = 1
-    # Counted windows are this much longer than Telegram's, so jitter between our clock and
-    # the moment a request reaches Telegram never squeezes one request too many into them.
-    margin: float = 0.03
+    # Windows are this much longer than Telegram's (seconds per second of window), against
+    # clock granularity; jitter between us and Telegram is handled by how requests are
+    # counted (see FloodGate), so it need not be wide.
+    margin: float = 0.005
     max_retries: int = 2
+
+
+class _Window:
+    """The requests counted against one budget: those in flight, and when the others ended.
+
+    A request occupies its budget from the moment it is let through until a window's
+    length after its answer arrived. Telegram counts it at some moment in between, so
+    however late the event loop sends a request or the network delivers it, no window
+    of Telegram's can ever hold more than the budget: timing requests from when they were
+    let through instead, as rate limiters usually do, trips 429s as soon as the process
+    is busy enough to delay one request by more than the margin.
+    """
+
+    __slots__ = ("ended", "in_flight")
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.ended: deque[float] = deque()  # answer times, oldest first
+
+    def wait(self, now: float, length: float, limit: int) -> float | None:
+        """Seconds until one more request fits; None while only an answer can make room."""
+        ended = self.ended
+        while ended and ended[0] <= now - length:
+            ended.popleft()
+        excess = self.in_flight + len(ended) - limit
+        if excess < 0:
+            return 0.0
+        if excess >= len(ended):
+            return None
+        return ended[excess] + length - now
+
+    @property
+    def idle(self) -> bool:
+        return not self.in_flight and not self.ended
 
 
 class FloodGate(BaseRateLimiter[dict[str, Any]]):
@@ -57,9 +93,11 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
     ) -> None:
         self.limits = limits or FloodLimits()
         self._clock = clock
-        self._overall: deque[float] = deque()
-        self._chats: dict[int | str, deque[float]] = {}
+        self._overall = _Window()
+        self._chats: dict[int | str, _Window] = {}
         self._paused_until: dict[int | str | None, float] = {}
+        self._answered = asyncio.Event()  # replaced by a fresh one at every answer
+        self._next_sweep = clock() + 60.0
         self.waited = 0.0  # total seconds requests spent waiting (for benchmarks)
 
     async def initialize(self) -> None:
@@ -68,51 +106,68 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
     async def shutdown(self) -> None:
         """Nothing to release."""
 
-    def _window(self, chat: int | str, is_group: bool) -> tuple[deque[float], float, int]:
-        window = self._chats.setdefault(chat, deque())
+    def _chat_budget(self, is_group: bool) -> tuple[float, int]:
         if is_group:
-            return window, 60.0 + self.limits.margin * 10, self.limits.group_per_minute
-        return window, 1.0 + self.limits.margin, self.limits.private_per_second
+            return 60.0 * (1 + self.limits.margin), self.limits.group_per_minute
+        return 1.0 + self.limits.margin, self.limits.private_per_second
 
     def _wait_time(
         self, chat: int | str | None, counted: bool, is_group: bool, bulk: bool
-    ) -> float:
+    ) -> float | None:
         now = self._clock()
-        wait = max(
+        wait: float | None = max(
             self._paused_until.get(None, 0.0) - now,
             self._paused_until.get(chat, 0.0) - now if chat is not None else 0.0,
             0.0,
         )
         if not counted:
             return wait
-        span = 1.0 + self.limits.margin
-        while self._overall and self._overall[0] <= now - span:
-            self._overall.popleft()
         budget = self.limits.bulk_per_second if bulk else self.limits.overall_per_second
-        if len(self._overall) >= budget:
-            wait = max(wait, self._overall[len(self._overall) - budget] + span - now)
-        if chat is not None:
-            window, length, limit = self._window(chat, is_group)
-            while window and window[0] <= now - length:
-                window.popleft()
-            # A person's own answers come one per action of theirs (Telegram tolerates
-            # such bursts); the one-per-second pace is for what we send unasked.
-            if len(window) >= limit and (is_group or bulk):
-                wait = max(wait, window[len(window) - limit] + length - now)
-        return wait
+        waits = [wait, self._overall.wait(now, 1.0 + self.limits.margin, budget)]
+        # A person's own answers come one per action of theirs (Telegram tolerates such
+        # bursts); the one-per-second pace is for what we send unasked.
+        if chat is not None and (is_group or bulk):
+            window = self._chats.get(chat)
+            if window is not None:
+                waits.append(window.wait(now, *self._chat_budget(is_group)))
+        if None in waits:
+            return None
+        return max(w for w in waits if w is not None)
 
     async def _acquire(
         self, chat: int | str | None, counted: bool, is_group: bool, bulk: bool
-    ) -> None:
+    ) -> list[_Window]:
         started = self._clock()
-        while (wait := self._wait_time(chat, counted, is_group, bulk)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
-        if counted:
-            now = self._clock()
-            self._overall.append(now)
-            if chat is not None:
-                self._window(chat, is_group)[0].append(now)
+        while (wait := self._wait_time(chat, counted, is_group, bulk)) != 0.0:
+            if wait is None:  # room comes with an answer to a request in flight
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answered.wait(), 1.0)
+            else:
+                await asyncio.sleep(wait)
         self.waited += self._clock() - started
+        if not counted:
+            return []
+        windows = [self._overall]
+        if chat is not None:
+            windows.append(self._chats.setdefault(chat, _Window()))
+        for window in windows:
+            window.in_flight += 1
+        return windows
+
+    def _release(self, windows: list[_Window]) -> None:
+        now = self._clock()
+        for window in windows:
+            window.in_flight -= 1
+            window.ended.append(now)
+        answered, self._answered = self._answered, asyncio.Event()
+        answered.set()
+        if now >= self._next_sweep:  # forget chats whose windows have passed
+            self._next_sweep = now + 60.0
+            length = self._chat_budget(True)[0]
+            for key, window in list(self._chats.items()):
+                window.wait(now, length, 1)
+                if window.idle:
+                    del self._chats[key]
 
     async def process_request(
         self,
@@ -129,7 +184,7 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
         counted = endpoint in SENDS or (endpoint in GROUP_EDITS and is_group)
         bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
         for attempt in range(self.limits.max_retries + 1):
-            await self._acquire(chat_key, counted, is_group, bulk)
+            windows = await self._acquire(chat_key, counted, is_group, bulk)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -142,4 +197,6 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
                 log.warning("429 on %s for %s: waiting %.1f s", endpoint, chat_key, delay)
                 if attempt == self.limits.max_retries:
                     raise
+            finally:
+                self._release(windows)
         raise AssertionError("unreachable")  # pragma: no cover

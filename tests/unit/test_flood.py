@@ -1,0 +1,79 @@
+"""The flood gate keeps every one of Telegram's windows within budget, however late requests
+travel, and keeps a slot a second free for interactive answers during a broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+from bot.flood import FloodGate, FloodLimits
+
+
+def _most_in_any_second(times: list[float]) -> int:
+    times = sorted(times)
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+async def _send(
+    gate: FloodGate, chat_id: int, arrivals: list[float], *, bulk: bool, delay: float
+) -> None:
+    async def call(*_: Any, **__: Any) -> bool:
+        await asyncio.sleep(delay)  # the request travels (a busy event loop, the network)
+        arrivals.append(time.monotonic())  # the moment Telegram counts it
+        await asyncio.sleep(random.uniform(0.0, 0.02))  # the answer travels back
+        return True
+
+    await gate.process_request(
+        call, (), {}, "sendMessage", {"chat_id": chat_id}, {"bulk": True} if bulk else None
+    )
+
+
+async def test_late_requests_never_crowd_a_window_of_telegrams() -> None:
+    # Delays far beyond the margin: a gate timing requests from when it let them through
+    # would have Telegram count a second with more than the budget in it.
+    rng = random.Random(5)
+    gate = FloodGate(FloodLimits(overall_per_second=10, bulk_per_second=9))
+    arrivals: list[float] = []
+    await asyncio.gather(
+        *(
+            _send(gate, -1000 - i, arrivals, bulk=True, delay=rng.choice([0.0, 0.0, 0.15]))
+            for i in range(25)
+        )
+    )
+    assert len(arrivals) == 25
+    assert _most_in_any_second(arrivals) <= 9
+
+
+async def test_an_interactive_answer_passes_a_broadcast_that_uses_its_whole_budget() -> None:
+    gate = FloodGate(FloodLimits(overall_per_second=10, bulk_per_second=9))
+    bulk: list[float] = []
+    answers: list[float] = []
+    broadcast = asyncio.gather(
+        *(_send(gate, -2000 - i, bulk, bulk=True, delay=0.0) for i in range(15))
+    )
+    await asyncio.sleep(0.3)  # the broadcast's first second is used up
+    started = time.monotonic()
+    await _send(gate, 42, answers, bulk=False, delay=0.0)
+    assert answers[0] - started < 0.1  # not queued behind the broadcast
+    await broadcast
+    assert _most_in_any_second(bulk + answers) <= 10
+
+
+async def test_a_group_gets_its_per_minute_budget_and_then_waits() -> None:
+    gate = FloodGate(FloodLimits(group_per_minute=3))
+    arrivals: list[float] = []
+    sends = [
+        asyncio.ensure_future(_send(gate, -3000, arrivals, bulk=True, delay=0.0)) for _ in range(4)
+    ]
+    await asyncio.sleep(0.5)
+    assert len(arrivals) == 3  # the fourth waits for the group's minute to pass
+    for task in sends:
+        task.cancel()
+    await asyncio.gather(*sends, return_exceptions=True)
