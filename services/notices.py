@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Row, Select, Table, and_, bindparam, func, select, update
+from sqlalchemy import Row, Select, Subquery, Table, and_, bindparam, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -532,9 +533,7 @@ async def recall_notice(
 # The statements of the hot paths (a press, a copy of a broadcast) are built once: building
 # a SQLAlchemy statement costs more than the database takes to run it.
 _NOTICE_ROW = select(*Notice.__table__.c).where(Notice.id == bindparam("notice_id"))
-_ACK_NOTICE = select(Notice.ack_label, Notice.status, Notice.audience, Notice.counts_dirty).where(
-    Notice.id == bindparam("notice_id")
-)
+_ACK_NOTICE = select(Notice.ack_label, Notice.audience).where(Notice.id == bindparam("notice_id"))
 _NOTICES = cast(Table, Notice.__table__)
 # Core (not ORM) statements: executed with parameters they are not ORM bulk operations.
 _MARK_DIRTY = (
@@ -544,8 +543,7 @@ _MARK_DIRTY = (
 )
 
 
-@cache
-def _audience_member_query(stages: bool, party_group: bool) -> Select[int, int]:
+def _bound_roster_entry(stages: bool, party_group: bool) -> Subquery:
     """(member id, branch) of a person's roster entry within an audience, if any.
 
     In the audience when the member's branch or one of its ancestors was addressed: one
@@ -569,7 +567,36 @@ def _audience_member_query(stages: bool, party_group: bool) -> Select[int, int]:
         .where(up.c.node.in_(bindparam("orgs", expanding=True)))
         .order_by(up.c.member_id)
         .limit(1)
+        .subquery("entry")
     )
+
+
+@cache
+def _press_query(stages: bool, party_group: bool) -> Select[Any]:
+    """What a press needs, in one statement: the notice's state, the presser's roster entry
+    within the audience, and that branch's counts before this press."""
+    entry = _bound_roster_entry(stages, party_group)
+    acked = (
+        select(func.count())
+        .select_from(Acknowledgement)
+        .where(
+            Acknowledgement.notice_id == bindparam("notice_id"),
+            Acknowledgement.org_id == entry.c.org_id,
+        )
+        .scalar_subquery()
+    )
+    expected = (
+        select(func.count())
+        .select_from(Member)
+        .where(Member.org_id == entry.c.org_id, *_bound_member_filter(stages, party_group))
+        .scalar_subquery()
+    )
+    return (
+        select(_NOTICES.c.status, _NOTICES.c.counts_dirty, entry.c.member_id, entry.c.org_id,
+               acked.label("acked"), expected.label("expected"))
+        .select_from(_NOTICES.outerjoin(entry, true()))
+        .where(_NOTICES.c.id == bindparam("notice_id"))
+    )  # fmt: skip
 
 
 @cache
@@ -606,37 +633,62 @@ def _counts_query(stages: bool, party_group: bool) -> Select[int, int]:
     return select(acked, expected)
 
 
+# What never changes after publishing (the button and the audience), per database, so a
+# press reads only what can change. Keyed by the Database object: tests open many.
+_ACK_FACTS: WeakKeyDictionary[Database, dict[int, tuple[str | None, Audience]]] = (
+    WeakKeyDictionary()
+)
+
+
+async def _ack_facts(
+    session: AsyncSession, db: Database, notice_id: int
+) -> tuple[str | None, Audience] | None:
+    known = _ACK_FACTS.setdefault(db, {})
+    facts = known.get(notice_id)
+    if facts is None:
+        row = (await session.execute(_ACK_NOTICE, {"notice_id": notice_id})).first()
+        if row is None:
+            return None
+        if len(known) > 4096:
+            known.clear()
+        facts = known[notice_id] = (row.ack_label, Audience.from_json(row.audience))
+    return facts
+
+
 async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime) -> AckResult:
     """Record 收到 / 已学习 from someone in the notice's audience (once)."""
-    # Every press runs this, maybe while a broadcast goes out: four statements, no ORM
-    # objects, and the write itself is one INSERT that a repeated press leaves alone.
+    # Every press runs this, maybe while a broadcast goes out: one read, one INSERT that a
+    # repeated press leaves alone, built once and run without ORM objects.
     async with db.transaction() as session:
-        notice = (await session.execute(_ACK_NOTICE, {"notice_id": notice_id})).first()
-        if notice is None or notice.ack_label is None:
+        facts = await _ack_facts(session, db, notice_id)
+        if facts is None or facts[0] is None:
             return AckResult("outside")
-        if notice.status == "recalled":
-            return AckResult("closed")
-        audience = Audience.from_json(notice.audience)
+        audience = facts[1]
         shape, params = _narrowing(audience)
-        found = (
+        press = (
             await session.execute(
-                _audience_member_query(*shape),
-                {"user_id": user_id, "orgs": list(audience.org_ids), **params},
+                _press_query(*shape),
+                {"notice_id": notice_id, "user_id": user_id, "orgs": list(audience.org_ids),
+                 **params},
             )
-        ).first()
-        if found is None:
+        ).first()  # fmt: skip
+        if press is None:
             return AckResult("outside")
-        member_id, org_id = found
+        if press.status == "recalled":
+            return AckResult("closed")
+        if press.member_id is None:
+            return AckResult("outside")
         added = await session.execute(
             _ack_insert(db.dialect),
-            {"notice_id": notice_id, "user_id": user_id, "member_id": member_id,
-             "org_id": org_id, "acked_at": now},
+            {"notice_id": notice_id, "user_id": user_id, "member_id": press.member_id,
+             "org_id": press.org_id, "acked_at": now},
         )  # fmt: skip
         new = bool(added.rowcount)  # type: ignore[attr-defined]
-        if new and not notice.counts_dirty:
+        if new and not press.counts_dirty:
             await session.execute(_MARK_DIRTY, {"notice_id": notice_id})
-        count, expected = await _branch_counts(session, notice_id, audience, org_id)
-        return AckResult("ok" if new else "already", count, expected)
+        return AckResult(
+            "ok" if new else "already", int(press.acked or 0) + new, int(press.expected or 0)
+        )
 
 
 async def _branch_counts(
