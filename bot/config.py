@@ -88,6 +88,23 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """When the bot's scheduled work (reminders, digests, reports) runs."""
+
+    # A job that fell due while the bot was down still runs after a restart within this
+    # many hours; older ones are recorded as skipped, so nobody gets a stale reminder.
+    grace_hours: int = 12
+    # Meeting reminders, in minutes before the start (24 h and 1 h by default).
+    reminder_offsets_minutes: tuple[int, ...] = (1440, 60)
+    # Local time (branch's time zone) of the monthly digest and the committee reports.
+    digest_hour: int = 9
+    # Days before a period ends with an obligation unmet that the secretary is warned.
+    warn_days_before_end: int = 7
+    # Consecutive months without attending after which a member is flagged to the secretary.
+    absence_months: int = 2
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     """How much the bot writes to its log."""
 
@@ -103,6 +120,7 @@ class Config:
     bot: BotConfig = BotConfig()
     logging: LoggingConfig = LoggingConfig()
     outbox: OutboxConfig = OutboxConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     source: Path | None = None
 
 
@@ -117,6 +135,13 @@ _ALLOWED: dict[str, set[str]] = {
         "claim_timeout_seconds",
         "messages_per_second",
         "group_messages_per_minute",
+    },
+    "schedule": {
+        "grace_hours",
+        "reminder_offsets_minutes",
+        "digest_hour",
+        "warn_days_before_end",
+        "absence_months",
     },
 }
 
@@ -149,7 +174,7 @@ def parse_config(
 ) -> Config:
     """Validate a parsed TOML document into a Config, or raise ConfigError naming the key."""
     env = dict(os.environ) if env is None else env
-    unknown = sorted(set(raw) - {"telegram", "database", "bot", "logging", "outbox"})
+    unknown = sorted(set(raw) - {"telegram", "database", "bot", "logging", "outbox", "schedule"})
     if unknown:
         raise ConfigError(unknown[0], "unknown section")
 
@@ -235,6 +260,8 @@ def parse_config(
             raise ConfigError(f"outbox.{key}", f"must be {low}..{high}, got {value}")
         outbox_values[key] = value
 
+    schedule = _schedule(_table(raw, "schedule"))
+
     return Config(
         telegram=TelegramConfig(
             token=token,
@@ -252,7 +279,32 @@ def parse_config(
         bot=BotConfig(timezone=tz, default_locale=locale, superadmins=tuple(admins)),
         logging=LoggingConfig(level=level),
         outbox=OutboxConfig(**outbox_values),
+        schedule=schedule,
     )
+
+
+def _schedule(sc: dict[str, Any]) -> ScheduleConfig:
+    limits = {
+        "grace_hours": (0, 24 * 7, 12),
+        "digest_hour": (0, 23, 9),
+        "warn_days_before_end": (1, 28, 7),
+        "absence_months": (1, 12, 2),
+    }
+    values: dict[str, int] = {}
+    for key, (low, high, default) in limits.items():
+        value = _get(sc, "schedule", key, int, default)
+        if not low <= value <= high:
+            raise ConfigError(f"schedule.{key}", f"must be {low}..{high}, got {value}")
+        values[key] = value
+    offsets = _get(sc, "schedule", "reminder_offsets_minutes", list, [1440, 60])
+    if not all(
+        isinstance(o, int) and not isinstance(o, bool) and 1 <= o <= 14 * 1440 for o in offsets
+    ) or len(set(offsets)) != len(offsets):
+        raise ConfigError(
+            "schedule.reminder_offsets_minutes",
+            "must be a list of different minutes before the meeting, 1..20160, e.g. [1440, 60]",
+        )
+    return ScheduleConfig(reminder_offsets_minutes=tuple(sorted(offsets, reverse=True)), **values)
 
 
 def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
@@ -277,5 +329,6 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         bot=cfg.bot,
         logging=cfg.logging,
         outbox=cfg.outbox,
+        schedule=cfg.schedule,
         source=path,
     )

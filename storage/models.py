@@ -115,6 +115,11 @@ class Organization(Base):
     term_end: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # IANA zone for its reminders and scheduled work; None: its parent's, else the bot's.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Committees: meeting frequency overrides for their subtree, {meeting type: "1/quarter"
+    # as domain.compliance.parse_requirement reads it, or null: not required}.
+    requirements: Mapped[dict[str, str | None] | None] = mapped_column(JSON)
 
 
 class Unit(Base):
@@ -468,3 +473,43 @@ class MeetingAttendance(Base):
     signed_by: Mapped[str] = mapped_column(String(16))  # self / proxy / late
     by_user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class MeetingMinutes(Base):
+    """The recorder's minutes (会议记录) of a meeting: the required fields and photos."""
+
+    __tablename__ = "meeting_minutes"
+
+    meeting_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("meetings.id"), primary_key=True, autoincrement=False
+    )
+    # {field key: text}, the keys of the form the meeting's types ask for.
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    photos: Mapped[list[str]] = mapped_column(JSON)  # Telegram file ids, in order
+    written_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """One occurrence of a scheduled job, written in the transaction of its effects.
+
+    The (job, key) pair is unique, so an occurrence happens once: a second process, or the
+    same one after a restart, fails to insert it and its effects roll back with it.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        UniqueConstraint("job", "key", name="uq_job_runs_job_key"),
+        Index("ix_job_runs_job_due", "job", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(48))
+    # Which occurrence: e.g. "2026-12-01" for a monthly job, "42@1440@2026-12-05T11:30Z"
+    # for one meeting reminder, optionally with the organization it concerns.
+    key: Mapped[str] = mapped_column(String(160))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # done / skipped (past the grace period)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # counts, for `zhibu jobs`

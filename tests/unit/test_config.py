@@ -23,6 +23,17 @@ def test_minimal_config_gets_documented_defaults() -> None:
     assert cfg.bot.timezone == "Asia/Shanghai"
     assert cfg.bot.default_locale == "zh_CN"
     assert cfg.bot.superadmins == ()
+    assert cfg.schedule.reminder_offsets_minutes == (1440, 60)
+    assert cfg.schedule.grace_hours == 12
+
+
+def test_reminder_offsets_are_kept_earliest_first() -> None:
+    cfg = parse_config(
+        {"telegram": {"token": TOKEN}, "schedule": {"reminder_offsets_minutes": [30, 2880]}},
+        config_dir=Path("/srv/zhibu"),
+        env={},
+    )
+    assert cfg.schedule.reminder_offsets_minutes == (2880, 30)
 
 
 def test_token_from_environment_wins_and_is_not_in_repr() -> None:
@@ -66,6 +77,16 @@ def test_self_hosted_base_url_derives_file_url() -> None:
         ({"telegram": {"token": TOKEN}, "logging": {"level": "LOUD"}}, "logging.level"),
         ({"telegram": {"token": TOKEN}, "outbox": {"concurrency": 0}}, "outbox.concurrency"),
         ({"telegram": {"token": TOKEN}, "outbox": {"speed": 1}}, "outbox.speed"),
+        ({"telegram": {"token": TOKEN}, "schedule": {"digest_hour": 24}}, "schedule.digest_hour"),
+        ({"telegram": {"token": TOKEN}, "schedule": {"grace_hours": -1}}, "schedule.grace_hours"),
+        (
+            {"telegram": {"token": TOKEN}, "schedule": {"reminder_offsets_minutes": [60, 60]}},
+            "schedule.reminder_offsets_minutes",
+        ),
+        (
+            {"telegram": {"token": TOKEN}, "schedule": {"reminder_offsets_minutes": ["1h"]}},
+            "schedule.reminder_offsets_minutes",
+        ),
     ],
 )
 def test_bad_config_names_the_key(raw: dict[str, object], key: str) -> None:
