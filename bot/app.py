@@ -61,6 +61,7 @@ def build_deps(cfg: Config, *, clock: Clock | None = None, db: Database | None =
             timezone=ZoneInfo(cfg.bot.timezone),
             default_locale=cfg.bot.default_locale,
             superadmins=frozenset(cfg.bot.superadmins),
+            schedule=cfg.schedule,
         ),
     )
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.locale import SUPPORTED_LOCALES
+from domain.schedule import ScheduleRules
 
 OFFICIAL_BASE_URL = "https://api.telegram.org/bot"
 OFFICIAL_BASE_FILE_URL = "https://api.telegram.org/file/bot"
@@ -88,23 +89,6 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True)
-class ScheduleConfig:
-    """When the bot's scheduled work (reminders, digests, reports) runs."""
-
-    # A job that fell due while the bot was down still runs after a restart within this
-    # many hours; older ones are recorded as skipped, so nobody gets a stale reminder.
-    grace_hours: int = 12
-    # Meeting reminders, in minutes before the start (24 h and 1 h by default).
-    reminder_offsets_minutes: tuple[int, ...] = (1440, 60)
-    # Local time (branch's time zone) of the monthly digest and the committee reports.
-    digest_hour: int = 9
-    # Days before a period ends with an obligation unmet that the secretary is warned.
-    warn_days_before_end: int = 7
-    # Consecutive months without attending after which a member is flagged to the secretary.
-    absence_months: int = 2
-
-
-@dataclass(frozen=True)
 class LoggingConfig:
     """How much the bot writes to its log."""
 
@@ -120,7 +104,7 @@ class Config:
     bot: BotConfig = BotConfig()
     logging: LoggingConfig = LoggingConfig()
     outbox: OutboxConfig = OutboxConfig()
-    schedule: ScheduleConfig = ScheduleConfig()
+    schedule: ScheduleRules = field(default_factory=ScheduleRules)
     source: Path | None = None
 
 
@@ -283,7 +267,7 @@ def parse_config(
     )
 
 
-def _schedule(sc: dict[str, Any]) -> ScheduleConfig:
+def _schedule(sc: dict[str, Any]) -> ScheduleRules:
     limits = {
         "grace_hours": (0, 24 * 7, 12),
         "digest_hour": (0, 23, 9),
@@ -304,7 +288,7 @@ def _schedule(sc: dict[str, Any]) -> ScheduleConfig:
             "schedule.reminder_offsets_minutes",
             "must be a list of different minutes before the meeting, 1..20160, e.g. [1440, 60]",
         )
-    return ScheduleConfig(reminder_offsets_minutes=tuple(sorted(offsets, reverse=True)), **values)
+    return ScheduleRules(reminder_offsets_minutes=tuple(sorted(offsets, reverse=True)), **values)
 
 
 def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:

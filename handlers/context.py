@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from domain.schedule import ScheduleRules
 from handlers.i18n import Catalog
 from services.clock import Clock
 from services.outbox import Wakeup
@@ -21,6 +22,7 @@ class Settings:
     timezone: ZoneInfo
     default_locale: str
     superadmins: frozenset[int] = frozenset()
+    schedule: ScheduleRules = field(default_factory=ScheduleRules)
 
 
 @dataclass(frozen=True)
