@@ -32,6 +32,7 @@ from handlers.commands import publish_commands
 from handlers.context import BotContext, BotData, ChatData, Deps, Settings, UserData
 from handlers.errors import on_error
 from handlers.wizard import WizardRouter
+from scheduler.jobs import register_jobs as register_scheduled_jobs
 from scheduler.meetings import register_jobs as register_meeting_jobs
 from scheduler.notices import register_jobs
 from scheduler.outbox import OutboxSettings, OutboxWorker
@@ -126,6 +127,7 @@ def build_application(
     wire(app)
     register_jobs(app)
     register_meeting_jobs(app)
+    register_scheduled_jobs(app)  # reminders, digests, reports: due occurrences, once each
     worker = OutboxWorker(
         app.bot,
         deps,
