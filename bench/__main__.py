@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import importlib
 
-BENCHMARKS = ("updates", "members", "roster_import")
+BENCHMARKS = ("updates", "members", "roster_import", "broadcast")
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from services.notices import (
     BranchReceipts,
     NoticeView,
     PersonLine,
-    _member_filter,  # the one rule for who is in an audience; counts must agree with acks
+    audience_member_filter,
     notice_branches,
     notice_view,
 )
@@ -173,7 +173,7 @@ async def audience_preview(
             (
                 await session.execute(
                     select(Member.org_id, func.count())
-                    .where(Member.org_id.in_(ids), *_member_filter(audience))
+                    .where(Member.org_id.in_(ids), *audience_member_filter(audience))
                     .group_by(Member.org_id)
                 )
             ).all()
@@ -187,7 +187,7 @@ async def audience_preview(
                     .join(User, User.id == Member.user_id)
                     .where(
                         Member.org_id.in_(ids),
-                        *_member_filter(audience),
+                        *audience_member_filter(audience),
                         User.started.is_(True),
                         User.blocked_at.is_(None),
                     )
@@ -248,7 +248,7 @@ async def receipt_summary(
                         Member.org_id, func.count(Member.id), func.count(Acknowledgement.user_id)
                     )
                     .outerjoin(Acknowledgement, _ack_join(notice_id))
-                    .where(Member.org_id.in_(ids), *_member_filter(audience))
+                    .where(Member.org_id.in_(ids), *audience_member_filter(audience))
                     .group_by(Member.org_id)
                 )
             ).all()
@@ -322,7 +322,7 @@ async def branch_receipts(
                 )
                 .outerjoin(User, User.id == Member.user_id)
                 .outerjoin(Acknowledgement, _ack_join(notice_id))
-                .where(Member.org_id == org_id, *_member_filter(audience))
+                .where(Member.org_id == org_id, *audience_member_filter(audience))
                 .order_by(Member.name, Member.id)
             )
         ).all()

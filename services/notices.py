@@ -223,7 +223,8 @@ async def notice_branches(session: AsyncSession, audience: Audience) -> list[Org
     return list(rows)
 
 
-def _member_filter(audience: Audience) -> list[Any]:
+def audience_member_filter(audience: Audience) -> list[Any]:
+    """Who of a branch's roster is in a notice's audience: the one rule acks and counts share."""
     conditions: list[Any] = [Member.status == Status.ACTIVE]
     if audience.stages:
         conditions.append(Member.stage.in_([s.value for s in audience.stages]))
@@ -233,7 +234,7 @@ def _member_filter(audience: Audience) -> list[Any]:
 
 
 def _bound_member_filter(stages: bool, party_group: bool) -> list[Any]:
-    """_member_filter for prebuilt statements: the narrowing comes as parameters."""
+    """audience_member_filter for prebuilt statements: the narrowing comes as parameters."""
     conditions: list[Any] = [Member.status == Status.ACTIVE]
     if stages:
         conditions.append(Member.stage.in_(bindparam("stages", expanding=True)))
@@ -345,7 +346,7 @@ async def publish_notice(
                     .join(User, User.id == Member.user_id)
                     .where(
                         Member.org_id.in_(branch_ids),
-                        *_member_filter(spec.audience),
+                        *audience_member_filter(spec.audience),
                         User.started.is_(True),
                         User.blocked_at.is_(None),
                     )
@@ -369,7 +370,7 @@ async def publish_notice(
             await session.scalar(
                 select(func.count())
                 .select_from(Member)
-                .where(Member.org_id.in_(branch_ids), *_member_filter(spec.audience))
+                .where(Member.org_id.in_(branch_ids), *audience_member_filter(spec.audience))
             )
             or 0
         )
@@ -837,7 +838,7 @@ async def receipts(db: Database, actor: Actor, notice_id: int, today: date) -> R
                         Acknowledgement.user_id == Member.user_id,
                     ),
                 )
-                .where(Member.org_id.in_(ids), *_member_filter(audience))
+                .where(Member.org_id.in_(ids), *audience_member_filter(audience))
                 .order_by(Member.org_id, Member.name)
             )
         ).all()
@@ -896,7 +897,7 @@ async def queue_nudges(
                 )
                 .where(
                     Member.org_id.in_(ids),
-                    *_member_filter(audience),
+                    *audience_member_filter(audience),
                     Acknowledgement.user_id.is_(None),
                 )
             )
