@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Config
 from bot.flood import FloodGate, FloodLimits
+from bot.http import AiohttpRequest
 from bot.i18n import load_catalog
 from bot.processor import PerChatUpdateProcessor
 from handlers import (
@@ -111,6 +112,10 @@ def build_application(
     )
     if cfg.telegram.proxy:
         builder = builder.proxy(cfg.telegram.proxy).get_updates_proxy(cfg.telegram.proxy)
+    else:  # see bot/http.py: the HTTP client was most of the bot's CPU under load
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
     if rate_limiter:
         # One gate for direct answers and the outbox, counting what Telegram counts.
         gate = FloodGate(
@@ -139,10 +144,12 @@ def build_application(
 
     async def start_worker(application: Application) -> None:  # type: ignore[type-arg]
         await _post_init(application)
+        deps.activity.start(deps.db)
         await worker.start()
 
     async def stop_worker(application: Application) -> None:  # type: ignore[type-arg]
         await worker.stop()
+        await deps.activity.stop(deps.db)
 
     # The worker sends once the bot is up, and finishes its items before HTTP closes.
     app.post_init = start_worker

@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from domain.schedule import ScheduleRules
 from handlers.i18n import Catalog
+from services.activity import ActivityLog
 from services.clock import Clock
 from services.outbox import Wakeup
 from services.users import UserView
@@ -34,6 +35,7 @@ class Deps:
     catalog: Catalog
     settings: Settings
     outbox: Wakeup = field(default_factory=Wakeup)
+    activity: ActivityLog = field(default_factory=ActivityLog)  # last-seen refreshes, batched
 
 
 @dataclass

@@ -101,7 +101,8 @@ async def note_presence(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and message.left_chat_member is not None:
         return  # handled by member_left
-    await record_presence(context.deps.db, chat.id, user.id, context.deps.clock.now())
+    deps = context.deps
+    await record_presence(deps.db, chat.id, user.id, deps.clock.now(), deps.activity)
 
 
 async def missing_rights(context: BotContext, chat_id: int) -> list[str]:

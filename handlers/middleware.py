@@ -26,7 +26,9 @@ async def remember_user(update: Update, context: BotContext) -> None:
         and update.callback_query is None
     )
     deps = context.deps
-    context.profile = await touch_user(deps.db, person_of(user), deps.clock.now(), started=started)
+    context.profile = await touch_user(
+        deps.db, person_of(user), deps.clock.now(), started=started, activity=deps.activity
+    )
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.org import Kind, Level, Permission, Status
 from services import audit
+from services.activity import ActivityLog
 from services.authz import Actor, orgs_with, require
 from services.errors import NotFound
 from services.membership import approvers_of
@@ -265,7 +266,9 @@ async def move_chat_id(session: AsyncSession, old_id: int, new_id: int) -> None:
 PRESENCE_RESOLUTION = timedelta(minutes=10)
 
 
-async def record_presence(db: Database, chat_id: int, user_id: int, now: datetime) -> None:
+async def record_presence(
+    db: Database, chat_id: int, user_id: int, now: datetime, activity: ActivityLog | None = None
+) -> None:
     """Remember that someone is in a group (the Bot API cannot list members)."""
     # Most group updates come from people already known: a read (no lock on SQLite)
     # spares a write transaction per message and per button press.
@@ -276,6 +279,9 @@ async def record_presence(db: Database, chat_id: int, user_id: int, now: datetim
             )
         )
     if seen is not None and now - seen < PRESENCE_RESOLUTION:
+        return
+    if seen is not None and activity is not None:
+        activity.present(chat_id, user_id, now)  # a refresh: written with the batch
         return
     async with db.transaction() as session:
         await upsert(

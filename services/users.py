@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 
 from domain.locale import is_supported, negotiate_locale
+from services.activity import ActivityLog
 from storage.db import Database
 from storage.models import User
 from storage.upsert import upsert
@@ -58,12 +59,20 @@ def _clip(value: str | None, limit: int) -> str | None:
 
 
 async def touch_user(
-    db: Database, person: Person, now: datetime, *, started: bool = False
+    db: Database,
+    person: Person,
+    now: datetime,
+    *,
+    started: bool = False,
+    activity: ActivityLog | None = None,
 ) -> UserView:
     """Remember who wrote to us; a write happens only when something changed."""
     async with db.read() as session:
         row = await session.get(User, person.id)
         if row is not None and not _needs_write(row, person, now, started):
+            return _view(row)
+        if row is not None and activity is not None and not _changed(row, person, started):
+            activity.user_seen(row.id, now)  # only the time moved: written with the batch
             return _view(row)
     values = {
         "id": person.id,
@@ -90,15 +99,18 @@ async def touch_user(
         return _view(row)
 
 
-def _needs_write(row: User, person: Person, now: datetime, started: bool) -> bool:
+def _changed(row: User, person: Person, started: bool) -> bool:
     return (
         (started and (not row.started or row.blocked_at is not None))
         or row.first_name != (_clip(person.first_name, 256) or "")
         or row.last_name != _clip(person.last_name, 256)
         or row.username != _clip(person.username, 64)
         or row.language_code != _clip(person.language_code, 35)
-        or now - row.last_seen_at >= LAST_SEEN_RESOLUTION
     )
+
+
+def _needs_write(row: User, person: Person, now: datetime, started: bool) -> bool:
+    return _changed(row, person, started) or now - row.last_seen_at >= LAST_SEEN_RESOLUTION
 
 
 async def set_locale(db: Database, user_id: int, locale: str) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
@@ -69,15 +70,33 @@ class Database:
         self._read_sessions = async_sessionmaker(
             self.engine.execution_options(**{READONLY: True}), expire_on_commit=False
         )
+        # SQLite has one writer at a time. Writers of this process queue here, in order,
+        # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and
+        # so turns a busy moment into a convoy. Other processes still meet busy_timeout.
+        self._writer: asyncio.Lock | None = None
+        self._writer_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def _write_lock(self) -> asyncio.Lock | None:
+        if self.dialect != "sqlite":
+            return None
+        loop = asyncio.get_running_loop()
+        if self._writer is None or self._writer_loop is not loop:  # tests run many loops
+            self._writer, self._writer_loop = asyncio.Lock(), loop
+        return self._writer
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Open a session in one transaction: commit on success, roll back on error."""
-        async with self.sessions() as session, session.begin():
+        async with AsyncExitStack() as stack:
+            lock = self._write_lock()
+            if lock is not None:
+                await stack.enter_async_context(lock)
+            session = await stack.enter_async_context(self.sessions())
+            await stack.enter_async_context(session.begin())
             yield session
 
     @asynccontextmanager
