@@ -7,15 +7,25 @@ import logging
 import secrets
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from handlers.context import BotContext
 
 log = logging.getLogger("zhibu.errors")
 
 
+def _stale_answer(error: object) -> bool:
+    # Telegram drops a button press not answered within about 15 s. What the press did
+    # was committed before the answer, so nothing is lost: an apology in the group would
+    # only add noise at the very moment the bot is busiest.
+    return isinstance(error, BadRequest) and "query is too old" in error.message.lower()
+
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log the failed update with a short reference and apologise to the user in their language."""
+    if _stale_answer(context.error):
+        log.warning("a button press was answered too late for Telegram: %s", context.error)
+        return
     ref = secrets.token_hex(4)
     payload = update.to_dict() if isinstance(update, Update) else repr(update)
     log.error(

@@ -54,3 +54,25 @@ async def test_a_callback_failure_is_answered_with_an_alert(
     assert alert.text == "Language set to English"
     # The apology uses the language the update started in.
     assert "出了问题" in emu.last_sent(wang).content
+
+
+async def test_a_press_answered_too_late_is_kept_and_not_apologized_for(
+    emu: Emulator, bot: BotUnderTest
+) -> None:
+    wang = emu.user("王芳")
+    await wang.start()
+    await wang.send("/lang")
+    await bot.settle()
+    emu.callback_timeout = -1.0  # the bot was too busy: Telegram dropped the query meanwhile
+    await wang.press(emu.last_sent(wang), "English")
+    await bot.settle()
+    [error] = bot.take_errors()
+    assert "too old" in str(error).lower()
+    [violation] = emu.take_violations()
+    assert "answered after" in violation
+    # What the press did was committed: the next message is in English, with no apology.
+    assert all("出了问题" not in m.content for m in emu.sent_to(wang))
+    emu.callback_timeout = 15.0
+    await wang.send("/help")
+    await bot.settle()
+    assert "You can use the buttons or the commands" in emu.last_sent(wang).content
