@@ -987,76 +987,100 @@ async def queue_counter_updates(db: Database, now: datetime) -> int:
     re-rendering all 2,000 copies of a city-wide notice whenever anyone pressed would keep
     the outbox (and everything queued behind it) busy for minutes.
     """
+    # Three steps, so the scan of a big notice never holds the write lock that presses
+    # wait for: take the dirty flags (a press after this sets its flag again and is seen
+    # by the next run; with two processes each flag goes to one), read what to render,
+    # then queue it.
     async with db.transaction() as session:
-        dirty = (
-            await session.scalars(
-                select(Notice.id).where(Notice.counts_dirty.is_(True), Notice.status != "recalled")
+        dirty = list(
+            (
+                await session.scalars(
+                    update(Notice)
+                    .where(Notice.counts_dirty.is_(True), Notice.status != "recalled")
+                    .values(counts_dirty=False)
+                    .returning(Notice.id)
+                )
+            ).all()
+        )
+    if not dirty:
+        return 0
+    try:
+        rows: list[dict[str, Any]] = []
+        async with db.read() as session:
+            for notice_id in dirty:
+                rows += await _counter_rows(session, notice_id, now)
+        if rows:
+            async with db.transaction() as session:
+                await add_items(session, rows)
+    except BaseException:
+        async with db.transaction() as session:  # give the flags back for the next run
+            await session.execute(
+                update(Notice).where(Notice.id.in_(dirty)).values(counts_dirty=True)
+            )
+        raise
+    return len(rows)
+
+
+async def _counter_rows(
+    session: AsyncSession, notice_id: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The counter re-renders one notice needs: copies acknowledged since last shown."""
+    copies = (
+        await session.execute(
+            select(OutboxItem.org_id, OutboxItem.chat_id, OutboxItem.message_id,
+                   OutboxItem.claimed_at)
+            .where(
+                OutboxItem.notice_id == notice_id,
+                OutboxItem.purpose == "notice",
+                OutboxItem.is_group.is_(True),
+                OutboxItem.status == "sent",
+            )
+        )
+    ).all()  # fmt: skip
+    waiting: set[int] = set()
+    rendered: dict[int, datetime] = {}  # chat → when its last counter was queued
+    for chat_id, status, queued_at in (
+        await session.execute(
+            select(OutboxItem.chat_id, OutboxItem.status, func.max(OutboxItem.created_at))
+            .where(OutboxItem.notice_id == notice_id, OutboxItem.purpose == "counter")
+            .group_by(OutboxItem.chat_id, OutboxItem.status)
+        )
+    ).all():
+        if status in ("pending", "sending"):
+            waiting.add(chat_id)  # one pending re-render per group is enough
+        elif status == "sent":
+            rendered[chat_id] = max(queued_at, rendered.get(chat_id, queued_at))
+    latest: dict[int, datetime] = {
+        org_id: at
+        for org_id, at in (
+            await session.execute(
+                select(Acknowledgement.org_id, func.max(Acknowledgement.acked_at))
+                .where(Acknowledgement.notice_id == notice_id)
+                .group_by(Acknowledgement.org_id)
             )
         ).all()
-        queued = 0
-        for notice_id in dirty:
-            copies = (
-                await session.execute(
-                    select(OutboxItem.org_id, OutboxItem.chat_id, OutboxItem.message_id,
-                           OutboxItem.claimed_at)
-                    .where(
-                        OutboxItem.notice_id == notice_id,
-                        OutboxItem.purpose == "notice",
-                        OutboxItem.is_group.is_(True),
-                        OutboxItem.status == "sent",
-                    )
-                )
-            ).all()  # fmt: skip
-            waiting: set[int] = set()
-            rendered: dict[int, datetime] = {}  # chat → when its last counter was queued
-            for chat_id, status, queued_at in (
-                await session.execute(
-                    select(OutboxItem.chat_id, OutboxItem.status, func.max(OutboxItem.created_at))
-                    .where(OutboxItem.notice_id == notice_id, OutboxItem.purpose == "counter")
-                    .group_by(OutboxItem.chat_id, OutboxItem.status)
-                )
-            ).all():
-                if status in ("pending", "sending"):
-                    waiting.add(chat_id)  # one pending re-render per group is enough
-                elif status == "sent":
-                    rendered[chat_id] = max(queued_at, rendered.get(chat_id, queued_at))
-            latest: dict[int, datetime] = {
-                org_id: at
-                for org_id, at in (
-                    await session.execute(
-                        select(Acknowledgement.org_id, func.max(Acknowledgement.acked_at))
-                        .where(Acknowledgement.notice_id == notice_id)
-                        .group_by(Acknowledgement.org_id)
-                    )
-                ).all()
-            }
-            rows = []
-            for org_id, chat_id, message_id, claimed_at in copies:
-                last_ack = latest.get(org_id) if org_id is not None else None
-                # A copy (or counter) renders the counts after it was claimed (or queued).
-                shown_since = rendered.get(chat_id, claimed_at)
-                if chat_id in waiting or last_ack is None:
-                    continue
-                if shown_since is not None and last_ack < shown_since:
-                    continue
-                rows.append(
-                    item_values(
-                        purpose="counter",
-                        notice_id=notice_id,
-                        org_id=org_id,
-                        chat_id=chat_id,
-                        is_group=True,
-                        target_message_id=message_id,
-                        now=now,
-                    )
-                )
-            await add_items(session, rows)
-            queued += len(rows)
-        if dirty:
-            await session.execute(
-                update(Notice).where(Notice.id.in_(dirty)).values(counts_dirty=False)
+    }
+    rows = []
+    for org_id, chat_id, message_id, claimed_at in copies:
+        last_ack = latest.get(org_id) if org_id is not None else None
+        # A copy (or counter) renders the counts after it was claimed (or queued).
+        shown_since = rendered.get(chat_id, claimed_at)
+        if chat_id in waiting or last_ack is None:
+            continue
+        if shown_since is not None and last_ack < shown_since:
+            continue
+        rows.append(
+            item_values(
+                purpose="counter",
+                notice_id=notice_id,
+                org_id=org_id,
+                chat_id=chat_id,
+                is_group=True,
+                target_message_id=message_id,
+                now=now,
             )
-        return queued
+        )
+    return rows
 
 
 def deny_unless_sender(view: NoticeView, actor: Actor) -> None:
