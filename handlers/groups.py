@@ -24,7 +24,6 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -51,7 +50,6 @@ from services.groups import (
 log = logging.getLogger(__name__)
 
 PAGE = 8
-PRESENCE_GROUP = -90  # after the middleware, before feature handlers
 
 # The rights the bot needs as a group admin, and the catalog key naming each.
 NEEDED_RIGHTS: dict[str, str] = {
@@ -90,19 +88,6 @@ class BindPage(CallbackData):
 
 def _is_group(chat: Chat | None) -> bool:
     return chat is not None and chat.type in (Chat.GROUP, Chat.SUPERGROUP)
-
-
-async def note_presence(update: Update, context: BotContext) -> None:
-    """Remember who is in a group: the Bot API offers no member list."""
-    chat, user = update.effective_chat, update.effective_user
-    if not _is_group(chat) or user is None or user.is_bot:
-        return
-    assert chat is not None
-    message = update.effective_message
-    if message is not None and message.left_chat_member is not None:
-        return  # handled by member_left
-    deps = context.deps
-    await record_presence(deps.db, chat.id, user.id, deps.clock.now(), deps.activity)
 
 
 async def missing_rights(context: BotContext, chat_id: int) -> list[str]:
@@ -377,7 +362,6 @@ async def member_left(update: Update, context: BotContext) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(TypeHandler(Update, note_presence), group=PRESENCE_GROUP)
     app.add_handler(CommandHandler("bind", bind_command))
     app.add_handler(CallbackQueryHandler(bind_button, pattern=Bind.pattern()))
     app.add_handler(CallbackQueryHandler(page_button, pattern=BindPage.pattern()))

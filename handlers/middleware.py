@@ -25,9 +25,22 @@ async def remember_user(update: Update, context: BotContext) -> None:
         and update.effective_message is not None
         and update.callback_query is None
     )
+    # Anyone active in a group is in it (the Bot API offers no member list); one who just
+    # left is forgotten by handlers.groups instead.
+    message = update.effective_message
+    in_group = (
+        chat is not None
+        and chat.type in (Chat.GROUP, Chat.SUPERGROUP)
+        and not (message is not None and message.left_chat_member is not None)
+    )
     deps = context.deps
     context.profile = await touch_user(
-        deps.db, person_of(user), deps.clock.now(), started=started, activity=deps.activity
+        deps.db,
+        person_of(user),
+        deps.clock.now(),
+        started=started,
+        activity=deps.activity,
+        group_id=chat.id if in_group and chat is not None else None,
     )
 
 

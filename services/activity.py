@@ -14,15 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import ChatPresence, User
+from storage.upsert import upsert
 
 log = logging.getLogger(__name__)
+
+# Presence in a group is refreshed at most this often (it answers "who is in this group").
+PRESENCE_RESOLUTION = timedelta(minutes=10)
 
 FLUSH_EVERY = 1.0  # seconds
 # Bounds what a dead database can make us hold; beyond it the oldest refreshes are dropped.
@@ -45,6 +50,24 @@ _BUMP_PRESENCE = (
     )
     .values(seen_at=bindparam("seen"))
 )
+
+
+async def presence_seen(session: AsyncSession, chat_id: int, user_id: int) -> datetime | None:
+    """When someone was last recorded as present in a group, if ever."""
+    return await session.scalar(
+        select(ChatPresence.seen_at).where(
+            ChatPresence.chat_id == chat_id, ChatPresence.user_id == user_id
+        )
+    )
+
+
+async def write_presence(session: AsyncSession, chat_id: int, user_id: int, now: datetime) -> None:
+    """Record someone as present in a group now (inserted or refreshed)."""
+    await upsert(
+        session, _PRESENCE,
+        {"chat_id": chat_id, "user_id": user_id, "seen_at": now},
+        key=["chat_id", "user_id"], update=["seen_at"],
+    )  # fmt: skip
 
 
 class ActivityLog:

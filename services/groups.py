@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.org import Kind, Level, Permission, Status
 from services import audit
-from services.activity import ActivityLog
+from services.activity import PRESENCE_RESOLUTION, ActivityLog, presence_seen, write_presence
 from services.authz import Actor, orgs_with, require
 from services.errors import NotFound
 from services.membership import approvers_of
@@ -263,9 +263,6 @@ async def move_chat_id(session: AsyncSession, old_id: int, new_id: int) -> None:
         )  # fmt: skip
 
 
-PRESENCE_RESOLUTION = timedelta(minutes=10)
-
-
 async def record_presence(
     db: Database, chat_id: int, user_id: int, now: datetime, activity: ActivityLog | None = None
 ) -> None:
@@ -273,22 +270,14 @@ async def record_presence(
     # Most group updates come from people already known: a read (no lock on SQLite)
     # spares a write transaction per message and per button press.
     async with db.read() as session:
-        seen = await session.scalar(
-            select(ChatPresence.seen_at).where(
-                ChatPresence.chat_id == chat_id, ChatPresence.user_id == user_id
-            )
-        )
+        seen = await presence_seen(session, chat_id, user_id)
     if seen is not None and now - seen < PRESENCE_RESOLUTION:
         return
     if seen is not None and activity is not None:
         activity.present(chat_id, user_id, now)  # a refresh: written with the batch
         return
     async with db.transaction() as session:
-        await upsert(
-            session, ChatPresence.__table__,  # type: ignore[arg-type]
-            {"chat_id": chat_id, "user_id": user_id, "seen_at": now},
-            key=["chat_id", "user_id"], update=["seen_at"],
-        )  # fmt: skip
+        await write_presence(session, chat_id, user_id, now)
 
 
 async def forget_presence(db: Database, chat_id: int, user_id: int) -> None:

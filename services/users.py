@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.locale import is_supported, negotiate_locale
-from services.activity import ActivityLog
+from services.activity import PRESENCE_RESOLUTION, ActivityLog, presence_seen, write_presence
 from storage.db import Database
 from storage.models import User
 from storage.upsert import upsert
@@ -65,15 +66,41 @@ async def touch_user(
     *,
     started: bool = False,
     activity: ActivityLog | None = None,
+    group_id: int | None = None,
 ) -> UserView:
-    """Remember who wrote to us; a write happens only when something changed."""
+    """Remember who wrote to us (and that they are in this group); writes only what changed.
+
+    One read serves both facts, since every update of a busy moment needs them; refreshes
+    of what is already known go to the activity log's batch when one is given.
+    """
     async with db.read() as session:
         row = await session.get(User, person.id)
-        if row is not None and not _needs_write(row, person, now, started):
-            return _view(row)
-        if row is not None and activity is not None and not _changed(row, person, started):
-            activity.user_seen(row.id, now)  # only the time moved: written with the batch
-            return _view(row)
+        seen = None if group_id is None else await presence_seen(session, group_id, person.id)
+    new_presence = group_id is not None and seen is None
+    if group_id is not None and seen is not None and now - seen >= PRESENCE_RESOLUTION:
+        if activity is not None:
+            activity.present(group_id, person.id, now)  # a refresh: written with the batch
+        else:
+            new_presence = True  # no batch: written now, with the user if need be
+    user_write = row is None or _needs_write(row, person, now, started)
+    only_time = row is not None and not _changed(row, person, started)
+    if row is not None and user_write and activity is not None and only_time:
+        activity.user_seen(row.id, now)  # only the time moved: written with the batch
+        user_write = False
+    if row is not None and not user_write and not new_presence:
+        return _view(row)
+    async with db.transaction() as session:
+        if user_write or row is None:
+            await _write_user(session, person, now, started)
+        if new_presence:
+            assert group_id is not None
+            await write_presence(session, group_id, person.id, now)
+        row = await session.get(User, person.id, populate_existing=True)
+        assert row is not None
+        return _view(row)
+
+
+async def _write_user(session: AsyncSession, person: Person, now: datetime, started: bool) -> None:
     values = {
         "id": person.id,
         "first_name": _clip(person.first_name, 256) or "",
@@ -85,18 +112,14 @@ async def touch_user(
     changed = ["first_name", "last_name", "username", "language_code", "last_seen_at"]
     if started:
         changed += ["started", "blocked_at"]
-    async with db.transaction() as session:
-        # Upsert: two first updates from one person may race on the insert.
-        await upsert(
-            session,
-            User.__table__,  # type: ignore[arg-type]
-            {**values, "started": started, "blocked_at": None, "created_at": now, "locale": None},
-            key=["id"],
-            update=changed,
-        )
-        row = await session.get(User, person.id, populate_existing=True)
-        assert row is not None
-        return _view(row)
+    # Upsert: two first updates from one person may race on the insert.
+    await upsert(
+        session,
+        User.__table__,  # type: ignore[arg-type]
+        {**values, "started": started, "blocked_at": None, "created_at": now, "locale": None},
+        key=["id"],
+        update=changed,
+    )
 
 
 def _changed(row: User, person: Person, started: bool) -> bool:

@@ -99,3 +99,22 @@ async def test_stop_writes_what_is_left(db: Database, clock: FakeClock) -> None:
     await touch_user(db, Person(1, "张三"), later, activity=log)
     await log.stop(db)
     assert await _last_seen(db, 1) == later
+
+
+async def test_one_touch_records_the_user_and_their_presence(
+    db: Database, clock: FakeClock
+) -> None:
+    log, first = ActivityLog(), clock.now()
+    await _group(db, first)
+    await touch_user(db, Person(1, "张三"), first, activity=log, group_id=GROUP)
+    assert await _presence(db, 1) == first  # someone new in the group: written at once
+    assert log.pending == 0
+    clock.advance(minutes=5)
+    await touch_user(db, Person(1, "张三"), clock.now(), activity=log, group_id=GROUP)
+    assert log.pending == 0  # within the resolution: nothing to write at all
+    later = clock.advance(minutes=30)
+    await touch_user(db, Person(1, "张三"), later, activity=log, group_id=GROUP)
+    assert log.pending == 2  # both refreshes wait for the batch
+    await log.flush(db)
+    assert await _presence(db, 1) == later
+    assert await _last_seen(db, 1) == later
