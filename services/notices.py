@@ -991,12 +991,27 @@ async def queue_counter_updates(db: Database, now: datetime) -> int:
     # wait for: take the dirty flags (a press after this sets its flag again and is seen
     # by the next run; with two processes each flag goes to one), read what to render,
     # then queue it.
+    # A notice still being delivered keeps its flag: its remaining copies come first, and
+    # the counters of the groups that have it are brought up to date once, at the end.
+    delivering = (
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.notice_id == Notice.id,
+            OutboxItem.purpose == "notice",
+            OutboxItem.status.in_(("pending", "sending")),
+        )
+        .exists()
+    )
     async with db.transaction() as session:
         dirty = list(
             (
                 await session.scalars(
                     update(Notice)
-                    .where(Notice.counts_dirty.is_(True), Notice.status != "recalled")
+                    .where(
+                        Notice.counts_dirty.is_(True),
+                        Notice.status != "recalled",
+                        ~delivering,
+                    )
                     .values(counts_dirty=False)
                     .returning(Notice.id)
                 )

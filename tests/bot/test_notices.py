@@ -827,3 +827,36 @@ NOW = datetime(2026, 12, 1, 9, 30, tzinfo=TZ)
 def test_typed_dates(text: str, expected: datetime | None) -> None:
     parsed = parse_when(text, NOW)
     assert (None if isinstance(parsed, Invalid) else parsed) == expected
+
+
+async def test_group_counters_follow_presses_but_wait_for_the_broadcast_to_finish(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    from scheduler.notices import refresh_counters
+
+    world = await make_world(emu, bot, clock)
+    first, second = world.groups["第一支部"], world.groups["第二支部"]
+    held = emu.hold("sendMessage", chat_id=second.id)  # the broadcast is still going on
+    notice_id = await _publish(world, bot)
+    await held.arrived()
+    copy = await emu.wait_for(
+        lambda: next((m for m in emu.sent_to(first) if "党员大会" in m.content), None)
+    )
+    await world.people["wang"].press_raw(copy, Ack(notice_id).pack())
+    await bot.settle()
+    clock.advance(seconds=10)
+    # While copies are still going out, they come first: no counter edit yet.
+    assert await refresh_counters(bot.deps) == 0
+    held.release()
+    await all_sent(bot, notice_id)
+    # Then one edit for the group that has news; none for the other, none twice.
+    assert await refresh_counters(bot.deps) == 1
+    assert await refresh_counters(bot.deps) == 0
+    bot.deps.outbox.wake()
+    await emu.wait_for(lambda: "已确认 1 / 2" in emu.messages[(first.id, copy.message_id)].content)
+    clock.advance(seconds=10)
+    await world.people["li"].press_raw(
+        next(m for m in emu.sent_to(second) if "党员大会" in m.content), Ack(notice_id).pack()
+    )
+    await bot.settle()
+    assert await refresh_counters(bot.deps) == 1  # only the second group's counter
