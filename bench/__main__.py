@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import importlib
 
-BENCHMARKS = ("updates", "members", "roster_import", "broadcast")
+BENCHMARKS = ("updates", "members", "roster_import", "broadcast", "meeting_presses", "compliance")
 
 
 def main() -> None:

@@ -17,12 +17,15 @@ from bot.i18n import load_catalog
 from bot.processor import PerChatUpdateProcessor
 from handlers import (
     chats,
+    compliance,
     fallback,
     groups,
     lang,
+    ledger,
     meetings,
     members,
     middleware,
+    minutes,
     notices,
     org,
     registration,
@@ -75,13 +78,16 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     start.register(app)
     lang.register(app)
     chats.register(app)
-    groups.register(app)  # also group -90: who is present in each group
+    groups.register(app)
     registration.register(app, router)
     members.register(app, router)
     org.register(app, router)
     roster_import.register(app, router)  # takes private documents: before the fallback
     notices.register(app, router)  # also group -1: a notice's photo or file body
     meetings.register(app, router)  # also group -2: the leave-reason deep link
+    compliance.register(app)  # 立即安排 under reminders; committee meeting frequencies
+    minutes.register(app, router)  # also group -3: photos for open minutes
+    ledger.register(app, router)
     router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import __version__
+from bot.cli_jobs import add_jobs_parser, jobs_command
 from bot.cli_members import add_members_parser, members_command
 from bot.cli_org import add_org_parser, org_command
 from bot.config import CONFIG_ENV, TOKEN_ENV, Config, ConfigError, load_config
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_org_parser(sub, parents=[common])
     add_members_parser(sub, parents=[common])
+    add_jobs_parser(sub, parents=[common])
     db_sub.add_parser(
         "current",
         parents=[common],
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(org_command(cfg, args))
         if args.command == "members":
             return asyncio.run(members_command(cfg, args))
+        if args.command == "jobs":
+            return asyncio.run(jobs_command(cfg, args))
         return _run(cfg)
     except ConfigError as exc:
         print(f"zhibu: config error: {exc}", file=sys.stderr)

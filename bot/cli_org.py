@@ -10,9 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, ConfigError
+from domain.compliance import MeetingType, Requirement, format_requirement, parse_requirement
 from domain.org import BRANCH_ROLES, Kind, Level, Role
+from domain.validation import Invalid
 from handlers.registration import registration_link
 from services.authz import Actor
+from services.compliance import requirements_of, set_requirements
 from services.errors import ServiceError
 from services.membership import registration_branch
 from services.org_admin import tree
@@ -38,6 +41,7 @@ REFUSALS: dict[str, str] = {
     "role.not_found": "no current office with that id",
     "role.not_for_committee": "branch offices cannot be held in a committee",
     "role.needs_party_group": "a party group leader needs --party-group (a group of this branch)",
+    "requirements.not_committee": "meeting frequencies are set on committees only",
 }
 
 
@@ -60,6 +64,27 @@ def _role(value: str) -> Role:
         return Role(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"choose from {', '.join(Role)}") from None
+
+
+def _meeting_type(value: str) -> MeetingType:
+    try:
+        return MeetingType(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(MeetingType)}") from None
+
+
+def _setting(value: str) -> tuple[MeetingType, Requirement | None]:
+    """TYPE=FREQUENCY, e.g. party_lesson=1/quarter, theme_day=month, heart_talk=off."""
+    kind, sep, spec = value.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{value!r}: write TYPE=FREQUENCY, e.g. theme_day=month")
+    parsed = parse_requirement(spec)
+    if isinstance(parsed, Invalid):
+        raise argparse.ArgumentTypeError(
+            f"{spec!r} is not a frequency: COUNT/PERIOD or PERIOD (month, quarter, half_year, "
+            "year), or off"
+        )
+    return _meeting_type(kind.strip()), parsed
 
 
 def _positive(value: str) -> int:
@@ -136,6 +161,43 @@ def add_org_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] =
     )
     link.add_argument("--org", type=_positive, required=True, metavar="ID")
     link.add_argument("--bot-username", required=True, help="the bot's @username, without the @")
+    req = sub.add_parser(
+        "requirements",
+        parents=common,
+        help="show or set a committee's meeting frequencies",
+        description="Show the minimum meeting frequencies (三会一课) in force for an "
+        "organization and where each comes from; with --set/--clear/--none, change a "
+        "committee's own overrides for its subtree (audited). Types: "
+        f"{', '.join(MeetingType)}. Frequencies: COUNT/PERIOD or PERIOD with PERIOD one of "
+        "month, quarter, half_year, year (e.g. 1/quarter, 2/year, month), or off.",
+    )
+    req.add_argument("org_id", type=_positive, metavar="ORG_ID")
+    req.add_argument(
+        "--set",
+        dest="settings",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="TYPE=FREQUENCY",
+        help="require this frequency, e.g. 1/quarter",
+    )
+    req.add_argument(
+        "--clear",
+        type=_meeting_type,
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="drop this committee's override: the one above (or the default) holds",
+    )
+    req.add_argument(
+        "--none",
+        dest="off",
+        type=_meeting_type,
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="not required in this committee's subtree",
+    )
 
 
 async def org_command(cfg: Config, args: argparse.Namespace) -> int:
@@ -157,7 +219,7 @@ async def org_command(cfg: Config, args: argparse.Namespace) -> int:
             raise ConfigError("database.url", f"cannot reach the database ({exc})") from None
         now = datetime.now(UTC)
         today = now.astimezone(ZoneInfo(cfg.bot.timezone)).date()
-        await _run(db, action, args, now, today)
+        await _run(db, action, args, now, today, tz=cfg.bot.timezone)
         return 0
     except ServiceError as exc:
         reason = REFUSALS.get(exc.code, "refused")
@@ -168,7 +230,13 @@ async def org_command(cfg: Config, args: argparse.Namespace) -> int:
 
 
 async def _run(
-    db: Database, action: str, args: argparse.Namespace, now: datetime, today: date
+    db: Database,
+    action: str,
+    args: argparse.Namespace,
+    now: datetime,
+    today: date,
+    *,
+    tz: str = "Asia/Shanghai",
 ) -> None:
     if action == "list":
         rows = await tree(db)
@@ -205,3 +273,19 @@ async def _run(
     elif action == "link":
         branch = await registration_branch(db, args.org)
         print(registration_link(args.bot_username.lstrip("@"), branch.id))
+    elif action == "requirements":
+        changes: dict[MeetingType, Requirement | None] = dict(args.settings)
+        changes.update({kind: None for kind in args.off})
+        if changes or args.clear:
+            frequencies = await set_requirements(
+                db, CLI_ACTOR, args.org_id, changes=changes, clear=args.clear, now=now,
+                today=today, default_tz=tz,
+            )  # fmt: skip
+        else:
+            frequencies = await requirements_of(db, CLI_ACTOR, args.org_id, today, tz)
+        print(f"{'type':<22}  {'frequency':<12}  source")
+        for line in frequencies.lines:
+            source = (
+                "set here" if line.own else f"set by {line.source}" if line.source else "default"
+            )
+            print(f"{line.type.value:<22}  {format_requirement(line.effective):<12}  {source}")

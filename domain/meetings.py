@@ -51,6 +51,20 @@ class SignedBy(StrEnum):
     LATE = "late"  # 补签: by the recorder, after the fact
 
 
+class Detail(StrEnum):
+    """A detail of a published meeting the organizer may change."""
+
+    WHEN = "when"
+    PLACE = "place"
+    TOPIC = "topic"
+    AGENDA = "agenda"
+    HOST = "host"
+    RECORDER = "recorder"
+    LECTURER = "lecturer"
+
+
+PERSON_DETAILS = frozenset({Detail.HOST, Detail.RECORDER, Detail.LECTURER})
+
 # Types that only a party group holds, and the one whose quorum the bot computes.
 GROUP_ONLY_TYPES = frozenset({MeetingType.GROUP_MEETING})
 QUORUM_TYPES = frozenset({MeetingType.GENERAL_MEETING})
@@ -106,3 +120,56 @@ class Counts:
     def silent(self) -> int:
         """Expected members who have not answered (never negative)."""
         return max(0, self.expected - self.attend - self.leave)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The attendance figures posted when a meeting closes: 应到 / 实到 / 请假 / 缺席."""
+
+    expected: int
+    present: int
+    leave: int
+    absent: int
+    quorum: Quorum | None  # only for types whose decisions need a quorum
+
+
+def summarize(
+    expected: Iterable[tuple[int, Stage]],
+    present: Iterable[int],
+    on_leave: Iterable[int],
+    types: Iterable[MeetingType],
+) -> Summary:
+    """Figures over the expected members: who signed in, who asked for leave, who is absent.
+
+    Someone who asked for leave but signed in after all counts as present; 实到 also counts
+    people signed in who are no longer expected (they were there).
+    """
+    roster = dict(expected)
+    here = set(present)
+    away = {m for m in on_leave if m in roster and m not in here}
+    absent = sum(1 for m in roster if m not in here and m not in away)
+    result_quorum = None
+    if needs_quorum(types):
+        result_quorum = quorum(roster.values(), (s for m, s in roster.items() if m in here))
+    return Summary(
+        expected=len(roster),
+        present=len(here),
+        leave=len(away),
+        absent=absent,
+        quorum=result_quorum,
+    )
+
+
+def may_cancel(status: Status) -> bool:
+    """A meeting can be called off until it has closed."""
+    return status in (Status.SCHEDULED, Status.OPEN)
+
+
+def may_edit(status: Status) -> bool:
+    """Details can change until the meeting has closed or was called off."""
+    return status in (Status.SCHEDULED, Status.OPEN)
+
+
+def may_record(status: Status) -> bool:
+    """Minutes are written once sign-in has opened, and kept up after closing."""
+    return status in (Status.OPEN, Status.CLOSED)

@@ -23,13 +23,18 @@ from domain.meetings import (
     AGENDA_MAX,
     GROUP_ONLY_TYPES,
     LESSON_TYPES,
+    PERSON_DETAILS,
     PLACE_MAX,
+    REASON_MAX,
     TOPIC_MAX,
     Answer,
     Audience,
     Counts,
+    Detail,
     SignedBy,
     Status,
+    Summary,
+    may_edit,
     ordered_types,
 )
 from domain.validation import Invalid, parse_short_text
@@ -37,23 +42,34 @@ from domain.when import parse_when
 from handlers.callbacks import CallbackData
 from handlers.common import actor_of, deep_link, edit_text, error_key, is_private, today
 from handlers.context import BotContext
-from handlers.i18n import Catalog
+from handlers.i18n import Catalog, Html
 from handlers.render import datetime_text, format_datetime, split_message
 from handlers.wizard import WizardRouter
 from services.authz import Actor
 from services.drafts import DraftView, clear_draft, get_draft, save_draft
 from services.errors import ServiceError
 from services.meetings import (
+    Attendance,
+    Changed,
     GroupRender,
     MeetingSpec,
     MeetingView,
+    Mention,
+    Overview,
     PersonRef,
+    SignResult,
+    Wording,
     answer,
     attendance,
+    cancel_meeting,
     close_meeting,
+    edit_meeting,
     give_reason,
+    managed_meetings,
+    my_meetings,
     open_signin,
     organizer_branches,
+    overview,
     planning,
     publish_meeting,
     sign_for,
@@ -64,6 +80,7 @@ from services.outbox import ButtonRows
 FLOW = "meeting"
 LEAVE_FLOW = "meeting_leave"
 NOTE_FLOW = "meeting_note"
+EDIT_FLOW = "meeting_edit"
 LEAVE_LINK = "lv_"  # /start lv_<meeting id>: state the reason of a leave request
 PAGE = 8
 # Ahead of group 0, where /start greets: the deep link for a leave reason is ours.
@@ -89,6 +106,9 @@ ERRORS: dict[str, str] = {
     "auth.manage_meetings": "meeting.error.denied",
     "meeting.not_found": "meeting.error.not_found",
     "meeting.closed": "meeting.error.closed",
+    "meeting.cancelled": "meeting.error.cancelled",
+    "meeting.bad_time": "meeting.error.bad_time",
+    "meeting.reason_long": "meeting.error.too_long",
     "meeting.past": "meeting.error.past",
     "meeting.no_type": "meeting.error.no_type",
     "meeting.group_type_needs_group": "meeting.error.group_type",
@@ -138,12 +158,30 @@ class SignIn(CallbackData):
 
 @dataclasses.dataclass(frozen=True)
 class Manage(CallbackData):
-    """The organizer's private buttons: open sign-in, attendance, 代签/补签, close."""
+    """The manage screen's buttons: sign-in, attendance, 代签/补签, close, edit, cancel."""
 
     prefix: ClassVar[str] = "mg"
     action: str
     meeting_id: int
     value: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class MeetingList(CallbackData):
+    """/meetings paging: coming (u) or past (p) meetings from an offset."""
+
+    prefix: ClassVar[str] = "ml"
+    kind: str
+    offset: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MinutesOpen(CallbackData):
+    """The minutes of a meeting (会议记录): shown here, handled by handlers.minutes."""
+
+    prefix: ClassVar[str] = "mo"
+    action: str
+    meeting_id: int
 
 
 CHOICES = {"a": Answer.ATTEND, "l": Answer.LEAVE}
@@ -186,11 +224,25 @@ def _details(
     return lines
 
 
+def card_lines(context: BotContext, view: MeetingView) -> list[str]:
+    """The meeting's details as its notice shows them, in this user's language."""
+    return _details(
+        context.deps.catalog,
+        context.locale,
+        view,
+        context.deps.settings.timezone,
+        context.deps.clock.now(),
+    )
+
+
 def group_renderer(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime) -> GroupRender:
-    """The notice in the group: details, live counts and the 参加 / 请假 buttons."""
+    """The notice in the group: details, live counts and the 参加 / 请假 buttons; once the
+    meeting has ended or was called off, says so and has no buttons."""
 
     def render(view: MeetingView, counts: Counts) -> tuple[str, ButtonRows]:
         lines = _details(catalog, locale, view, tz, now)
+        if view.status is Status.CANCELLED:
+            return "\n".join([*_cancelled_head(catalog, locale, view), "", *lines]), []
         lines.append("")
         lines.append(
             catalog.t(
@@ -201,6 +253,9 @@ def group_renderer(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime) -
                 silent=counts.silent,
             )
         )
+        if view.status is Status.CLOSED:
+            lines.append(catalog.t(locale, "meeting.card.closed"))
+            return "\n".join(lines), []
         buttons: ButtonRows = [
             [
                 (catalog.plain(locale, "meeting.attend"), "cb:" + Rsvp(view.id, "a").pack()),
@@ -212,19 +267,150 @@ def group_renderer(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime) -
     return render
 
 
+def _cancelled_head(catalog: Catalog, locale: str, view: MeetingView) -> list[str]:
+    lines = [catalog.t(locale, "meeting.card.cancelled")]
+    if view.cancel_reason:
+        lines.append(catalog.t(locale, "meeting.card.cancel_reason", reason=view.cancel_reason))
+    return lines
+
+
 def signin_renderer(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime) -> GroupRender:
-    """The sign-in message in the group with its 签到 button."""
+    """The sign-in message in the group with its 签到 button (none once it is over)."""
 
     def render(view: MeetingView, counts: Counts) -> tuple[str, ButtonRows]:
-        lines = [
-            catalog.t(locale, "meeting.signin.open"),
-            *_details(catalog, locale, view, tz, now),
-        ]
+        details = _details(catalog, locale, view, tz, now)
+        if view.status is Status.CANCELLED:
+            return "\n".join([*_cancelled_head(catalog, locale, view), *details]), []
+        if view.status is Status.CLOSED:
+            return "\n".join([catalog.t(locale, "meeting.signin.ended"), *details]), []
+        lines = [catalog.t(locale, "meeting.signin.open"), *details]
         return "\n".join(lines), [
             [(catalog.plain(locale, "meeting.signin.button"), "cb:" + SignIn(view.id).pack())]
         ]
 
     return render
+
+
+def _person_name(catalog: Catalog, locale: str, person: PersonRef | None) -> str:
+    return person.name if person is not None else catalog.plain(locale, "meeting.change.none")
+
+
+def change_lines(
+    catalog: Catalog,
+    locale: str,
+    before: MeetingView,
+    after: MeetingView,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[str]:
+    """One "what: old → new" line for each detail that differs."""
+    none = catalog.plain(locale, "meeting.change.none")
+    pairs: list[tuple[str, str, str]] = [
+        (
+            "meeting.change.when",
+            datetime_text(catalog, locale, before.starts_at, tz, now),
+            datetime_text(catalog, locale, after.starts_at, tz, now),
+        ),
+        ("meeting.change.place", before.place, after.place),
+        ("meeting.change.topic", before.topic, after.topic),
+        ("meeting.change.agenda", before.agenda or none, after.agenda or none),
+        (
+            "meeting.change.host",
+            _person_name(catalog, locale, before.host),
+            _person_name(catalog, locale, after.host),
+        ),
+        (
+            "meeting.change.recorder",
+            _person_name(catalog, locale, before.recorder),
+            _person_name(catalog, locale, after.recorder),
+        ),
+        (
+            "meeting.change.lecturer",
+            _person_name(catalog, locale, before.lecturer),
+            _person_name(catalog, locale, after.lecturer),
+        ),
+    ]
+    return [catalog.t(locale, key, old=old, new=new) for key, old, new in pairs if old != new]
+
+
+def _note_body(
+    catalog: Catalog,
+    locale: str,
+    before: MeetingView,
+    after: MeetingView,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[str]:
+    types = "、".join(catalog.plain(locale, TYPE_KEYS[t]) for t in after.types)
+    when = datetime_text(catalog, locale, after.starts_at, tz, now)
+    if after.status is Status.CANCELLED:
+        lines = [catalog.t(locale, "meeting.note.cancelled", types=types, topic=after.topic)]
+        lines.append(catalog.t(locale, "meeting.note.was_at", when=when, place=after.place))
+        if after.cancel_reason:
+            lines.append(
+                catalog.t(locale, "meeting.card.cancel_reason", reason=after.cancel_reason)
+            )
+        return lines
+    return [
+        catalog.t(locale, "meeting.note.changed", types=types, topic=after.topic),
+        *change_lines(catalog, locale, before, after, tz, now),
+        catalog.t(locale, "meeting.note.now_at", when=when, place=after.place),
+    ]
+
+
+def meeting_wording(catalog: Catalog, default_locale: str, tz: ZoneInfo, now: datetime) -> Wording:
+    """How the messages queued with a change, a cancellation or a closing are worded."""
+    group = default_locale
+
+    def private_note(locale: str, before: MeetingView, after: MeetingView) -> str:
+        lines = _note_body(catalog, locale, before, after, tz, now)
+        if after.status is not Status.CANCELLED:
+            lines.append(catalog.t(locale, "meeting.note.private_tail"))
+        return "\n".join(lines)
+
+    def group_note(before: MeetingView, after: MeetingView, mentions: Sequence[Mention]) -> str:
+        names = " ".join(
+            catalog.t(group, "meeting.mention", user_id=m.user_id, name=m.name)
+            if m.user_id is not None
+            else catalog.t(group, "meeting.mention_plain", name=m.name)
+            for m in mentions
+        )
+        lines = [catalog.t(group, "meeting.note.group_head", mentions=Html(names))]
+        return "\n".join([*lines, *_note_body(catalog, group, before, after, tz, now)])
+
+    def summary(view: MeetingView, figures: Summary) -> str:
+        types = "、".join(catalog.plain(group, TYPE_KEYS[t]) for t in view.types)
+        lines = [
+            catalog.t(group, "meeting.summary.title", types=types, topic=view.topic),
+            catalog.t(
+                group,
+                "meeting.summary.counts",
+                expected=figures.expected,
+                present=figures.present,
+                leave=figures.leave,
+                absent=figures.absent,
+            ),
+        ]
+        if figures.quorum is not None:
+            lines.append(
+                catalog.t(
+                    group,
+                    "meeting.att.quorum_yes" if figures.quorum.reached else "meeting.att.quorum_no",
+                    expected=figures.quorum.expected,
+                    present=figures.quorum.present,
+                )
+            )
+        lines.append(catalog.t(group, "meeting.summary.thanks"))
+        return "\n".join(lines)
+
+    return Wording(
+        notice=group_renderer(catalog, group, tz, now),
+        signin=signin_renderer(catalog, group, tz, now),
+        private_note=private_note,
+        group_note=group_note,
+        summary=summary,
+        default_locale=default_locale,
+    )
 
 
 def _group_locale(context: BotContext) -> str:
@@ -234,6 +420,16 @@ def _group_locale(context: BotContext) -> str:
 def _renderer(context: BotContext, signin: bool = False) -> GroupRender:
     make = signin_renderer if signin else group_renderer
     return make(
+        context.deps.catalog,
+        _group_locale(context),
+        context.deps.settings.timezone,
+        context.deps.clock.now(),
+    )
+
+
+def wording(context: BotContext) -> Wording:
+    """The wording of messages services queue for this update's change."""
+    return meeting_wording(
         context.deps.catalog,
         _group_locale(context),
         context.deps.settings.timezone,
@@ -658,9 +854,10 @@ async def _publish(query: CallbackQuery, context: BotContext, data: dict[str, An
     """确认发布: record the meeting, queue the group notice, give the organizer its buttons."""
     user = query.from_user
     db = context.deps.db
+    actor = actor_of(context, user)
     view, posted = await publish_meeting(
         db,
-        actor_of(context, user),
+        actor,
         _spec(data),
         _renderer(context),
         now=context.deps.clock.now(),
@@ -669,26 +866,131 @@ async def _publish(query: CallbackQuery, context: BotContext, data: dict[str, An
     await clear_draft(db, user.id, FLOW)
     context.deps.outbox.wake()
     await query.answer(context.plain("meeting.published_short"))
+    state = await overview(db, actor, view.id, today(context))
     await edit_text(
         query,
         context.t("meeting.published" if posted else "meeting.published_no_group"),
-        reply_markup=_manage_keyboard(context, view.id),
+        reply_markup=_screen_keyboard(context, state),
     )
 
 
-def _manage_keyboard(context: BotContext, meeting_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                _button(context.plain("meeting.manage.open"), Manage("open", meeting_id)),
-                _button(context.plain("meeting.manage.attendance"), Manage("att", meeting_id)),
-            ],
-            [
-                _button(context.plain("meeting.manage.proxy"), Manage("pf", meeting_id)),
-                _button(context.plain("meeting.manage.close"), Manage("close", meeting_id)),
-            ],
-        ]
+# ---- the manage screen ----
+
+STATUS_KEYS: dict[Status, str] = {
+    Status.SCHEDULED: "meeting.status.scheduled",
+    Status.OPEN: "meeting.status.open",
+    Status.CLOSED: "meeting.status.closed",
+    Status.CANCELLED: "meeting.status.cancelled",
+}
+MARK_KEYS: dict[Status, str] = {
+    Status.SCHEDULED: "meeting.mark.scheduled",
+    Status.OPEN: "meeting.mark.open",
+    Status.CLOSED: "meeting.mark.closed",
+    Status.CANCELLED: "meeting.mark.cancelled",
+}
+DETAILS: tuple[Detail, ...] = tuple(Detail)
+DETAIL_KEYS: dict[Detail, str] = {
+    Detail.WHEN: "meeting.detail.when",
+    Detail.PLACE: "meeting.detail.place",
+    Detail.TOPIC: "meeting.detail.topic",
+    Detail.AGENDA: "meeting.detail.agenda",
+    Detail.HOST: "meeting.detail.host",
+    Detail.RECORDER: "meeting.detail.recorder",
+    Detail.LECTURER: "meeting.detail.lecturer",
+}
+ASK_DETAIL_KEYS: dict[Detail, str] = {
+    Detail.WHEN: "meeting.edit.ask_when",
+    Detail.PLACE: "meeting.edit.ask_place",
+    Detail.TOPIC: "meeting.edit.ask_topic",
+    Detail.AGENDA: "meeting.edit.ask_agenda",
+    Detail.HOST: "meeting.edit.ask_person",
+    Detail.RECORDER: "meeting.edit.ask_person",
+    Detail.LECTURER: "meeting.edit.ask_person",
+}
+TEXT_LIMITS: dict[Detail, int] = {
+    Detail.PLACE: PLACE_MAX,
+    Detail.TOPIC: TOPIC_MAX,
+    Detail.AGENDA: AGENDA_MAX,
+}
+
+
+def _screen_text(context: BotContext, state: Overview) -> str:
+    view = state.meeting
+    lines = card_lines(context, view)
+    lines.append("")
+    lines.append(context.t("meeting.manage.status", status=context.plain(STATUS_KEYS[view.status])))
+    if view.status is Status.CANCELLED and view.cancel_reason:
+        lines.append(context.t("meeting.card.cancel_reason", reason=view.cancel_reason))
+    counts = state.counts
+    lines.append(
+        context.t("meeting.counts", attend=counts.attend, leave=counts.leave, silent=counts.silent)
     )
+    if view.status in (Status.OPEN, Status.CLOSED):
+        lines.append(context.t("meeting.manage.signed", count=state.signed))
+        lines.append(
+            context.t(
+                "meeting.manage.minutes_done"
+                if state.has_minutes
+                else "meeting.manage.minutes_none"
+            )
+        )
+    return "\n".join(lines)
+
+
+def _screen_keyboard(context: BotContext, state: Overview) -> InlineKeyboardMarkup:
+    meeting_id, status = state.meeting.id, state.meeting.status
+
+    def button(key: str, data: CallbackData) -> InlineKeyboardButton:
+        return _button(context.plain(key), data)
+
+    attendance_button = button("meeting.manage.attendance", Manage("att", meeting_id))
+    minutes_button = button("meeting.manage.minutes", MinutesOpen("open", meeting_id))
+    rows: Keyboard = []
+    if status is Status.SCHEDULED:
+        rows.append([button("meeting.manage.open", Manage("open", meeting_id)), attendance_button])
+    elif status in (Status.OPEN, Status.CLOSED):
+        rows.append([attendance_button, button("meeting.manage.proxy", Manage("pf", meeting_id))])
+        second = [minutes_button] if state.writer or state.organizer else []
+        if status is Status.OPEN:
+            second.insert(0, button("meeting.manage.close", Manage("close", meeting_id)))
+        if second:
+            rows.append(second)
+    if state.organizer and may_edit(status):
+        rows.append(
+            [
+                button("meeting.manage.edit", Manage("edit", meeting_id)),
+                button("meeting.manage.cancel", Manage("cx", meeting_id)),
+            ]
+        )
+    rows.append([button("meeting.list.back", MeetingList("u", 0))])
+    return InlineKeyboardMarkup(rows)
+
+
+async def show_screen(query: CallbackQuery, context: BotContext, meeting_id: int) -> None:
+    """Turn the pressed message into the meeting's manage screen."""
+    state = await overview(
+        context.deps.db, actor_of(context, query.from_user), meeting_id, today(context)
+    )
+    await edit_text(
+        query, _screen_text(context, state), reply_markup=_screen_keyboard(context, state)
+    )
+
+
+async def _organizer_state(
+    query: CallbackQuery, context: BotContext, meeting_id: int
+) -> Overview | None:
+    """The meeting for an organizer who may still change it; refuses anyone else."""
+    state = await overview(
+        context.deps.db, actor_of(context, query.from_user), meeting_id, today(context)
+    )
+    if not state.organizer:
+        await _refuse(query, context, "auth.manage_meetings")
+        return None
+    if not may_edit(state.meeting.status):
+        code = "meeting.cancelled" if state.meeting.status is Status.CANCELLED else "meeting.closed"
+        await _refuse(query, context, code)
+        return None
+    return state
 
 
 # ---- answers in the group ----
@@ -714,6 +1016,9 @@ async def rsvp_button(update: Update, context: BotContext) -> None:
     )
     if result.status == "outside":
         await query.answer(context.plain("meeting.error.outside"), show_alert=True)
+        return
+    if result.status == "cancelled":
+        await query.answer(context.plain("meeting.error.cancelled"), show_alert=True)
         return
     if result.status == "closed":
         await query.answer(context.plain("meeting.error.closed"), show_alert=True)
@@ -803,7 +1108,11 @@ async def signin_button(update: Update, context: BotContext) -> None:
     if result.status in keys:
         await query.answer(context.plain(keys[result.status], name=result.member_name))
         return
-    alert = {"outside": "meeting.error.outside", "not_open": "meeting.signin.not_open"}
+    alert = {
+        "outside": "meeting.error.outside",
+        "not_open": "meeting.signin.not_open",
+        "cancelled": "meeting.error.cancelled",
+    }
     await query.answer(
         context.plain(alert.get(result.status, "meeting.error.closed")), show_alert=True
     )
@@ -817,75 +1126,435 @@ async def manage_button(update: Update, context: BotContext) -> None:
     if press is None:
         await _refuse(query, context, "stale")
         return
+    try:
+        if press.action in EDIT_ACTIONS:
+            await _on_edit(query, context, press)
+        else:
+            await _on_manage(query, context, press)
+    except ServiceError as exc:
+        await _refuse(query, context, exc.code)
+
+
+async def _on_manage(query: CallbackQuery, context: BotContext, press: Manage) -> None:
     user = query.from_user
     actor = actor_of(context, user)
     db, now = context.deps.db, context.deps.clock.now()
-    try:
-        if press.action == "open":
-            await open_signin(
-                db,
-                actor,
-                press.meeting_id,
-                _renderer(context, signin=True),
-                now=now,
-                today=today(context),
-            )
-            context.deps.outbox.wake()
-            await query.answer(context.plain("meeting.signin.opened"))
-        elif press.action == "close":
-            await close_meeting(db, actor, press.meeting_id, now=now, today=today(context))
-            await query.answer(context.plain("meeting.closed_ok"))
-        elif press.action == "att":
+    meeting_id = press.meeting_id
+    if press.action == "scr":
+        await show_screen(query, context, meeting_id)
+        await query.answer()
+    elif press.action == "open":
+        await open_signin(
+            db, actor, meeting_id, _renderer(context, signin=True), now=now, today=today(context)
+        )
+        context.deps.outbox.wake()
+        await query.answer(context.plain("meeting.signin.opened"))
+        await show_screen(query, context, meeting_id)
+    elif press.action == "close":
+        state = await overview(db, actor, meeting_id, today(context))
+        if state.meeting.status is not Status.OPEN:
+            await show_screen(query, context, meeting_id)
             await query.answer()
-            for part in await _attendance_text(context, actor, press.meeting_id):
+            return
+        await query.answer()
+        await edit_text(
+            query,
+            context.t("meeting.close.confirm", topic=state.meeting.topic),
+            reply_markup=InlineKeyboardMarkup(
+                [
+                    [_button(context.plain("meeting.close.yes"), Manage("cl2", meeting_id))],
+                    [_button(context.plain("wizard.back"), Manage("scr", meeting_id))],
+                ]
+            ),
+        )
+    elif press.action == "cl2":
+        closing = await close_meeting(
+            db, actor, meeting_id, wording(context), now=now, today=today(context)
+        )
+        context.deps.outbox.wake()
+        await query.answer(context.plain("meeting.closed_ok"))
+        await show_screen(query, context, meeting_id)
+        if closing.just_closed:
+            lines = [context.t("meeting.close.private_intro")]
+            lines += attendance_lines(context, closing.report)
+            for part in split_message(lines):
                 await context.bot.send_message(user.id, part)
-        elif press.action == "pf":
-            report = await attendance(db, actor, press.meeting_id, today(context))
-            signed = {p.id for p, _, _ in report.present}
-            keyboard = [
-                [_button(p.name, Manage("sf", press.meeting_id, p.id))]
-                for p in report.expected
-                if p.id not in signed
-            ][:30]
-            await query.answer()
-            await context.bot.send_message(
-                user.id,
-                context.t("meeting.proxy.ask" if keyboard else "meeting.proxy.nobody"),
-                reply_markup=InlineKeyboardMarkup(keyboard) if keyboard else None,
+    elif press.action == "att":
+        await query.answer()
+        report = await attendance(db, actor, meeting_id, today(context))
+        for part in split_message(attendance_lines(context, report)):
+            await context.bot.send_message(user.id, part)
+    elif press.action == "pf":
+        report = await attendance(db, actor, meeting_id, today(context))
+        signed = {p.id for p, _, _ in report.present}
+        keyboard = [
+            [_button(p.name, Manage("sf", meeting_id, p.id))]
+            for p in report.expected
+            if p.id not in signed
+        ][:30]
+        await query.answer()
+        await context.bot.send_message(
+            user.id,
+            context.t("meeting.proxy.ask" if keyboard else "meeting.proxy.nobody"),
+            reply_markup=InlineKeyboardMarkup(keyboard) if keyboard else None,
+        )
+    elif press.action == "sf":
+        await attendance(db, actor, meeting_id, today(context))  # authorizes
+        await save_draft(
+            db,
+            user.id,
+            NOTE_FLOW,
+            "note",
+            {"meeting_id": meeting_id, "member_id": press.value},
+            now,
+        )
+        await query.answer()
+        await context.bot.send_message(
+            user.id,
+            context.t("meeting.proxy.ask_note"),
+            reply_markup=InlineKeyboardMarkup(
+                [[_button(context.plain("wizard.skip"), Manage("nn", meeting_id, press.value))]]
+            ),
+        )
+    elif press.action == "nn":
+        await clear_draft(db, user.id, NOTE_FLOW)
+        await query.answer()
+        await _sign_for(context, actor, user.id, meeting_id, press.value, None)
+    else:
+        await _refuse(query, context, "stale")
+
+
+# ---- changing and calling off ----
+
+EDIT_ACTIONS = frozenset({"edit", "ed", "ep", "epg", "eclr", "eok", "ex", "cx", "cx2"})
+
+
+def _edit_draft(draft: DraftView | None, meeting_id: int) -> dict[str, Any] | None:
+    """The open edit of this meeting, if the person has one."""
+    if draft is None or draft.flow != EDIT_FLOW or draft.data.get("meeting_id") != meeting_id:
+        return None
+    return dict(draft.data)
+
+
+def _current_value(context: BotContext, view: MeetingView, detail: Detail) -> str:
+    none = context.plain("meeting.change.none")
+    if detail is Detail.WHEN:
+        return format_datetime(context, view.starts_at, context.deps.settings.timezone)
+    person = {
+        Detail.HOST: view.host,
+        Detail.RECORDER: view.recorder,
+        Detail.LECTURER: view.lecturer,
+    }
+    if detail in person:
+        found = person[detail]
+        return found.name if found is not None else none
+    text = {Detail.PLACE: view.place, Detail.TOPIC: view.topic, Detail.AGENDA: view.agenda}
+    return text[detail] or none
+
+
+def _new_value_text(context: BotContext, data: dict[str, Any], names: dict[int, str]) -> str:
+    detail, value = Detail(data["detail"]), data.get("value")
+    if value is None:
+        return context.plain("meeting.change.none")
+    if detail is Detail.WHEN:
+        when = datetime.fromisoformat(str(value))
+        return format_datetime(context, when, context.deps.settings.timezone)
+    if detail in PERSON_DETAILS:
+        return names.get(int(value), "?")
+    return str(value)
+
+
+def _edit_cancel_row(context: BotContext, meeting_id: int) -> list[InlineKeyboardButton]:
+    return [_button(context.plain("wizard.cancel"), Manage("ex", meeting_id))]
+
+
+async def _person_picker(
+    context: BotContext, actor: Actor, state: Overview, detail: Detail, offset: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    plan = await planning(context.deps.db, actor, state.meeting.org_id, today(context))
+    meeting_id = state.meeting.id
+    people = plan.roster
+    offset = max(0, min(offset, max(0, len(people) - 1)))
+    keyboard: Keyboard = [
+        [_button(p.name, Manage("ep", meeting_id, p.id))] for p in people[offset : offset + PAGE]
+    ]
+    pager = []
+    if offset > 0:
+        pager.append(
+            _button(context.plain("common.prev"), Manage("epg", meeting_id, max(0, offset - PAGE)))
+        )
+    if offset + PAGE < len(people):
+        pager.append(
+            _button(context.plain("common.next"), Manage("epg", meeting_id, offset + PAGE))
+        )
+    if pager:
+        keyboard.append(pager)
+    keyboard.append([_button(context.plain("meeting.edit.nobody"), Manage("ep", meeting_id, 0))])
+    keyboard.append(_edit_cancel_row(context, meeting_id))
+    text = context.t(
+        "meeting.edit.ask_person",
+        what=context.plain(DETAIL_KEYS[detail]),
+        current=_current_value(context, state.meeting, detail),
+    )
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+async def _confirm_edit(
+    context: BotContext, actor: Actor, user_id: int, data: dict[str, Any]
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Save the chosen value and word the preview of the change, with 确认修改 / 取消."""
+    meeting_id = int(data["meeting_id"])
+    state = await overview(context.deps.db, actor, meeting_id, today(context))
+    names: dict[int, str] = {}
+    detail = Detail(data["detail"])
+    if detail in PERSON_DETAILS:
+        plan = await planning(context.deps.db, actor, state.meeting.org_id, today(context))
+        names = {p.id: p.name for p in plan.roster}
+    await save_draft(context.deps.db, user_id, EDIT_FLOW, "confirm", data, context.deps.clock.now())
+    text = context.t(
+        "meeting.edit.confirm",
+        what=context.plain(DETAIL_KEYS[detail]),
+        old=_current_value(context, state.meeting, detail),
+        new=_new_value_text(context, data, names),
+        count=state.counts.attend + state.counts.leave,
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [_button(context.plain("meeting.edit.yes"), Manage("eok", meeting_id))],
+            _edit_cancel_row(context, meeting_id),
+        ]
+    )
+    return text, markup
+
+
+def _sent_text(context: BotContext, result: Changed) -> str:
+    if not result.private and not result.mentioned:
+        return context.t("meeting.edit.told_none")
+    if result.mentioned:
+        return context.t(
+            "meeting.edit.told_both", private=result.private, mentioned=result.mentioned
+        )
+    return context.t("meeting.edit.told", private=result.private)
+
+
+async def _on_edit(query: CallbackQuery, context: BotContext, press: Manage) -> None:
+    """修改 / 取消会议 from the manage screen: organizers only, re-checked on every press."""
+    user = query.from_user
+    actor = actor_of(context, user)
+    db, now = context.deps.db, context.deps.clock.now()
+    meeting_id, action = press.meeting_id, press.action
+    if action == "ex":
+        await clear_draft(db, user.id, EDIT_FLOW)
+        await query.answer()
+        await show_screen(query, context, meeting_id)
+        return
+    state = await _organizer_state(query, context, meeting_id)
+    if state is None:
+        return
+    lesson = any(t in LESSON_TYPES for t in state.meeting.types)
+    draft = _edit_draft(await get_draft(db, user.id), meeting_id)
+    if action == "edit":
+        details = [d for d in DETAILS if d is not Detail.LECTURER or lesson]
+        buttons = [
+            _button(context.plain(DETAIL_KEYS[d]), Manage("ed", meeting_id, DETAILS.index(d)))
+            for d in details
+        ]
+        keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        keyboard.append([_button(context.plain("wizard.back"), Manage("scr", meeting_id))])
+        await query.answer()
+        await edit_text(
+            query,
+            context.t("meeting.edit.which", topic=state.meeting.topic),
+            reply_markup=InlineKeyboardMarkup(keyboard),
+        )
+    elif action == "ed" and 0 <= press.value < len(DETAILS):
+        detail = DETAILS[press.value]
+        data: dict[str, Any] = {"meeting_id": meeting_id, "detail": detail.value, "offset": 0}
+        if detail in PERSON_DETAILS:
+            await save_draft(db, user.id, EDIT_FLOW, "person", data, now)
+            text, markup = await _person_picker(context, actor, state, detail, 0)
+        else:
+            await save_draft(db, user.id, EDIT_FLOW, "type", data, now)
+            text = context.t(
+                ASK_DETAIL_KEYS[detail],
+                current=_current_value(context, state.meeting, detail),
+                limit=TEXT_LIMITS.get(detail, 0),
             )
-        elif press.action == "sf":
-            await attendance(db, actor, press.meeting_id, today(context))  # authorizes
-            await save_draft(
-                db,
-                user.id,
-                NOTE_FLOW,
-                "note",
-                {"meeting_id": press.meeting_id, "member_id": press.value},
-                now,
-            )
-            await query.answer()
-            await context.bot.send_message(
-                user.id,
-                context.t("meeting.proxy.ask_note"),
+            rows = []
+            if detail is Detail.AGENDA and state.meeting.agenda:
+                rows.append(
+                    [
+                        _button(
+                            context.plain("meeting.edit.clear_agenda"), Manage("eclr", meeting_id)
+                        )
+                    ]
+                )
+            rows.append(_edit_cancel_row(context, meeting_id))
+            markup = InlineKeyboardMarkup(rows)
+        await query.answer()
+        await edit_text(query, text, reply_markup=markup)
+    elif action == "epg" and draft is not None and draft.get("detail") in PERSON_DETAILS:
+        draft["offset"] = max(0, press.value)
+        await save_draft(db, user.id, EDIT_FLOW, "person", draft, now)
+        text, markup = await _person_picker(
+            context, actor, state, Detail(draft["detail"]), press.value
+        )
+        await query.answer()
+        await edit_text(query, text, reply_markup=markup)
+    elif action == "ep" and draft is not None and draft.get("detail") in PERSON_DETAILS:
+        if press.value:
+            plan = await planning(db, actor, state.meeting.org_id, today(context))
+            if press.value not in {p.id for p in plan.roster}:
+                await _refuse(query, context, "stale")
+                return
+        draft["value"] = press.value or None
+        text, markup = await _confirm_edit(context, actor, user.id, draft)
+        await query.answer()
+        await edit_text(query, text, reply_markup=markup)
+    elif action == "eclr" and draft is not None and draft.get("detail") == Detail.AGENDA:
+        draft["value"] = None
+        text, markup = await _confirm_edit(context, actor, user.id, draft)
+        await query.answer()
+        await edit_text(query, text, reply_markup=markup)
+    elif action == "eok" and draft is not None and "value" in draft:
+        detail = Detail(draft["detail"])
+        value: str | int | datetime | None = draft["value"]
+        if detail is Detail.WHEN and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        result = await edit_meeting(
+            db, actor, meeting_id, detail, value, wording(context), now=now, today=today(context)
+        )
+        await clear_draft(db, user.id, EDIT_FLOW)
+        context.deps.outbox.wake()
+        await query.answer(context.plain("meeting.edit.done_short"))
+        text = context.t("meeting.edit.unchanged")
+        if result.changed:
+            text = context.t("meeting.edit.done") + "\n" + _sent_text(context, result)
+        await edit_text(
+            query,
+            text,
+            reply_markup=InlineKeyboardMarkup(
+                [[_button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))]]
+            ),
+        )
+    elif action == "cx":
+        await save_draft(
+            db, user.id, EDIT_FLOW, "reason", {"meeting_id": meeting_id, "detail": "cancel"}, now
+        )
+        await query.answer()
+        await edit_text(
+            query,
+            context.t(
+                "meeting.cancel.ask",
+                topic=state.meeting.topic,
+                count=state.counts.attend + state.counts.leave,
+            ),
+            reply_markup=InlineKeyboardMarkup(
+                [
+                    [_button(context.plain("meeting.cancel.no_reason"), Manage("cx2", meeting_id))],
+                    [_button(context.plain("meeting.cancel.keep"), Manage("ex", meeting_id))],
+                ]
+            ),
+        )
+    elif action == "cx2":
+        # value 1: the confirmation of a typed reason; 0: "cancel without a reason".
+        typed = draft is not None and draft.get("detail") == "cancel" and press.value == 1
+        reason = draft.get("reason") if draft is not None and typed else None
+        result = await cancel_meeting(
+            db,
+            actor,
+            meeting_id,
+            reason if isinstance(reason, str) else None,
+            wording(context),
+            now=now,
+            today=today(context),
+        )
+        await clear_draft(db, user.id, EDIT_FLOW)
+        context.deps.outbox.wake()
+        await query.answer(context.plain("meeting.cancel.done_short"))
+        await edit_text(
+            query,
+            context.t("meeting.cancel.done") + "\n" + _sent_text(context, result),
+            reply_markup=InlineKeyboardMarkup(
+                [[_button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))]]
+            ),
+        )
+    else:
+        await _refuse(query, context, "stale")
+
+
+async def typed_edit(update: Update, context: BotContext, draft: DraftView) -> None:
+    """A typed new time, place, topic or agenda, or the reason of a cancellation."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    data = dict(draft.data)
+    meeting_id = int(data["meeting_id"])
+    actor = actor_of(context, user)
+    text = message.text or ""
+    now = context.deps.clock.now()
+    cancel_row = InlineKeyboardMarkup([_edit_cancel_row(context, meeting_id)])
+    try:
+        if draft.step == "reason":
+            reason = parse_short_text(text, REASON_MAX)
+            if isinstance(reason, Invalid):
+                await message.reply_text(
+                    context.t(
+                        "meeting.error.empty"
+                        if reason.code == "text.empty"
+                        else "meeting.error.too_long"
+                    ),
+                    reply_markup=cancel_row,
+                )
+                return
+            data["reason"] = reason
+            await save_draft(context.deps.db, user.id, EDIT_FLOW, "cancel_confirm", data, now)
+            await message.reply_text(
+                context.t("meeting.cancel.confirm", reason=reason),
                 reply_markup=InlineKeyboardMarkup(
                     [
                         [
                             _button(
-                                context.plain("wizard.skip"),
-                                Manage("nn", press.meeting_id, press.value),
+                                context.plain("meeting.cancel.yes"), Manage("cx2", meeting_id, 1)
                             )
-                        ]
+                        ],
+                        [_button(context.plain("meeting.cancel.keep"), Manage("ex", meeting_id))],
                     ]
                 ),
             )
-        elif press.action == "nn":
-            await clear_draft(db, user.id, NOTE_FLOW)
-            await query.answer()
-            await _sign_for(context, actor, user.id, press.meeting_id, press.value, None)
+            return
+        if draft.step != "type":
+            await message.reply_text(context.t("meeting.error.use_buttons"))
+            return
+        detail = Detail(data["detail"])
+        if detail is Detail.WHEN:
+            parsed = parse_when(text, now.astimezone(context.deps.settings.timezone))
+            if isinstance(parsed, Invalid) or parsed <= now:
+                key = (
+                    "meeting.error.bad_time"
+                    if isinstance(parsed, Invalid)
+                    else "meeting.error.past"
+                )
+                await message.reply_text(context.t(key), reply_markup=cancel_row)
+                return
+            data["value"] = parsed.isoformat()
         else:
-            await _refuse(query, context, "stale")
+            value = parse_short_text(text, TEXT_LIMITS[detail])
+            if isinstance(value, Invalid):
+                limit = TEXT_LIMITS[detail]
+                error = (
+                    context.t("meeting.error.empty")
+                    if value.code == "text.empty"
+                    else context.t("meeting.edit.too_long", limit=limit)
+                )
+                await message.reply_text(error, reply_markup=cancel_row)
+                return
+            data["value"] = value
+        reply, markup = await _confirm_edit(context, actor, user.id, data)
+        await message.reply_text(reply, reply_markup=markup)
     except ServiceError as exc:
-        await _refuse(query, context, exc.code)
+        await clear_draft(context.deps.db, user.id, EDIT_FLOW)
+        await message.reply_text(context.t(meeting_error_key(exc.code)))
 
 
 async def typed_note(update: Update, context: BotContext, draft: DraftView) -> None:
@@ -924,23 +1593,36 @@ async def _sign_for(
         now=context.deps.clock.now(),
         today=today(context),
     )
+    await context.bot.send_message(chat_id, sign_result_text(context, result))
+
+
+def sign_result_text(context: BotContext, result: SignResult) -> str:
+    """What a 代签 / 补签 did, in words."""
     keys = {
         "ok": "meeting.proxy.done",
         "already": "meeting.signin.already_other",
         "outside": "meeting.error.outside",
         "not_open": "meeting.signin.not_open",
+        "cancelled": "meeting.error.cancelled",
     }
-    await context.bot.send_message(
-        chat_id, context.t(keys.get(result.status, "meeting.error.closed"), name=result.member_name)
-    )
+    return context.t(keys.get(result.status, "meeting.error.closed"), name=result.member_name)
 
 
-async def _attendance_text(context: BotContext, actor: Actor, meeting_id: int) -> list[str]:
-    report = await attendance(context.deps.db, actor, meeting_id, today(context))
+def attendance_lines(context: BotContext, report: Attendance) -> list[str]:
+    """应到 / 实到, the quorum where it matters, then who came (and how), who was on leave
+    (and why) and who was absent: for organizers and the recorder only."""
     lines = [
         context.t("meeting.att.title", topic=report.meeting.topic),
         context.t("meeting.att.counts", expected=len(report.expected), present=len(report.present)),
     ]
+    if report.summary is not None:
+        lines.append(
+            context.t(
+                "meeting.att.leave_absent",
+                leave=report.summary.leave,
+                absent=report.summary.absent,
+            )
+        )
     if report.quorum is not None:
         lines.append(
             context.t(
@@ -967,20 +1649,139 @@ async def _attendance_text(context: BotContext, actor: Actor, meeting_id: int) -
                 reason=reason or context.plain("meeting.att.no_reason"),
             )
         )
-    return split_message(lines)
+    for person in report.absent:
+        lines.append(context.t("meeting.att.absent", name=person.name))
+    return lines
 
 
 async def _refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
     await query.answer(context.plain(meeting_error_key(code)), show_alert=True)
 
 
+# ---- /meetings ----
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _list_screen(
+    context: BotContext, actor: Actor, past: bool, offset: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The organizer's meetings, one button each; a member gets their own instead."""
+    page = await managed_meetings(
+        context.deps.db, actor, past=past, offset=offset, limit=PAGE, today=today(context)
+    )
+    if page is None:
+        return await _my_list(context, actor.user_id), None
+    tz = context.deps.settings.timezone
+    kind = "p" if past else "u"
+    several = len({i.org_name for i in page.items}) > 1
+    keyboard: Keyboard = []
+    for item in page.items:
+        when = format_datetime(context, item.starts_at, tz)
+        mark = context.plain(MARK_KEYS[item.status])
+        label = (
+            context.plain(
+                "meeting.list.item_org", mark=mark, when=when, org=_short(item.org_name, 12),
+                topic=_short(item.topic),
+            )
+            if several
+            else context.plain("meeting.list.item", mark=mark, when=when, topic=_short(item.topic))
+        )  # fmt: skip
+        keyboard.append([_button(label, Manage("scr", item.id))])
+    pager = []
+    if page.offset > 0:
+        pager.append(
+            _button(context.plain("common.prev"), MeetingList(kind, max(0, page.offset - PAGE)))
+        )
+    if page.offset + PAGE < page.total:
+        pager.append(_button(context.plain("common.next"), MeetingList(kind, page.offset + PAGE)))
+    if pager:
+        keyboard.append(pager)
+    switch = "meeting.list.to_upcoming" if past else "meeting.list.to_past"
+    keyboard.append([_button(context.plain(switch), MeetingList("u" if past else "p", 0))])
+    if not page.items:
+        text = context.t("meeting.list.none_past" if past else "meeting.list.none_upcoming")
+    else:
+        text = context.t(
+            "meeting.list.past" if past else "meeting.list.upcoming",
+            total=page.total,
+            first=page.offset + 1,
+            last=page.offset + len(page.items),
+        )
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+async def _my_list(context: BotContext, user_id: int) -> str:
+    now = context.deps.clock.now()
+    mine = await my_meetings(context.deps.db, user_id, now=now, today=today(context))
+    if not mine:
+        return context.t("meeting.mine.none")
+    tz = context.deps.settings.timezone
+    lines = [context.t("meeting.mine.title")]
+    for entry in mine:
+        item = entry.item
+        types = "、".join(context.plain(TYPE_KEYS[t]) for t in item.types)
+        if entry.answer is Answer.ATTEND:
+            reply = context.plain("meeting.mine.attend")
+        elif entry.answer is Answer.LEAVE:
+            reply = context.plain(
+                "meeting.mine.leave",
+                reason=entry.reason or context.plain("meeting.att.no_reason"),
+            )
+        else:
+            reply = context.plain("meeting.mine.silent")
+        lines.append(
+            context.t(
+                "meeting.mine.item",
+                when=format_datetime(context, item.starts_at, tz),
+                types=types,
+                topic=item.topic,
+                place=entry.place,
+                answer=reply,
+            )
+        )
+    return "\n\n".join(lines)
+
+
+async def meetings_command(update: Update, context: BotContext) -> None:
+    """/meetings: an organizer's meetings (each opening its manage screen); a member's own."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    if not is_private(update):
+        await message.reply_text(context.t("meeting.list.use_private"))
+        return
+    text, markup = await _list_screen(context, actor_of(context, user), False, 0)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def list_button(update: Update, context: BotContext) -> None:
+    """Paging and switching between coming and past meetings in /meetings."""
+    query = update.callback_query
+    assert query is not None
+    press = MeetingList.unpack(query.data)
+    if press is None or press.kind not in ("u", "p"):
+        await _refuse(query, context, "stale")
+        return
+    text, markup = await _list_screen(
+        context, actor_of(context, query.from_user), press.kind == "p", max(0, press.offset)
+    )
+    await query.answer()
+    await edit_text(query, text, reply_markup=markup)
+
+
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
-    """Install /meeting, the group buttons, the organizer's buttons and the typed answers."""
+    """Install /meeting, /meetings, the group buttons, the organizer's buttons and the
+    typed answers."""
     app.add_handler(CommandHandler("meeting", meeting_command))
+    app.add_handler(CommandHandler("meetings", meetings_command))
     app.add_handler(CallbackQueryHandler(wizard_button, pattern=MeetingStep.pattern()))
     app.add_handler(CallbackQueryHandler(rsvp_button, pattern=Rsvp.pattern()))
     app.add_handler(CallbackQueryHandler(signin_button, pattern=SignIn.pattern()))
     app.add_handler(CallbackQueryHandler(manage_button, pattern=Manage.pattern()))
+    app.add_handler(CallbackQueryHandler(list_button, pattern=MeetingList.pattern()))
     app.add_handler(
         CommandHandler(
             "start",
@@ -992,3 +1793,14 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     router.on_text(FLOW, typed_answer)
     router.on_text(LEAVE_FLOW, typed_reason)
     router.on_text(NOTE_FLOW, typed_note)
+    router.on_text(EDIT_FLOW, typed_edit)
+
+
+async def open_wizard_for(
+    context: BotContext, user_id: int, org_id: int, org_name: str, types: Sequence[MeetingType]
+) -> None:
+    """Start /meeting for one branch with these types ticked (a reminder's 立即安排); the
+    caller has checked that the person organizes meetings there."""
+    data: dict[str, Any] = {"single_org": True, "types": [t.value for t in types],
+                            "org_id": org_id, "org_name": org_name}  # fmt: skip
+    await _ask(context, user_id, data, "type")

@@ -13,6 +13,7 @@ from domain.org import KINDS_BY_LEVEL, Kind, Level, Role
 from domain.validation import Invalid, clean_text, parse_short_text
 from handlers.callbacks import CallbackData
 from handlers.common import actor_of, edit_text, error_key, is_private, today
+from handlers.compliance import frequencies_row
 from handlers.context import BotContext
 from handlers.registration import registration_link
 from handlers.render import kind_label, role_label
@@ -264,6 +265,7 @@ def render_card(
     if org.level == Level.COMMITTEE:
         admin = AskHolder(org.id, Role.COMMITTEE_ADMIN)
         keyboard.append([_button(context.plain("org.set_admin"), admin), instructor])
+        keyboard.append(frequencies_row(context, org.id))
     else:
         secretary = _button(context.plain("org.set_secretary"), PickSecretary(org.id))
         keyboard.append([secretary, instructor])

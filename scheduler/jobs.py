@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, ContextTypes
 
 from handlers.context import Deps
+from scheduler.compliance import compliance_jobs
+from scheduler.reminders import MeetingReminders
 from services.jobs import Occurrence, already_ran, record_skipped, run_occurrence
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ class Job(Protocol):
 
 def default_jobs() -> list[Job]:
     """Every job the bot runs, in the order they are looked at."""
-    return []
+    return [MeetingReminders(), *compliance_jobs()]
 
 
 class JobRunner:

@@ -7,6 +7,8 @@ answers to people pressing buttons; those go first through the shared flood gate
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import logging
 import os
 import socket
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -168,6 +170,8 @@ class OutboxWorker:
                 rate_limit_args=BULK,
             )  # fmt: skip
             return message.message_id
+        if item.purpose == "file":
+            return await self._send_file(item)
         if item.purpose == "edit":
             assert item.target_message_id is not None
             await self.bot.edit_message_text(
@@ -210,6 +214,19 @@ class OutboxWorker:
         return await self._send_notice(
             item, notice, rendered.caption, rendered.parts, rendered.markup
         )
+
+    async def _send_file(self, item: outbox.Delivery) -> int:
+        """A document or photo the bot made, from the bytes stored in the payload."""
+        payload = item.payload
+        upload = InputFile(
+            io.BytesIO(base64.b64decode(payload["data"])), filename=payload["filename"]
+        )
+        send = self.bot.send_photo if payload.get("as_photo") else self.bot.send_document
+        message = await send(
+            item.chat_id, upload, caption=payload.get("caption") or None,
+            message_thread_id=item.thread_id, rate_limit_args=BULK,
+        )  # fmt: skip
+        return message.message_id
 
     async def _send_notice(
         self,

@@ -4,28 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compliance import MeetingType
+from domain.locale import negotiate_locale
 from domain.meetings import (
     AGENDA_MAX,
     GROUP_ONLY_TYPES,
     NOTE_MAX,
+    PERSON_DETAILS,
     PLACE_MAX,
     REASON_MAX,
     TOPIC_MAX,
     Answer,
     Audience,
     Counts,
+    Detail,
     Quorum,
     SignedBy,
     Status,
+    Summary,
+    may_cancel,
+    may_edit,
     needs_quorum,
     ordered_types,
     quorum,
+    summarize,
 )
 from domain.org import Permission, Role, Stage
 from domain.org import Status as MemberStatus
@@ -37,11 +44,14 @@ from services.orgs import OrgView, load_org, org_view
 from services.outbox import ButtonRows, enqueue_edit, enqueue_text
 from storage.db import Database
 from storage.models import (
+    AuditEntry,
     ChatBinding,
     Meeting,
     MeetingAttendance,
+    MeetingMinutes,
     MeetingRsvp,
     Member,
+    Organization,
     OutboxItem,
     PartyGroup,
     RoleAssignment,
@@ -97,6 +107,7 @@ class MeetingView:
     audience: Audience
     status: Status
     version: int
+    cancel_reason: str | None = None  # as the organizer gave it when calling the meeting off
 
 
 # Renders the group message of a meeting with its counts: (html, buttons). Handlers own
@@ -116,17 +127,44 @@ class Planning:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """Someone to name in a group message; a link when they have a Telegram account."""
+
+    user_id: int | None
+    name: str
+
+
+# A private note about a change, in the reader's language: (locale, before, after) → html.
+PrivateNote = Callable[[str, MeetingView, MeetingView], str]
+# The same note in the group for those who never started the bot, naming them.
+GroupNote = Callable[[MeetingView, MeetingView, Sequence[Mention]], str]
+# The attendance summary posted in the group when a meeting closes.
+SummaryRender = Callable[[MeetingView, Summary], str]
+
+
+@dataclass(frozen=True)
+class Wording:
+    """Everything handlers word for the messages services queue with a change."""
+
+    notice: GroupRender  # the meeting notice in the group, in its current state
+    signin: GroupRender  # the sign-in message in the group, in its current state
+    private_note: PrivateNote
+    group_note: GroupNote
+    summary: SummaryRender
+    default_locale: str
+
+
+@dataclass(frozen=True)
 class RsvpResult:
-    """What an answer press did: ok / already / outside / closed, with the new counts."""
+    """What an answer press did: ok / already / outside / closed / cancelled."""
 
     status: str
-    counts: Counts | None = None
     started: bool = False  # the presser started the bot: a private question is possible
 
 
 @dataclass(frozen=True)
 class SignResult:
-    """What a sign-in did: ok / already / outside / not_open / closed."""
+    """What a sign-in did: ok / already / outside / not_open / closed / cancelled."""
 
     status: str
     member_name: str = ""
@@ -141,6 +179,71 @@ class Attendance:
     present: tuple[tuple[PersonRef, SignedBy, str | None], ...]
     on_leave: tuple[tuple[PersonRef, str | None], ...]
     quorum: Quorum | None  # general meetings only: full members
+    absent: tuple[PersonRef, ...] = ()  # expected, neither signed in nor on leave
+    summary: Summary | None = None
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What an edit or a cancellation did: the meeting before and after, who was told."""
+
+    before: MeetingView
+    after: MeetingView
+    changed: bool
+    private: int = 0  # private notes queued
+    mentioned: int = 0  # people named in the group instead
+
+
+@dataclass(frozen=True)
+class Closing:
+    """A closed meeting with its attendance; `posted`: the summary went to the group."""
+
+    report: Attendance
+    posted: bool
+    just_closed: bool
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The manage screen of one meeting: state, counts, and what the viewer may do."""
+
+    meeting: MeetingView
+    counts: Counts
+    signed: int
+    has_minutes: bool
+    organizer: bool  # may edit, cancel and open sign-in
+    writer: bool  # may write the minutes
+
+
+@dataclass(frozen=True)
+class MeetingItem:
+    """A meeting in a list."""
+
+    id: int
+    org_name: str
+    types: tuple[MeetingType, ...]
+    topic: str
+    starts_at: datetime
+    status: Status
+
+
+@dataclass(frozen=True)
+class MeetingPage:
+    """One page of a list of meetings."""
+
+    items: tuple[MeetingItem, ...]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class MyMeeting:
+    """A member's own upcoming meeting with their answer."""
+
+    item: MeetingItem
+    answer: Answer | None
+    reason: str | None
+    place: str
 
 
 # ---- reading ----
@@ -154,8 +257,25 @@ async def _names(session: AsyncSession, ids: Sequence[int | None]) -> dict[int, 
     return {member_id: name for member_id, name in rows.all()}
 
 
+async def _cancel_reason(session: AsyncSession, row: Meeting) -> str | None:
+    """The reason given when the meeting was called off (kept in the audit trail)."""
+    after = await session.scalar(
+        select(AuditEntry.after)
+        .where(
+            AuditEntry.target_type == "meeting",
+            AuditEntry.target_id == str(row.id),
+            AuditEntry.action == "meeting.cancel",
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    reason = after.get("reason") if isinstance(after, dict) else None
+    return reason if isinstance(reason, str) and reason else None
+
+
 async def _view(session: AsyncSession, row: Meeting) -> MeetingView:
-    org = await load_org(session, row.org_id)
+    # Not load_org: the meetings of a branch archived since must still render.
+    org = await session.get(Organization, row.org_id)
     names = await _names(session, [row.host_id, row.recorder_id, row.lecturer_id])
     group = await session.get(PartyGroup, row.party_group_id) if row.party_group_id else None
 
@@ -165,7 +285,7 @@ async def _view(session: AsyncSession, row: Meeting) -> MeetingView:
     return MeetingView(
         id=row.id,
         org_id=row.org_id,
-        org_name=org.name,
+        org_name=org.name if org is not None else "?",
         party_group_id=row.party_group_id,
         party_group_name=group.name if group else None,
         types=tuple(ordered_types(MeetingType(t) for t in row.types)),
@@ -179,6 +299,9 @@ async def _view(session: AsyncSession, row: Meeting) -> MeetingView:
         audience=Audience(row.audience),
         status=Status(row.status),
         version=row.version,
+        cancel_reason=(
+            await _cancel_reason(session, row) if row.status == Status.CANCELLED else None
+        ),
     )
 
 
@@ -189,7 +312,7 @@ async def _load(session: AsyncSession, meeting_id: int) -> Meeting:
     return row
 
 
-def _audience_filter(
+def audience_filter(
     org_id: int, audience: Audience, party_group_id: int | None, today: date
 ) -> list[ColumnElement[bool]]:
     """Conditions on Member for the people a meeting is for (the live roster)."""
@@ -211,7 +334,7 @@ def _audience_filter(
 
 
 def _meeting_filter(row: Meeting, today: date) -> list[ColumnElement[bool]]:
-    return _audience_filter(row.org_id, Audience(row.audience), row.party_group_id, today)
+    return audience_filter(row.org_id, Audience(row.audience), row.party_group_id, today)
 
 
 async def _counts(session: AsyncSession, row: Meeting, today: date) -> Counts:
@@ -444,6 +567,15 @@ async def publish_meeting(
 # ---- answers ----
 
 
+def _over(row: Meeting) -> str | None:
+    """ "closed" / "cancelled" once a meeting takes no more answers or sign-ins."""
+    if row.status == Status.CANCELLED:
+        return "cancelled"
+    if row.status == Status.CLOSED:
+        return "closed"
+    return None
+
+
 async def _presser(session: AsyncSession, row: Meeting, user_id: int, today: date) -> Member | None:
     """The presser's roster entry if they are in the meeting's audience."""
     return await session.scalar(
@@ -454,29 +586,37 @@ async def _presser(session: AsyncSession, row: Meeting, user_id: int, today: dat
 async def answer(
     db: Database, user_id: int, meeting_id: int, choice: Answer, *, now: datetime, today: date
 ) -> RsvpResult:
-    """参加 / 请假 from someone in the audience; the group counter is re-rendered later."""
+    """参加 / 请假 from someone in the audience; the group counter is re-rendered later.
+
+    A press in a busy group waits for the presses before it (one chat's updates run in
+    order), so this is kept to three short reads and one write."""
     async with db.transaction() as session:
         row = await session.get(Meeting, meeting_id)
         if row is None:
             return RsvpResult("outside")
-        if row.status in (Status.CLOSED, Status.CANCELLED):
-            return RsvpResult("closed")
-        member = await _presser(session, row, user_id, today)
-        if member is None:
-            return RsvpResult("outside")
-        existing = await session.get(MeetingRsvp, (meeting_id, member.id))
-        started = bool(
-            await session.scalar(
-                select(User.started).where(User.id == user_id, User.blocked_at.is_(None))
+        over = _over(row)
+        if over is not None:
+            return RsvpResult(over)
+        found = (
+            await session.execute(
+                select(Member.id, User.started, User.blocked_at)
+                .outerjoin(User, User.id == Member.user_id)
+                .where(Member.user_id == user_id, *_meeting_filter(row, today))
+                .limit(1)
             )
-        )
+        ).first()
+        if found is None:
+            return RsvpResult("outside")
+        member_id, started, blocked = found
+        reachable = bool(started) and blocked is None
+        existing = await session.get(MeetingRsvp, (meeting_id, member_id))
         if existing is not None and existing.answer == choice:
-            return RsvpResult("already", await _counts(session, row, today), started)
+            return RsvpResult("already", started=reachable)
         if existing is None:
             session.add(
                 MeetingRsvp(
                     meeting_id=meeting_id,
-                    member_id=member.id,
+                    member_id=member_id,
                     answer=choice.value,
                     reason=None,
                     answered_at=now,
@@ -485,9 +625,9 @@ async def answer(
         else:
             existing.answer, existing.reason, existing.answered_at = choice.value, None, now
         # Never an edit per press: the periodic job re-renders dirty meetings.
-        row.counts_dirty = True
-        await session.flush()
-        return RsvpResult("ok", await _counts(session, row, today), started)
+        if not row.counts_dirty:
+            row.counts_dirty = True
+        return RsvpResult("ok", started=reachable)
 
 
 async def give_reason(
@@ -501,8 +641,9 @@ async def give_reason(
         )
     async with db.transaction() as session:
         row = await _load(session, meeting_id)
-        if row.status in (Status.CLOSED, Status.CANCELLED):
-            raise ServiceError("meeting.closed")
+        over = _over(row)
+        if over is not None:
+            raise ServiceError(f"meeting.{over}")
         member = await _presser(session, row, user_id, today)
         if member is None:
             raise Denied("meeting.outside")
@@ -523,57 +664,170 @@ async def give_reason(
         return await _view(session, row)
 
 
+# ---- the messages in the group ----
+
+# Between two re-renders of one group message: a burst of presses becomes one edit every
+# few seconds, well inside Telegram's 20 messages a minute in a group.
+COUNTER_GAP = timedelta(seconds=3)
+_GONE = ("failed", "unreachable", "cancelled")  # outbox states that never reach the group
+
+
+async def _locked_item(session: AsyncSession, item_id: int | None) -> OutboxItem | None:
+    """An outbox row, locked on PostgreSQL so the worker cannot claim it meanwhile."""
+    if item_id is None:
+        return None
+    return await session.get(OutboxItem, item_id, with_for_update=True, populate_existing=True)
+
+
+async def _last_edit(session: AsyncSession, posted: OutboxItem) -> OutboxItem | None:
+    """The latest edit queued for a group message (its id is kept on the posted row)."""
+    last_id = posted.payload.get("last_edit")
+    return await session.get(OutboxItem, last_id) if isinstance(last_id, int) else None
+
+
+async def _replace(
+    session: AsyncSession, item: OutboxItem, html: str, buttons: ButtonRows, now: datetime
+) -> bool:
+    """Show new content in a group message the bot posted or is about to post; False while
+    it is being sent, when the caller must come back later."""
+    if item.status == "pending":  # not sent yet: it goes out as it should look now
+        item.payload = {**item.payload, "html": html, "buttons": buttons}
+        return True
+    if item.status == "sending":
+        return False
+    if item.status != "sent" or item.message_id is None:
+        return True  # it never reached the group: nothing to show
+    last = await _last_edit(session, item)
+    edit = enqueue_edit(
+        session,
+        chat_id=item.chat_id,
+        message_id=item.message_id,
+        html=html,
+        now=now,
+        is_group=item.is_group,
+        buttons=buttons,
+    )
+    if last is not None and last.status == "sent" and last.sent_at is not None:
+        # The outbox holds it until COUNTER_GAP after the previous edit went out.
+        edit.not_before = max(now, last.sent_at + COUNTER_GAP)
+    await session.flush()
+    # Remembered on the posted row, so the counter job finds the last edit by its key.
+    item.payload = {**item.payload, "last_edit": edit.id}
+    return True
+
+
+async def _refresh_group(
+    session: AsyncSession, row: Meeting, wording: Wording, now: datetime, today: date
+) -> None:
+    """Re-render the notice and the sign-in message in the group as the meeting now stands."""
+    view = await _view(session, row)
+    counts = await _counts(session, row, today)
+    posted = await _locked_item(session, row.group_item_id)
+    row.counts_dirty = False
+    if posted is not None:
+        html, buttons = wording.notice(view, counts)
+        if not await _replace(session, posted, html, buttons, now):
+            row.counts_dirty = True  # the counter job renders it once it is in the group
+        signin_id = posted.payload.get("signin_item")
+        signin = await _locked_item(session, signin_id if isinstance(signin_id, int) else None)
+        if signin is not None:
+            html, buttons = wording.signin(view, counts)
+            await _replace(session, signin, html, buttons, now)
+
+
 async def queue_counter_updates(
     db: Database, render: GroupRender, now: datetime, today: date
 ) -> int:
-    """Re-render the group message of meetings whose counts changed: at most one pending edit."""
+    """Re-render the group message of meetings whose counts changed: at most one edit of a
+    message waits at a time, and it goes out at least COUNTER_GAP after the previous one."""
     queued = 0
     async with db.transaction() as session:
-        dirty = (await session.scalars(select(Meeting).where(Meeting.counts_dirty.is_(True)))).all()
+        query = select(Meeting).where(Meeting.counts_dirty.is_(True))
+        if db.dialect == "postgresql":
+            # A press marking the meeting dirty again waits for this run, so no mark is lost.
+            query = query.with_for_update(skip_locked=True)
+        dirty = (await session.scalars(query)).all()
         for row in dirty:
-            posted = await session.get(OutboxItem, row.group_item_id) if row.group_item_id else None
-            if posted is None:
+            posted = await _locked_item(session, row.group_item_id)
+            if posted is None or posted.status in _GONE:
                 row.counts_dirty = False  # nothing in a group to update
                 continue
             if posted.status != "sent" or posted.message_id is None:
                 continue  # not in the group yet: it goes out with the counts of its time
-            waiting = await session.scalar(
-                select(OutboxItem.id).where(
-                    OutboxItem.purpose == "edit",
-                    OutboxItem.chat_id == posted.chat_id,
-                    OutboxItem.target_message_id == posted.message_id,
-                    OutboxItem.status.in_(["pending", "sending"]),
-                )
-            )
-            if waiting is not None:
-                continue  # stays dirty: the next run renders the counts after that edit
+            last = await _last_edit(session, posted)
+            if last is not None and last.status in ("pending", "sending"):
+                continue  # stays dirty: a later run renders the counts after that edit
             html, buttons = render(await _view(session, row), await _counts(session, row, today))
-            enqueue_edit(
-                session,
-                chat_id=posted.chat_id,
-                message_id=posted.message_id,
-                html=html,
-                now=now,
-                is_group=True,
-                buttons=buttons,
-            )
+            await _replace(session, posted, html, buttons, now)
             row.counts_dirty = False
             queued += 1
     return queued
 
 
-# ---- sign-in ----
+# ---- who may run a meeting ----
 
 
-async def _may_run(session: AsyncSession, actor: Actor, row: Meeting, today: date) -> None:
-    """The recorder of this meeting, or an organizer of its audience, may run sign-in."""
-    if row.recorder_id is not None:
-        recorder = await session.get(Member, row.recorder_id)
-        if recorder is not None and recorder.user_id == actor.user_id:
-            return
+async def _is_recorder(session: AsyncSession, actor: Actor, row: Meeting) -> bool:
+    if row.recorder_id is None or not actor.user_id:
+        return False
+    recorder = await session.get(Member, row.recorder_id)
+    return recorder is not None and recorder.user_id == actor.user_id
+
+
+async def require_organizer(session: AsyncSession, actor: Actor, row: Meeting, today: date) -> None:
+    """Only an organizer of the meeting's audience may change or call it off."""
     whole, groups = await _scope(session, actor, row.org_id, today)
     if not whole and row.party_group_id not in groups:
         raise Denied("auth.manage_meetings")
+
+
+async def _is_organizer(session: AsyncSession, actor: Actor, row: Meeting, today: date) -> bool:
+    try:
+        await require_organizer(session, actor, row, today)
+    except Denied:
+        return False
+    return True
+
+
+async def require_runner(session: AsyncSession, actor: Actor, row: Meeting, today: date) -> None:
+    """The recorder of this meeting, or an organizer of its audience, may run sign-in."""
+    if await _is_recorder(session, actor, row):
+        return
+    await require_organizer(session, actor, row, today)
+
+
+async def may_write_minutes(session: AsyncSession, actor: Actor, row: Meeting, today: date) -> bool:
+    """The recorder, the branch's secretary or deputy secretary (and superadmins)."""
+    if actor.superadmin or await _is_recorder(session, actor, row):
+        return True
+    held = await session.scalar(
+        select(func.count())
+        .select_from(RoleAssignment)
+        .outerjoin(Member, Member.id == RoleAssignment.member_id)
+        .where(
+            RoleAssignment.org_id == row.org_id,
+            RoleAssignment.role.in_([Role.SECRETARY, Role.DEPUTY]),
+            held_by(actor.user_id),
+            *active_role_filter(today),
+        )
+    )
+    return bool(held)
+
+
+async def load_meeting(session: AsyncSession, meeting_id: int, *, lock: bool = False) -> Meeting:
+    """The meeting row (locked for the transaction when `lock`), or NotFound."""
+    row = await session.get(Meeting, meeting_id, with_for_update=lock or None)
+    if row is None:
+        raise NotFound("meeting.not_found")
+    return row
+
+
+async def meeting_view(session: AsyncSession, row: Meeting) -> MeetingView:
+    """The renderer's view of a meeting row, names resolved."""
+    return await _view(session, row)
+
+
+# ---- sign-in ----
 
 
 async def open_signin(
@@ -581,10 +835,11 @@ async def open_signin(
 ) -> MeetingView:
     """Open sign-in and post the 签到 message in the group (when the branch has one)."""
     async with db.transaction() as session:
-        row = await _load(session, meeting_id)
-        await _may_run(session, actor, row, today)
-        if row.status in (Status.CLOSED, Status.CANCELLED):
-            raise ServiceError("meeting.closed")
+        row = await load_meeting(session, meeting_id, lock=True)
+        await require_runner(session, actor, row, today)
+        over = _over(row)
+        if over is not None:
+            raise ServiceError(f"meeting.{over}")
         if row.status == Status.OPEN:
             return await _view(session, row)
         row.status, row.signin_opened_at = Status.OPEN.value, now
@@ -592,7 +847,7 @@ async def open_signin(
         binding = await _main_group(session, row.org_id)
         if binding is not None:
             html, buttons = render(view, await _counts(session, row, today))
-            enqueue_text(
+            item = enqueue_text(
                 session,
                 chat_id=binding.chat_id,
                 html=html,
@@ -601,6 +856,11 @@ async def open_signin(
                 thread_id=binding.topic_id,
                 buttons=buttons,
             )
+            await session.flush()
+            posted = await _locked_item(session, row.group_item_id)
+            if posted is not None:
+                # Found again when the meeting closes, to take the 签到 button off.
+                posted.payload = {**posted.payload, "signin_item": item.id}
         audit.record(
             session,
             at=now,
@@ -623,8 +883,9 @@ async def sign_in(
         member = await _presser(session, row, user_id, today)
         if member is None:
             return SignResult("outside")
-        if row.status in (Status.CLOSED, Status.CANCELLED):
-            return SignResult("closed")
+        over = _over(row)
+        if over is not None:
+            return SignResult(over)
         if row.status != Status.OPEN:
             return SignResult("not_open")
         if await session.get(MeetingAttendance, (meeting_id, member.id)) is not None:
@@ -660,9 +921,9 @@ async def sign_for(
         cleaned = parsed
     async with db.transaction() as session:
         row = await _load(session, meeting_id)
-        await _may_run(session, actor, row, today)
+        await require_runner(session, actor, row, today)
         if row.status == Status.CANCELLED:
-            return SignResult("closed")
+            return SignResult("cancelled")
         if row.status == Status.SCHEDULED:
             return SignResult("not_open")
         member = await session.scalar(
@@ -695,67 +956,487 @@ async def sign_for(
         return SignResult("ok", member.name)
 
 
-async def close_meeting(
-    db: Database, actor: Actor, meeting_id: int, *, now: datetime, today: date
-) -> MeetingView:
-    """End sign-in: later sign-ins by the recorder are 补签."""
-    async with db.transaction() as session:
-        row = await _load(session, meeting_id)
-        await _may_run(session, actor, row, today)
-        if row.status == Status.CANCELLED:
-            raise ServiceError("meeting.closed")
-        if row.status != Status.CLOSED:
-            row.status, row.closed_at = Status.CLOSED.value, now
-        return await _view(session, row)
+# ---- attendance and closing ----
+
+
+async def attendance_of(session: AsyncSession, row: Meeting, today: date) -> Attendance:
+    """Attendance of a meeting read in the caller's session (no authorization)."""
+    view = await _view(session, row)
+    expected = (
+        await session.execute(
+            select(Member.id, Member.name, Member.stage)
+            .where(*_meeting_filter(row, today))
+            .order_by(Member.name, Member.id)
+        )
+    ).all()
+    signed = (
+        await session.execute(
+            select(
+                Member.id,
+                Member.name,
+                Member.stage,
+                MeetingAttendance.signed_by,
+                MeetingAttendance.note,
+            )
+            .join(Member, Member.id == MeetingAttendance.member_id)
+            .where(MeetingAttendance.meeting_id == row.id)
+            .order_by(Member.name, Member.id)
+        )
+    ).all()
+    leaves = (
+        await session.execute(
+            select(Member.id, Member.name, MeetingRsvp.reason)
+            .join(Member, Member.id == MeetingRsvp.member_id)
+            .where(MeetingRsvp.meeting_id == row.id, MeetingRsvp.answer == Answer.LEAVE)
+            .order_by(Member.name, Member.id)
+        )
+    ).all()
+    present_ids = {s[0] for s in signed}
+    leave_ids = {i for i, _, _ in leaves}
+    result_quorum = None
+    if needs_quorum(view.types):
+        # 应到 counts the expected full members; 实到 the full members who signed in.
+        result_quorum = quorum(
+            (Stage(e[2]) for e in expected),
+            (Stage(e[2]) for e in expected if e[0] in present_ids),
+        )
+    return Attendance(
+        meeting=view,
+        expected=tuple(PersonRef(i, n) for i, n, _ in expected),
+        present=tuple((PersonRef(i, n), SignedBy(by), note) for i, n, _, by, note in signed),
+        on_leave=tuple((PersonRef(i, n), r) for i, n, r in leaves if i not in present_ids),
+        quorum=result_quorum,
+        absent=tuple(
+            PersonRef(i, n) for i, n, _ in expected if i not in present_ids and i not in leave_ids
+        ),
+        summary=summarize(
+            ((i, Stage(s)) for i, _, s in expected), present_ids, leave_ids, view.types
+        ),
+    )
 
 
 async def attendance(db: Database, actor: Actor, meeting_id: int, today: date) -> Attendance:
-    """应到 / 实到 with names, leave reasons, and the full-member quorum of general meetings."""
+    """应到 / 实到 with names, leave reasons, absentees and the full-member quorum of
+    general meetings."""
     async with db.read() as session:
         row = await _load(session, meeting_id)
-        await _may_run(session, actor, row, today)
-        view = await _view(session, row)
-        expected = (
-            await session.execute(
-                select(Member.id, Member.name, Member.stage)
-                .where(*_meeting_filter(row, today))
-                .order_by(Member.name, Member.id)
+        await require_runner(session, actor, row, today)
+        return await attendance_of(session, row, today)
+
+
+async def close_meeting(
+    db: Database,
+    actor: Actor,
+    meeting_id: int,
+    wording: Wording,
+    *,
+    now: datetime,
+    today: date,
+) -> Closing:
+    """End the meeting: the group message shows it ended, a short attendance summary is
+    posted in the group; later sign-ins by the recorder are 补签."""
+    async with db.transaction() as session:
+        row = await load_meeting(session, meeting_id, lock=True)
+        await require_runner(session, actor, row, today)
+        if row.status == Status.CANCELLED:
+            raise ServiceError("meeting.cancelled")
+        if row.status == Status.CLOSED:
+            return Closing(
+                await attendance_of(session, row, today), posted=False, just_closed=False
             )
-        ).all()
-        signed = (
-            await session.execute(
-                select(
-                    Member.id,
-                    Member.name,
-                    Member.stage,
-                    MeetingAttendance.signed_by,
-                    MeetingAttendance.note,
-                )
-                .join(Member, Member.id == MeetingAttendance.member_id)
-                .where(MeetingAttendance.meeting_id == meeting_id)
-                .order_by(Member.name, Member.id)
+        row.status, row.closed_at = Status.CLOSED.value, now
+        await session.flush()
+        report = await attendance_of(session, row, today)
+        await _refresh_group(session, row, wording, now, today)
+        binding = await _main_group(session, row.org_id)
+        summary = report.summary
+        assert summary is not None
+        if binding is not None:
+            posted = await session.get(OutboxItem, row.group_item_id) if row.group_item_id else None
+            reply_to = posted.message_id if posted is not None and posted.status == "sent" else None
+            enqueue_text(
+                session,
+                chat_id=binding.chat_id,
+                html=wording.summary(report.meeting, summary),
+                now=now,
+                is_group=True,
+                thread_id=binding.topic_id,
+                reply_to=reply_to,
             )
-        ).all()
-        leaves = (
-            await session.execute(
-                select(Member.id, Member.name, MeetingRsvp.reason)
-                .join(Member, Member.id == MeetingRsvp.member_id)
-                .where(MeetingRsvp.meeting_id == meeting_id, MeetingRsvp.answer == Answer.LEAVE)
-                .order_by(Member.name, Member.id)
-            )
-        ).all()
-        present_ids = {s[0] for s in signed}
-        result_quorum = None
-        if needs_quorum(view.types):
-            # 应到 counts the expected full members; 实到 the full members who signed in.
-            result_quorum = quorum(
-                (Stage(e[2]) for e in expected),
-                (Stage(e[2]) for e in expected if e[0] in present_ids),
-            )
-        return Attendance(
-            meeting=view,
-            expected=tuple(PersonRef(i, n) for i, n, _ in expected),
-            present=tuple((PersonRef(i, n), SignedBy(by), note) for i, n, _, by, note in signed),
-            on_leave=tuple((PersonRef(i, n), r) for i, n, r in leaves if i not in present_ids),
-            quorum=result_quorum,
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.user_id or None,
+            action="meeting.close",
+            target_type="meeting",
+            target_id=row.id,
+            after={
+                "expected": summary.expected,
+                "present": summary.present,
+                "leave": summary.leave,
+                "absent": summary.absent,
+            },
         )
+        return Closing(report, posted=binding is not None, just_closed=True)
+
+
+# ---- changing and calling off ----
+
+
+async def _tell_answerers(
+    session: AsyncSession,
+    actor: Actor,
+    row: Meeting,
+    before: MeetingView,
+    after: MeetingView,
+    wording: Wording,
+    now: datetime,
+) -> tuple[int, int]:
+    """Everyone who answered hears of the change: privately when they started the bot,
+    else named in one message in the group. Returns (private notes, people named)."""
+    people = (
+        await session.execute(
+            select(
+                Member.user_id,
+                Member.name,
+                User.started,
+                User.blocked_at,
+                User.locale,
+                User.language_code,
+            )
+            .join(MeetingRsvp, MeetingRsvp.member_id == Member.id)
+            .outerjoin(User, User.id == Member.user_id)
+            .where(MeetingRsvp.meeting_id == row.id)
+            .order_by(Member.name, Member.id)
+        )
+    ).all()
+    private = 0
+    mentions: list[Mention] = []
+    notes: dict[str, str] = {}
+    for user_id, name, started, blocked, locale, language in people:
+        if user_id is not None and user_id == actor.user_id:
+            continue  # the organizer knows what they changed
+        if user_id is not None and started and blocked is None:
+            lang = locale or negotiate_locale(language, wording.default_locale)
+            if lang not in notes:
+                notes[lang] = wording.private_note(lang, before, after)
+            enqueue_text(session, chat_id=user_id, html=notes[lang], now=now)
+            private += 1
+        else:
+            mentions.append(Mention(user_id, name))
+    binding = await _main_group(session, row.org_id) if mentions else None
+    if binding is None:
+        return private, 0
+    posted = await session.get(OutboxItem, row.group_item_id) if row.group_item_id else None
+    reply_to = posted.message_id if posted is not None and posted.status == "sent" else None
+    # Telegram turns at most 50 mentions of a message into links.
+    for start in range(0, len(mentions), MENTIONS_PER_MESSAGE):
+        enqueue_text(
+            session,
+            chat_id=binding.chat_id,
+            html=wording.group_note(before, after, mentions[start : start + MENTIONS_PER_MESSAGE]),
+            now=now,
+            is_group=True,
+            thread_id=binding.topic_id,
+            reply_to=reply_to,
+        )
+    return private, len(mentions)
+
+
+MENTIONS_PER_MESSAGE = 40
+
+
+async def _person(session: AsyncSession, row: Meeting, member_id: int | None) -> int | None:
+    if member_id is None:
+        return None
+    found = await session.scalar(
+        select(Member.id).where(
+            Member.id == member_id,
+            Member.org_id == row.org_id,
+            Member.status == MemberStatus.ACTIVE,
+        )
+    )
+    if found is None:
+        raise ServiceError("meeting.bad_person")
+    return member_id
+
+
+def _new_value(detail: Detail, value: object, now: datetime) -> object:
+    """The checked new value of a detail (text cleaned, time in the future)."""
+    if detail is Detail.WHEN:
+        if not isinstance(value, datetime):
+            raise ServiceError("meeting.bad_time")
+        if value <= now:
+            raise ServiceError("meeting.past")
+        return value
+    if detail is Detail.PLACE:
+        return _text(str(value or ""), PLACE_MAX, "place")
+    if detail is Detail.TOPIC:
+        return _text(str(value or ""), TOPIC_MAX, "topic")
+    if detail is Detail.AGENDA:
+        return _text(str(value), AGENDA_MAX, "agenda") if value else None
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ServiceError("meeting.bad_person")
+    return value or None
+
+
+_COLUMNS = {
+    Detail.WHEN: "starts_at",
+    Detail.PLACE: "place",
+    Detail.TOPIC: "topic",
+    Detail.AGENDA: "agenda",
+    Detail.HOST: "host_id",
+    Detail.RECORDER: "recorder_id",
+    Detail.LECTURER: "lecturer_id",
+}
+
+
+async def edit_meeting(
+    db: Database,
+    actor: Actor,
+    meeting_id: int,
+    detail: Detail,
+    value: str | int | datetime | None,
+    wording: Wording,
+    *,
+    now: datetime,
+    today: date,
+) -> Changed:
+    """Change one detail: the group message is re-rendered and everyone who answered is told
+    what changed (privately, or named in the group if they never started the bot)."""
+    new = _new_value(detail, value, now)
+    async with db.transaction() as session:
+        row = await load_meeting(session, meeting_id, lock=True)
+        await require_organizer(session, actor, row, today)
+        if not may_edit(Status(row.status)):
+            raise ServiceError(f"meeting.{_over(row) or 'closed'}")
+        if detail in PERSON_DETAILS:
+            new = await _person(session, row, new if isinstance(new, int) else None)
+        column = _COLUMNS[detail]
+        before = await _view(session, row)
+        old = getattr(row, column)
+        if old == new:
+            return Changed(before, before, changed=False)
+        setattr(row, column, new)
+        row.version += 1
+        await session.flush()
+        after = await _view(session, row)
+        await _refresh_group(session, row, wording, now, today)
+        private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.user_id or None,
+            action="meeting.edit",
+            target_type="meeting",
+            target_id=row.id,
+            before={column: old.isoformat() if isinstance(old, datetime) else old},
+            after={
+                column: new.isoformat() if isinstance(new, datetime) else new,
+                "version": row.version,
+            },
+        )
+        return Changed(before, after, True, private, mentioned)
+
+
+async def cancel_meeting(
+    db: Database,
+    actor: Actor,
+    meeting_id: int,
+    reason: str | None,
+    wording: Wording,
+    *,
+    now: datetime,
+    today: date,
+) -> Changed:
+    """Call the meeting off: the group message shows 已取消 without buttons and everyone who
+    answered is told, with the reason when one is given."""
+    cleaned = None
+    if reason:
+        parsed = parse_short_text(reason, REASON_MAX)
+        if isinstance(parsed, Invalid):
+            raise ServiceError("meeting.reason_long")
+        cleaned = parsed
+    async with db.transaction() as session:
+        row = await load_meeting(session, meeting_id, lock=True)
+        await require_organizer(session, actor, row, today)
+        if not may_cancel(Status(row.status)):
+            raise ServiceError(f"meeting.{_over(row) or 'closed'}")
+        before = await _view(session, row)
+        row.status, row.cancelled_at = Status.CANCELLED.value, now
+        row.version += 1
+        # The reason lives in the audit entry; written first, so the view below shows it.
+        audit.record(
+            session,
+            at=now,
+            actor_id=actor.user_id or None,
+            action="meeting.cancel",
+            target_type="meeting",
+            target_id=row.id,
+            before={"status": before.status.value},
+            after={"reason": cleaned, "version": row.version},
+        )
+        await session.flush()
+        after = await _view(session, row)
+        await _refresh_group(session, row, wording, now, today)
+        private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+        return Changed(before, after, True, private, mentioned)
+
+
+# ---- the manage screen and lists ----
+
+
+async def overview(db: Database, actor: Actor, meeting_id: int, today: date) -> Overview:
+    """One meeting for its organizer or recorder: state, counts and what they may do."""
+    async with db.read() as session:
+        row = await _load(session, meeting_id)
+        await require_runner(session, actor, row, today)
+        signed = await session.scalar(
+            select(func.count())
+            .select_from(MeetingAttendance)
+            .where(MeetingAttendance.meeting_id == row.id)
+        )
+        minutes = await session.get(MeetingMinutes, row.id)
+        return Overview(
+            meeting=await _view(session, row),
+            counts=await _counts(session, row, today),
+            signed=int(signed or 0),
+            has_minutes=minutes is not None,
+            organizer=await _is_organizer(session, actor, row, today),
+            writer=await may_write_minutes(session, actor, row, today),
+        )
+
+
+def _item(row: Meeting, org_name: str) -> MeetingItem:
+    return MeetingItem(
+        id=row.id,
+        org_name=org_name,
+        types=tuple(ordered_types(MeetingType(t) for t in row.types)),
+        topic=row.topic,
+        starts_at=row.starts_at,
+        status=Status(row.status),
+    )
+
+
+async def _managed_filter(
+    session: AsyncSession, actor: Actor, today: date
+) -> ColumnElement[bool] | None:
+    """Meetings the actor organizes or records; None when there are none they could."""
+    if actor.superadmin:
+        return true()
+    recorded = select(Member.id).where(
+        Member.user_id == actor.user_id, Member.status == MemberStatus.ACTIVE
+    )
+    conditions: list[ColumnElement[bool]] = []
+    whole: list[int] = []
+    led = set(
+        (
+            await session.scalars(
+                select(RoleAssignment.org_id)
+                .outerjoin(Member, Member.id == RoleAssignment.member_id)
+                .where(
+                    RoleAssignment.role == Role.GROUP_LEADER,
+                    held_by(actor.user_id),
+                    *active_role_filter(today),
+                )
+            )
+        ).all()
+    )
+    for org_id in await orgs_with(session, actor, Permission.MANAGE_MEETINGS, today):
+        if org_id not in led:  # any other office that may organize covers the whole branch
+            whole.append(org_id)
+            continue
+        full, groups = await _scope(session, actor, org_id, today)
+        if full:
+            whole.append(org_id)
+        elif groups:
+            conditions.append(
+                and_(Meeting.org_id == org_id, Meeting.party_group_id.in_(sorted(groups)))
+            )
+    if whole:
+        conditions.append(Meeting.org_id.in_(whole))
+    records = await session.scalar(
+        select(func.count()).select_from(Meeting).where(Meeting.recorder_id.in_(recorded))
+    )
+    if records:
+        conditions.append(Meeting.recorder_id.in_(recorded))
+    return or_(*conditions) if conditions else None
+
+
+async def managed_meetings(
+    db: Database, actor: Actor, *, past: bool, offset: int, limit: int, today: date
+) -> MeetingPage | None:
+    """Meetings the actor organizes or records: upcoming soonest first, or finished and
+    called-off ones newest first. None when they organize and record nothing."""
+    finished = [Status.CLOSED.value, Status.CANCELLED.value]
+    async with db.read() as session:
+        scope = await _managed_filter(session, actor, today)
+        if scope is None:
+            return None
+        state = Meeting.status.in_(finished) if past else Meeting.status.not_in(finished)
+        total = await session.scalar(select(func.count()).select_from(Meeting).where(scope, state))
+        order = (
+            (Meeting.starts_at.desc(), Meeting.id.desc())
+            if past
+            else (Meeting.starts_at, Meeting.id)
+        )
+        offset = max(0, min(offset, max(0, int(total or 0) - 1)))
+        rows = (
+            await session.execute(
+                select(Meeting, Organization.name)
+                .join(Organization, Organization.id == Meeting.org_id)
+                .where(scope, state)
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        return MeetingPage(
+            items=tuple(_item(m, name) for m, name in rows),
+            total=int(total or 0),
+            offset=offset,
+        )
+
+
+async def my_meetings(
+    db: Database, user_id: int, *, now: datetime, today: date, limit: int = 10
+) -> list[MyMeeting]:
+    """A member's own coming meetings (not yet closed), soonest first, with their answer."""
+    async with db.read() as session:
+        members = (
+            await session.scalars(
+                select(Member).where(
+                    Member.user_id == user_id, Member.status == MemberStatus.ACTIVE
+                )
+            )
+        ).all()
+        found: list[MyMeeting] = []
+        for member in members:
+            rows = (
+                await session.execute(
+                    select(Meeting, Organization.name)
+                    .join(Organization, Organization.id == Meeting.org_id)
+                    .where(
+                        Meeting.org_id == member.org_id,
+                        Meeting.status.in_([Status.SCHEDULED.value, Status.OPEN.value]),
+                        # A meeting that began today is still worth showing.
+                        Meeting.starts_at >= now - timedelta(hours=12),
+                    )
+                    .order_by(Meeting.starts_at, Meeting.id)
+                    .limit(limit * 3)
+                )
+            ).all()
+            for row, org_name in rows:
+                if await _presser(session, row, user_id, today) is None:
+                    continue  # a committee or another group's meeting
+                rsvp = await session.get(MeetingRsvp, (row.id, member.id))
+                found.append(
+                    MyMeeting(
+                        item=_item(row, org_name),
+                        answer=Answer(rsvp.answer) if rsvp else None,
+                        reason=rsvp.reason if rsvp else None,
+                        place=row.place,
+                    )
+                )
+        found.sort(key=lambda m: (m.item.starts_at, m.item.id))
+        return found[:limit]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -150,6 +151,29 @@ def enqueue_edit(
     item = new_item(purpose="edit", chat_id=chat_id, now=now, is_group=is_group,
                     target_message_id=message_id,
                     payload={"html": html, "buttons": buttons or []})  # fmt: skip
+    session.add(item)
+    return item
+
+
+def enqueue_file(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    filename: str,
+    data: bytes,
+    caption_html: str,
+    as_photo: bool,
+    now: datetime,
+    not_before: datetime | None = None,
+    is_group: bool = False,
+    thread_id: int | None = None,
+) -> OutboxItem:
+    """Queue a document or photo the bot made (a table, a chart) in the caller's transaction;
+    the bytes travel in the payload (base64), so the item is self-contained."""
+    payload = {"filename": filename, "data": base64.b64encode(data).decode("ascii"),
+               "caption": caption_html, "as_photo": as_photo}  # fmt: skip
+    item = new_item(purpose="file", chat_id=chat_id, now=now, not_before=not_before,
+                    is_group=is_group, thread_id=thread_id, payload=payload)  # fmt: skip
     session.add(item)
     return item
 

@@ -8,15 +8,26 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from domain.compliance import MeetingType
+from domain.meetings import Answer, Audience
 from domain.org import Kind, Level, Role, Stage
+from handlers.meetings import group_renderer, meeting_wording
 from scheduler.meetings import refresh_counters
 from services.authz import Actor
 from services.groups import bind_chat
+from services.meetings import (
+    MeetingSpec,
+    answer,
+    cancel_meeting,
+    close_meeting,
+    open_signin,
+    publish_meeting,
+)
 from services.orgs import create_org
 from services.roles import grant_role
 from storage.models import Meeting, MeetingAttendance, MeetingRsvp, OutboxItem
 from tests.bot.conftest import BotUnderTest
-from tests.bot.test_notices import RIGHTS, _member, alert_text, say, tap
+from tests.bot.test_notices import RIGHTS, TZ, _member, alert_text, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
@@ -258,3 +269,308 @@ async def test_sign_in_refuses_outsiders_and_shows_the_full_member_quorum(
     assert "李娜（代签：电话确认到会）" in report
     async with mbot.deps.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(MeetingAttendance)) == 4
+
+
+# ---- edit, cancel, close, /meetings ----
+
+
+def meeting_id_of(notice: EmuMessage) -> int:
+    return int(str(notice.buttons[0][0].callback_data).split(":")[1])
+
+
+async def manage_screen(bot: BotUnderTest, user: EmuUser, topic: str) -> EmuMessage:
+    """/meetings, then the meeting with this topic: its manage screen."""
+    listing = await say(bot, user, "/meetings")
+    label = next(t for t in listing.button_texts() if topic in t)
+    return await tap(bot, user, listing, label)
+
+
+async def delivered(bot: BotUnderTest, predicate: object, what: str) -> object:
+    bot.deps.outbox.wake()
+    return await bot.emu.wait_for(predicate, timeout=10, what=what)  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("december")
+async def test_edit_tells_answerers_privately_and_names_the_others_in_the_group(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    notice = await schedule(mbot, world)
+    wang, li, zhang = world.people["wang"], world.people["li"], world.people["zhang"]
+    await wang.press(notice, "参加")
+    await zhang.press(notice, "参加")  # never started the bot: no private note possible
+    await li.press(notice, "请假")
+    await mbot.settle()
+    await say(mbot, li, "出差")
+    sec = world.secretary
+    screen = await manage_screen(mbot, sec, "学习新党章")
+    assert "状态：未开始" in screen.content
+    assert {"修改", "取消会议", "开始签到"} <= set(screen.button_texts())
+    menu = await tap(mbot, sec, screen, "修改")
+    assert "主讲人" in menu.button_texts()  # a party lesson is among the types
+    ask = await tap(mbot, sec, menu, "地点")
+    assert "现在的地点：三楼会议室" in ask.content
+    too_long = await say(mbot, sec, "楼" * 201)
+    assert "最多 200 字" in too_long.content
+    confirm = await say(mbot, sec, "五楼 <党员> 活动室 & 阅览室")
+    assert "地点：三楼会议室 → 五楼 <党员> 活动室 & 阅览室" in confirm.content
+    assert "已回复的 3 位同志" in confirm.content
+    done = await tap(mbot, sec, confirm, "确认修改")
+    assert "已私信提醒 2 位同志；1 位" in done.content
+    for person in (wang, li):
+        note = await delivered(
+            mbot,
+            lambda p=person: next((m for m in emu.sent_to(p) if "会议有变动" in m.content), None),
+            "a private note",
+        )
+        assert "地点：三楼会议室 → 五楼 <党员> 活动室 & 阅览室" in note.content  # type: ignore[attr-defined]
+    assert not emu.sent_to(zhang)
+    mention = await delivered(
+        mbot,
+        lambda: next((m for m in emu.sent_to(world.group) if "请留意" in m.content), None),
+        "the mention in the group",
+    )
+    assert "张伟" in mention.content  # type: ignore[attr-defined]
+    assert "王芳" not in mention.content  # type: ignore[attr-defined]
+    assert f"tg://user?id={zhang.id}" in (mention.html or "")  # type: ignore[attr-defined]
+    assert mention.reply_to is notice  # type: ignore[attr-defined]
+    await emu.wait_for(lambda: "五楼 <党员> 活动室" in notice.content, timeout=10)
+    assert notice.button_texts() == ["参加", "请假"]
+    # The time, through the wizard's own date parser.
+    screen = await manage_screen(mbot, sec, "学习新党章")
+    ask = await tap(mbot, sec, await tap(mbot, sec, screen, "修改"), "时间")
+    assert "没有看懂" in (await say(mbot, sec, "下下下周")).content
+    assert "已经过去" in (await say(mbot, sec, "2026-11-01 19:30")).content
+    confirm = await say(mbot, sec, "12月6日 19:30")
+    assert "12月5日（周六）19:30 → 12月6日（周日）19:30" in confirm.content
+    await tap(mbot, sec, confirm, "确认修改")
+    await delivered(
+        mbot,
+        lambda: sum("会议有变动" in m.content for m in emu.sent_to(wang)) == 2,
+        "the second note",
+    )
+    async with mbot.deps.db.read() as s:
+        row = await s.scalar(select(Meeting))
+    assert row is not None
+    assert row.version == 3
+    assert row.place == "五楼 <党员> 活动室 & 阅览室"
+    assert row.starts_at == datetime(2026, 12, 6, 11, 30, tzinfo=UTC)
+
+
+@pytest.mark.usefixtures("december")
+async def test_cancel_with_a_reason_closes_the_notice_and_old_buttons_say_so(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    notice = await schedule(mbot, world)
+    wang, li = world.people["wang"], world.people["li"]
+    await wang.press(notice, "参加")
+    await mbot.settle()
+    sec = world.secretary
+    screen = await manage_screen(mbot, sec, "学习新党章")
+    ask = await tap(mbot, sec, screen, "取消会议")
+    assert "已回复的 1 位同志" in ask.content
+    # 不取消 goes back to the screen, nothing changes.
+    back = await tap(mbot, sec, ask, "不取消，返回")
+    assert "状态：未开始" in back.content
+    ask = await tap(mbot, sec, back, "取消会议")
+    confirm = await say(mbot, sec, "上级临时通知，另行安排")
+    assert "取消原因：上级临时通知，另行安排" in confirm.content
+    done = await tap(mbot, sec, confirm, "确认取消会议")
+    assert "会议已取消" in done.content
+    await delivered(mbot, lambda: "会议已取消" in notice.content, "the cancelled notice")
+    assert "取消原因：上级临时通知，另行安排" in notice.content
+    assert notice.buttons == []
+    note = await delivered(
+        mbot,
+        lambda: next((m for m in emu.sent_to(wang) if "会议已取消" in m.content), None),
+        "the private note",
+    )
+    assert "上级临时通知" in note.content  # type: ignore[attr-defined]
+    meeting_id = (await _only_meeting(mbot)).id
+    await li.press_raw(notice, f"rsvp:{meeting_id}:a")
+    await mbot.settle()
+    assert "已取消" in alert_text(li)
+    # The manage screen shows it as cancelled, with no more edit or cancel buttons.
+    screen = await tap(mbot, sec, done, "« 返回会议")
+    assert "状态：已取消" in screen.content
+    assert "修改" not in screen.button_texts()
+    await sec.press_raw(screen, f"mg:cx2:{meeting_id}:0")
+    await mbot.settle()
+    assert "已取消" in alert_text(sec)
+    async with mbot.deps.db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(MeetingRsvp)) == 1
+
+
+async def _only_meeting(bot: BotUnderTest) -> Meeting:
+    async with bot.deps.db.read() as s:
+        row: Meeting | None = await s.scalar(select(Meeting))
+    assert row is not None
+    return row
+
+
+@pytest.mark.usefixtures("december")
+async def test_members_and_forged_presses_on_organizer_buttons_are_refused(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    notice = await schedule(mbot, world)
+    meeting_id = meeting_id_of(notice)
+    wang = world.people["wang"]  # the recorder: may run sign-in, not change the meeting
+    li = world.people["li"]
+    mine = await say(mbot, li, "/meetings")
+    assert "您近期的会议" in mine.content
+    assert "还没有回复" in mine.content
+    await world.secretary.send("/meetings", chat=world.group)
+    await mbot.settle()
+    assert "请私聊" in emu.last_sent(world.group).content
+    theirs = await say(mbot, wang, "/meetings")
+    for data in (f"mg:edit:{meeting_id}:0", f"mg:cx2:{meeting_id}:0", f"mg:eok:{meeting_id}:0"):
+        await li.press_raw(mine, data)
+        await mbot.settle()
+        assert "只有" in alert_text(li), data
+        await wang.press_raw(theirs, data)
+        await mbot.settle()
+        assert "只有" in alert_text(wang), data
+    # Someone outside the branch, pressing forged buttons on the group notice.
+    for data in (f"mg:scr:{meeting_id}:0", f"mg:cl2:{meeting_id}:0", f"mo:edit:{meeting_id}"):
+        await world.outsider.press_raw(notice, data)
+        await mbot.settle()
+        assert "只有" in alert_text(world.outsider), data
+    ours = await say(mbot, world.secretary, "/meetings")
+    for forged in ("mg:edit:x:0", "mg:nope:1:0", f"mg:ed:{meeting_id}:99", "ml:z:0", "mo:x:1"):
+        await world.secretary.press_raw(ours, forged)
+        await mbot.settle()
+        assert alert_text(world.secretary), forged
+    # The recorder reaches the meeting through /meetings, without edit or cancel buttons.
+    screen = await manage_screen(mbot, wang, "学习新党章")
+    assert "开始签到" in screen.button_texts()
+    assert "修改" not in screen.button_texts()
+    row = await _only_meeting(mbot)
+    assert (row.status, row.version) == ("scheduled", 1)
+
+
+@pytest.mark.usefixtures("december")
+async def test_meetings_pages_coming_and_past_meetings(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    db, now = mbot.deps.db, clock.now()
+    secretary = Actor(user_id=world.secretary.id)
+    render = group_renderer(mbot.deps.catalog, "zh_CN", TZ, now)
+    words = meeting_wording(mbot.deps.catalog, "zh_CN", TZ, now)
+    ids = []
+    for day in range(2, 14):
+        view, _ = await publish_meeting(
+            db,
+            secretary,
+            MeetingSpec(
+                org_id=world.org_id,
+                types=(MeetingType.THEME_DAY,),
+                starts_at=datetime(2026, 12, day, 11, 0, tzinfo=UTC),
+                place="活动室",
+                topic=f"第{day}次活动",
+                audience=Audience.BRANCH,
+            ),
+            render,
+            now=now,
+            today=now.date(),
+        )
+        ids.append(view.id)
+    for meeting_id in ids[:3]:  # the first three are over: two held, one called off
+        await open_signin(db, secretary, meeting_id, render, now=now, today=now.date())
+    for meeting_id in ids[:2]:
+        await close_meeting(db, secretary, meeting_id, words, now=now, today=now.date())
+    await cancel_meeting(db, secretary, ids[2], None, words, now=now, today=now.date())
+    sec = world.secretary
+    first = await say(mbot, sec, "/meetings")
+    assert "共 9 个，第 1–8 个" in first.content
+    labels = first.button_texts()
+    assert labels[0].endswith("第5次活动")
+    assert labels[7].endswith("第12次活动")
+    second = await tap(mbot, sec, first, "下一页")
+    assert "第 9–9 个" in second.content
+    assert second.button_texts()[0].endswith("第13次活动")
+    past = await tap(mbot, sec, second, "往期会议 »")
+    assert "共 3 个" in past.content
+    assert [t.split(" ")[-1] for t in past.button_texts()[:3]] == [
+        "第4次活动",
+        "第3次活动",
+        "第2次活动",
+    ]
+    assert past.button_texts()[0].startswith("❌")
+    screen = await tap(mbot, sec, past, past.button_texts()[1])
+    assert "状态：已结束" in screen.content
+    assert "📝 会议记录" in screen.button_texts()
+    back = await tap(mbot, sec, screen, "« 会议列表")
+    assert "待开和进行中的会议" in back.content
+    # A member gets their own coming meetings with their answers.
+    wang = world.people["wang"]
+    await answer(db, wang.id, ids[3], Answer.ATTEND, now=now, today=now.date())
+    assert "/meetings — 我的会议" in (await say(mbot, wang, "/help")).content
+    mine = await say(mbot, wang, "/meetings")
+    assert "您近期的会议" in mine.content
+    assert "第5次活动" in mine.content
+    assert "您的回复：参加" in mine.content
+    assert "您的回复：还没有回复" in mine.content  # the later ones
+    assert "第2次活动" not in mine.content
+    assert mine.buttons == []
+
+
+@pytest.mark.usefixtures("december")
+async def test_closing_posts_a_summary_without_names_and_counts_full_members_for_quorum(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    notice = await schedule(mbot, world)
+    wang, li, pro = world.people["wang"], world.people["li"], world.people["pro"]
+    await li.press(notice, "请假")
+    await mbot.settle()
+    await say(mbot, li, "出差")
+    sec = world.secretary
+    screen = await manage_screen(mbot, sec, "学习新党章")
+    screen = await tap(mbot, sec, screen, "开始签到")
+    assert "状态：签到中" in screen.content
+    signin: EmuMessage = await delivered(  # type: ignore[assignment]
+        mbot,
+        lambda: next((m for m in emu.sent_to(world.group) if "签到已开始" in m.content), None),
+        "the sign-in message",
+    )
+    for person in (wang, pro):
+        await person.press(signin, "签到")
+    await mbot.settle()
+    ask = await tap(mbot, sec, screen, "结束会议")
+    assert "不列姓名" in ask.content
+    private = (await tap(mbot, sec, ask, "确认结束会议")).content
+    screen = ask  # the confirmation became the closed meeting's screen
+    assert "状态：已结束" in screen.content
+    assert "缺席：张伟" in private
+    assert "缺席：陈书记" in private
+    assert "请假：李娜（出差）" in private
+    summary: EmuMessage = await delivered(  # type: ignore[assignment]
+        mbot,
+        lambda: next((m for m in emu.sent_to(world.group) if "应到" in m.content), None),
+        "the summary",
+    )
+    assert "应到 5 人，实到 2 人，请假 1 人，缺席 2 人" in summary.content
+    # Full members: 陈书记, 王芳, 李娜, 张伟; only 王芳 signed in (刘新 is probationary).
+    assert "正式党员应到 4 人，实到 1 人，未过半数" in summary.content
+    assert "张伟" not in summary.content
+    assert summary.reply_to is notice
+    await emu.wait_for(lambda: notice.buttons == [] and signin.buttons == [], timeout=10)
+    assert "会议已结束" in notice.content
+    assert "签到已结束" in signin.content
+    meeting_id = (await _only_meeting(mbot)).id
+    await world.people["zhang"].press_raw(signin, f"sgn:{meeting_id}")
+    await mbot.settle()
+    assert "已结束" in alert_text(world.people["zhang"])
+    await wang.press_raw(notice, f"rsvp:{meeting_id}:l")
+    await mbot.settle()
+    assert "已结束" in alert_text(wang)
+    # 补签 after closing still works and counts as late.
+    picker = await tap(mbot, sec, screen, "代签/补签")
+    ask = await tap(mbot, sec, picker, "张伟")
+    assert "已为 张伟 签到" in (await tap(mbot, sec, ask, "跳过")).content
+    async with mbot.deps.db.read() as s:
+        kinds = (await s.scalars(select(MeetingAttendance.signed_by))).all()
+    assert sorted(kinds) == ["late", "self", "self"]
