@@ -246,8 +246,9 @@ async def _measure(backend: str, db: Database, branches: int, members: int, runs
         # absence streaks (services.ledger), contacts and 2,000 outbox rows.
         due = datetime(2026, 11, 2, 1, tzinfo=UTC)
         occurrence = Occurrence(due, "monthly-digest", f"2026-11-02@{TZ}")
+        effects = await MonthlyDigest().prepare(deps, occurrence, due)
         async with db.transaction() as s:
-            detail.update(await MonthlyDigest().run(deps, s, occurrence, due))
+            detail.update(await effects(s) or {})
             await s.rollback()
 
     cfg = parse_config(

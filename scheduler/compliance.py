@@ -53,7 +53,7 @@ from services.compliance import (
     zoneinfo,
     zones_in_use,
 )
-from services.jobs import Occurrence
+from services.jobs import Effects, Occurrence
 from services.ledger import absence_streaks
 from services.outbox import ButtonRows, add_items, enqueue_file, item_values
 
@@ -88,11 +88,16 @@ class LocalDaily:
         """Whether the job is due on this local date."""
         raise NotImplementedError
 
-    async def run(
+    async def plan(
         self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
-    ) -> dict[str, Any] | None:
-        """Write one occurrence's effects in the caller's transaction."""
+    ) -> Effects:
+        """Read (in a read-only session) and render one occurrence; return what to write."""
         raise NotImplementedError
+
+    async def prepare(self, deps: Deps, occurrence: Occurrence, now: datetime) -> Effects:
+        """Plan outside the write transaction: only the inserts hold the write lock."""
+        async with deps.db.read() as session:
+            return await self.plan(deps, session, occurrence, now)
 
     async def _zones(self, deps: Deps) -> set[str]:
         async with deps.db.read() as session:
@@ -131,6 +136,16 @@ class LocalDaily:
         ]
 
 
+def _insert(rows: list[dict[str, Any]], detail: dict[str, Any]) -> Effects:
+    """Effects that insert prepared outbox rows and report `detail`."""
+
+    async def effects(session: AsyncSession) -> dict[str, Any]:
+        await add_items(session, rows)
+        return detail
+
+    return effects
+
+
 def _text_rows(
     person: Recipient, parts: Sequence[str], buttons: ButtonRows, now: datetime
 ) -> list[dict[str, Any]]:
@@ -155,9 +170,9 @@ class MonthlyDigest(LocalDaily):
     def qualifies(self, deps: Deps, day: date) -> bool:
         return day == first_working_day(day.year, day.month)
 
-    async def run(
+    async def plan(
         self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
-    ) -> dict[str, Any]:
+    ) -> Effects:
         """Queue each branch's digest of the zone (open obligations, absent members)."""
         day, zone, _ = parse_key(occurrence.key)
         default = _default_zone(deps)
@@ -183,9 +198,8 @@ class MonthlyDigest(LocalDaily):
             parts, buttons = digest_message(deps.catalog, person.locale, status, absent)
             rows += _text_rows(person, parts, buttons, now)
             sent += 1
-        await add_items(session, rows)
-        return {"branches": len(statuses), "sent": sent, "unreachable": unreachable,
-                "nothing_open": quiet}  # fmt: skip
+        return _insert(rows, {"branches": len(statuses), "sent": sent,
+                              "unreachable": unreachable, "nothing_open": quiet})  # fmt: skip
 
 
 class PeriodWarnings(LocalDaily):
@@ -198,9 +212,9 @@ class PeriodWarnings(LocalDaily):
         end = day + timedelta(days=deps.settings.schedule.warn_days_before_end)
         return (end + timedelta(days=1)).day == 1  # every period ends on a month's last day
 
-    async def run(
+    async def plan(
         self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
-    ) -> dict[str, Any]:
+    ) -> Effects:
         """Queue a warning for each branch of the zone with obligations due at that end."""
         day, zone, _ = parse_key(occurrence.key)
         days = deps.settings.schedule.warn_days_before_end
@@ -225,10 +239,9 @@ class PeriodWarnings(LocalDaily):
             if person is not None:
                 parts, buttons = warning_message(deps.catalog, person.locale, status)
                 rows += _text_rows(person, parts, buttons, now)
-        await add_items(session, rows)
         warned = sum(1 for s in chosen if s.branch_id in contacts)
-        return {"branches": len(chosen), "warned": warned,
-                "unreachable": len(chosen) - warned}  # fmt: skip
+        return _insert(rows, {"branches": len(chosen), "warned": warned,
+                              "unreachable": len(chosen) - warned})  # fmt: skip
 
 
 class PeriodReports(LocalDaily):
@@ -240,9 +253,9 @@ class PeriodReports(LocalDaily):
     def qualifies(self, deps: Deps, day: date) -> bool:
         return day.day == 1
 
-    async def run(
+    async def plan(
         self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
-    ) -> dict[str, Any]:
+    ) -> Effects:
         """Queue one grouped report per committee admin or instructor of the zone's branches
         that missed an obligation of a period that ended yesterday."""
         day, zone, _ = parse_key(occurrence.key)
@@ -257,10 +270,9 @@ class PeriodReports(LocalDaily):
         for person, missed in readers:
             parts = report_messages(deps.catalog, person.locale, missed, ended)
             rows += _text_rows(person, parts, [], now)
-        await add_items(session, rows)
         told = {s.branch_id for _, missed in readers for s in missed}
-        return {"missed": len(statuses), "recipients": len(readers),
-                "nobody_to_tell": len(statuses) - len(told)}  # fmt: skip
+        return _insert(rows, {"missed": len(statuses), "recipients": len(readers),
+                              "nobody_to_tell": len(statuses) - len(told)})  # fmt: skip
 
 
 async def overseers_of(
@@ -304,9 +316,9 @@ class CommitteeMonthly(LocalDaily):
                 )  # fmt: skip
         return occurrences
 
-    async def run(
+    async def plan(
         self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
-    ) -> dict[str, Any]:
+    ) -> Effects:
         """Queue the XLSX and the chart of the month just ended to each admin."""
         day, _, committee = parse_key(occurrence.key)
         assert committee is not None
@@ -314,32 +326,37 @@ class CommitteeMonthly(LocalDaily):
             await committee_admins(session, [committee], day, deps.settings.default_locale)
         ).get(committee, [])
         if not admins:
-            return {"admins": 0}
+            return _insert([], {"admins": 0})
         tables = await committee_tables(
             session, [committee], month=day - timedelta(days=1), default_tz=_default_zone(deps)
         )
         table = tables.get(committee)
         if table is None or not table.rows:
-            return {"admins": len(admins), "branches": 0}
+            return _insert([], {"admins": len(admins), "branches": 0})
         files: dict[str, tuple[bytes, bytes]] = {}
         for locale in sorted({a.locale for a in admins}):
             # Drawing takes a moment: off the event loop, so updates keep flowing.
             xlsx = await asyncio.to_thread(committee_xlsx, deps.catalog, locale, table)
             png = await asyncio.to_thread(committee_chart, deps.catalog, locale, table)
             files[locale] = (xlsx, png)
-        for person in admins:
-            xlsx, png = files[person.locale]
-            enqueue_file(
-                session, chat_id=person.user_id, now=now, as_photo=False, data=xlsx,
-                filename=table_filename(deps.catalog, person.locale, table),
-                caption_html=table_caption(deps.catalog, person.locale, table),
-            )  # fmt: skip
-            caption = chart_caption(deps.catalog, person.locale, table)
-            enqueue_file(
-                session, chat_id=person.user_id, now=now, as_photo=True, data=png,
-                filename="chart.png", caption_html=caption,
-            )  # fmt: skip
-        return {"admins": len(admins), "branches": len(table.rows)}
+        detail = {"admins": len(admins), "branches": len(table.rows)}
+
+        async def effects(session: AsyncSession) -> dict[str, Any]:
+            for person in admins:
+                xlsx, png = files[person.locale]
+                enqueue_file(
+                    session, chat_id=person.user_id, now=now, as_photo=False, data=xlsx,
+                    filename=table_filename(deps.catalog, person.locale, table),
+                    caption_html=table_caption(deps.catalog, person.locale, table),
+                )  # fmt: skip
+                caption = chart_caption(deps.catalog, person.locale, table)
+                enqueue_file(
+                    session, chat_id=person.user_id, now=now, as_photo=True, data=png,
+                    filename="chart.png", caption_html=caption,
+                )  # fmt: skip
+            return detail
+
+        return effects
 
 
 def compliance_jobs() -> list[LocalDaily]:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, ContextTypes
 
 from handlers.context import Deps
 from scheduler.compliance import compliance_jobs
 from scheduler.reminders import MeetingReminders
-from services.jobs import Occurrence, already_ran, record_skipped, run_occurrence
+from services.jobs import Effects, Occurrence, already_ran, record_skipped, run_occurrence
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +39,14 @@ class Job(Protocol):
         """The occurrences due in (start, end], UTC."""
         ...
 
-    async def run(
-        self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
-    ) -> dict[str, Any] | None:
-        """Write one occurrence's effects (outbox items…) in the caller's transaction."""
+    async def prepare(self, deps: Deps, occurrence: Occurrence, now: datetime) -> Effects:
+        """Read and render what one occurrence needs, outside any write transaction, and
+        return its effects: what to write (outbox items…) in the run's own transaction.
+
+        The heavy part of a city-wide job (compliance of 2,000 branches, a chart) happens
+        here, so the write lock is held only for the inserts: on SQLite every button press
+        waits for that lock.
+        """
         ...
 
 
@@ -82,11 +85,8 @@ class JobRunner:
         """Run the occurrences of one job due in (start, end] that never ran; how many ran."""
         ran = 0
         for occurrence in await self._pending(job, start, end):
-
-            async def effects(session: AsyncSession, occ: Occurrence = occurrence) -> Any:
-                return await job.run(self.deps, session, occ, now)
-
             try:
+                effects = await job.prepare(self.deps, occurrence, now)
                 detail = await run_occurrence(self.deps.db, occurrence, now, effects)
             except Exception:  # one bad occurrence must not stop the others; retried next tick
                 log.exception("job %s %s failed", occurrence.job, occurrence.key)

@@ -18,7 +18,7 @@ from handlers.context import Deps
 from handlers.i18n import Catalog, Html
 from handlers.meetings import TYPE_KEYS, Rsvp
 from handlers.render import datetime_text, split_message
-from services.jobs import Occurrence, effective_timezones
+from services.jobs import Effects, Occurrence, effective_timezones
 from services.outbox import ButtonRows, enqueue_text
 from services.reminders import (
     JOB,
@@ -134,6 +134,15 @@ class MeetingReminders:
             Occurrence(r.due_at, self.name, r.key)
             for r in await due_reminders(deps.db, offsets, start, end)
         ]
+
+    async def prepare(self, deps: Deps, occurrence: Occurrence, now: datetime) -> Effects:
+        """One meeting's reminder reads a few rows: done inside the run's transaction, so
+        what it sees is what it writes against."""
+
+        async def effects(session: AsyncSession) -> dict[str, Any] | None:
+            return await self.run(deps, session, occurrence, now)
+
+        return effects
 
     async def run(
         self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime

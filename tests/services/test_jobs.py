@@ -14,7 +14,7 @@ from bot.app import build_deps
 from bot.config import parse_config
 from handlers.context import Deps
 from scheduler.jobs import JobRunner
-from services.jobs import Occurrence, last_runs
+from services.jobs import Effects, Occurrence, last_runs
 from services.outbox import enqueue_text
 from storage.db import Database
 from storage.models import JobRun, OutboxItem
@@ -42,6 +42,12 @@ class Hourly:
                 out.append(Occurrence(at, self.name, at.strftime("%Y-%m-%dT%H")))
             at += timedelta(hours=1)
         return out
+
+    async def prepare(self, deps: Deps, occurrence: Occurrence, now: datetime) -> Effects:
+        async def effects(session: AsyncSession) -> dict[str, Any]:
+            return await self.run(deps, session, occurrence, now)
+
+        return effects
 
     async def run(
         self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
