@@ -11,8 +11,9 @@ and for each backend, four figures, each beside a baseline:
    (afterwards, with the outbox idle and the counter job paused).
 3. 150,000 acknowledgements through services.notices.acknowledge with bounded concurrency,
    then the table counted. Baseline: the same rows in one bulk INSERT.
-4. The receipts view of the 2,000-branch notice holding those acknowledgements.
-   Baseline: one bare SELECT of the audience's member rows.
+4. The receipts view (/receipts: per-branch counts, undelivered copies) of the 2,000-branch
+   notice holding those acknowledgements, and for information the export's data (every
+   name and time, for the XLSX). Baseline: one bare SELECT of the audience's member rows.
 
 The emulator (Telegram's side: the users pressing, the flood limits, the API) runs in a
 process of its own, as Telegram runs on other machines: the bot's process pays only for the
@@ -45,6 +46,7 @@ from bot.config import parse_config
 from bot.processor import PerChatUpdateProcessor
 from domain.org import Level, Status
 from services.authz import Actor, descendants
+from services.notice_admin import receipt_summary
 from services.notices import (
     Audience,
     NoticeSpec,
@@ -106,6 +108,7 @@ class Figures:
     ack_rate: float = 0.0
     bulk_rate: float = 0.0
     receipt_ms: float = 0.0
+    export_ms: float = 0.0
     receipt_lines: int = 0
     select_ms: float = 0.0
 
@@ -598,16 +601,23 @@ async def _acknowledgements(db: Database, sizes: Sizes, out: Figures) -> int:
 
 
 async def _receipts(db: Database, notice_id: int, sizes: Sizes, out: Figures) -> None:
+    """The /receipts screen (per-branch counts and undelivered copies), and the XLSX export's
+    data (every name and time), each beside a bare SELECT of the audience's member rows."""
     actor = Actor(await _any_user(db), superadmin=True)
     committees = await _committees(db)
     async with db.read() as s:
         ids = list(await descendants(s, set(committees)))
-    ours: list[float] = []
+    view: list[float] = []
+    export: list[float] = []
     base: list[float] = []
     for _ in range(sizes.receipt_runs):
         started = time.perf_counter()
+        summary = await receipt_summary(db, actor, notice_id, _today())
+        view.append((time.perf_counter() - started) * 1000)
+        assert sum(b.acked for b in summary.branches) == out.acks_recorded
+        started = time.perf_counter()
         result = await receipts(db, actor, notice_id, _today())
-        ours.append((time.perf_counter() - started) * 1000)
+        export.append((time.perf_counter() - started) * 1000)
         out.receipt_lines = result.expected
         assert result.acked == out.acks_recorded
         started = time.perf_counter()
@@ -620,7 +630,8 @@ async def _receipts(db: Database, notice_id: int, sizes: Sizes, out: Figures) ->
                 )
             ).all()
         base.append((time.perf_counter() - started) * 1000)
-    out.receipt_ms, out.select_ms = statistics.median(ours), statistics.median(base)
+    out.receipt_ms, out.select_ms = statistics.median(view), statistics.median(base)
+    out.export_ms = statistics.median(export)
 
 
 # ---------------------------------------------------------------- the report
@@ -638,8 +649,10 @@ def _print(backend: str, sizes: Sizes, f: Figures) -> None:
         ("press→answer p95 ms", f"{p95:.0f}", f"{q95:.0f}", _ratio(p95, q95), "< 300", p95 < 300),
         ("acks/s", f"{f.ack_rate:.0f}", f"{f.bulk_rate:.0f} (bulk)",
          _ratio(f.ack_rate, f.bulk_rate), f"{lost} lost", lost == 0),
-        ("receipts p50 ms", f"{f.receipt_ms:.0f}", f"{f.select_ms:.0f} (SELECT)",
+        ("receipts view ms", f"{f.receipt_ms:.0f}", f"{f.select_ms:.0f} (SELECT)",
          _ratio(f.receipt_ms, f.select_ms), "< 1000", f.receipt_ms < 1000),
+        ("  export data ms", f"{f.export_ms:.0f}", f"{f.select_ms:.0f} (SELECT)",
+         _ratio(f.export_ms, f.select_ms), "", True),
     ]  # fmt: skip
     print(
         f"broadcast [{backend}]: {sizes.branches} branches / {sizes.members} members, all on "
