@@ -14,8 +14,8 @@ one branch in seven missing much of it; sign-ins for those who came — and for 
     (services.compliance.committee_tables, attendance included), the XLSX bytes and the
     PNG chart bytes. Baseline: the same bare SELECT of the year's meeting rows.
     Target < 10 s.
-(c) for information, the monthly-digest job over all branches in one transaction (rolled
-    back), absence streaks included.
+(c) for information, the monthly-digest job over all branches: read and render, then the
+    inserts in one transaction (rolled back), absence streaks included.
 
 Medians of several runs; ratios are reported, never asserted.
 """
@@ -282,7 +282,8 @@ async def _measure(backend: str, db: Database, branches: int, members: int, runs
         f"chart {med['chart'] * 1000:.0f} ms\n"
         f"      bare SELECT         median {base_b * 1000:7.0f} ms  ({rows_b} rows)\n"
         f"      ratio               {ours_b / base_b:7.2f}\n"
-        f"  (c) the monthly-digest job, one transaction: median {ours_c * 1000:.0f} ms "
+        f"  (c) the monthly-digest job (read, render, one insert transaction): median "
+        f"{ours_c * 1000:.0f} ms "
         f"({detail.get('sent', 0)} digests queued)",
         flush=True,
     )
