@@ -658,9 +658,10 @@ async def _ack_facts(
 
 async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime) -> AckResult:
     """Record 收到 / 已学习 from someone in the notice's audience (once)."""
-    # Every press runs this, maybe while a broadcast goes out: one read, one INSERT that a
-    # repeated press leaves alone, built once and run without ORM objects.
-    async with db.transaction() as session:
+    # Every press runs this, maybe while a broadcast goes out. The checks are a read, which
+    # takes no lock; the write is one INSERT that a repeated press leaves alone and a flag
+    # set only when not set yet: on SQLite the write lock is held for those two statements.
+    async with db.read() as session:
         facts = await _ack_facts(session, db, notice_id)
         if facts is None or facts[0] is None:
             return AckResult("outside")
@@ -673,23 +674,24 @@ async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime)
                  **params},
             )
         ).first()  # fmt: skip
-        if press is None:
-            return AckResult("outside")
-        if press.status == "recalled":
-            return AckResult("closed")
-        if press.member_id is None:
-            return AckResult("outside")
+    if press is None or press.member_id is None:
+        return AckResult("outside")
+    if press.status == "recalled":
+        return AckResult("closed")
+    async with db.transaction() as session:
         added = await session.execute(
             _ack_insert(db.dialect),
             {"notice_id": notice_id, "user_id": user_id, "member_id": press.member_id,
              "org_id": press.org_id, "acked_at": now},
         )  # fmt: skip
         new = bool(added.rowcount)  # type: ignore[attr-defined]
-        if new and not press.counts_dirty:
+        if new:
+            # Always asked (a no-op when set): the counter job may have taken the flag
+            # since the read above.
             await session.execute(_MARK_DIRTY, {"notice_id": notice_id})
-        return AckResult(
-            "ok" if new else "already", int(press.acked or 0) + new, int(press.expected or 0)
-        )
+    return AckResult(
+        "ok" if new else "already", int(press.acked or 0) + new, int(press.expected or 0)
+    )
 
 
 async def _branch_counts(
