@@ -460,6 +460,33 @@ async def _main_group(session: AsyncSession, org_id: int) -> ChatBinding | None:
     )
 
 
+async def _post_card(
+    session: AsyncSession,
+    row: Meeting,
+    view: MeetingView,
+    render: GroupRender,
+    now: datetime,
+    today: date,
+) -> OutboxItem | None:
+    """Queue a meeting card (the notice, the sign-in message) in the branch's main group,
+    rendered with the current counts; None when the branch has no group."""
+    binding = await _main_group(session, row.org_id)
+    if binding is None:
+        return None
+    html, buttons = render(view, await _counts(session, row, today))
+    item = enqueue_text(
+        session,
+        chat_id=binding.chat_id,
+        html=html,
+        now=now,
+        is_group=True,
+        thread_id=binding.topic_id,
+        buttons=buttons,
+    )
+    await session.flush()
+    return item
+
+
 # ---- publishing ----
 
 
@@ -534,19 +561,8 @@ async def publish_meeting(
         session.add(row)
         await session.flush()
         view = await _view(session, row)
-        binding = await _main_group(session, spec.org_id)
-        if binding is not None:
-            html, buttons = render(view, await _counts(session, row, today))
-            item = enqueue_text(
-                session,
-                chat_id=binding.chat_id,
-                html=html,
-                now=now,
-                is_group=True,
-                thread_id=binding.topic_id,
-                buttons=buttons,
-            )
-            await session.flush()
+        item = await _post_card(session, row, view, render, now, today)
+        if item is not None:
             row.group_item_id = item.id
         audit.record(
             session,
@@ -561,7 +577,7 @@ async def publish_meeting(
                 "audience": row.audience,
             },
         )
-        return view, binding is not None
+        return view, item is not None
 
 
 # ---- answers ----
@@ -844,19 +860,8 @@ async def open_signin(
             return await _view(session, row)
         row.status, row.signin_opened_at = Status.OPEN.value, now
         view = await _view(session, row)
-        binding = await _main_group(session, row.org_id)
-        if binding is not None:
-            html, buttons = render(view, await _counts(session, row, today))
-            item = enqueue_text(
-                session,
-                chat_id=binding.chat_id,
-                html=html,
-                now=now,
-                is_group=True,
-                thread_id=binding.topic_id,
-                buttons=buttons,
-            )
-            await session.flush()
+        item = await _post_card(session, row, view, render, now, today)
+        if item is not None:
             posted = await _locked_item(session, row.group_item_id)
             if posted is not None:
                 # Found again when the meeting closes, to take the 签到 button off.
