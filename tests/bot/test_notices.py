@@ -860,3 +860,26 @@ async def test_group_counters_follow_presses_but_wait_for_the_broadcast_to_finis
     )
     await bot.settle()
     assert await refresh_counters(bot.deps) == 1  # only the second group's counter
+
+
+async def test_simultaneous_presses_are_all_recorded_once(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    from services.notices import acknowledge
+
+    world = await make_world(emu, bot, clock)
+    notice_id = await _publish(world, bot)
+    await all_sent(bot, notice_id)
+    wang, zhang, li = (world.people[k].id for k in ("wang", "zhang", "li"))
+    # Written together (one transaction on SQLite): a double press is "already" once.
+    results = await asyncio.gather(
+        *(acknowledge(bot.deps.db, uid, notice_id, clock.now()) for uid in (wang, zhang, wang, li))
+    )
+    assert sorted(r.status for r in results) == ["already", "ok", "ok", "ok"]
+    async with bot.deps.db.read() as s:
+        acks = sorted((await s.scalars(select(Acknowledgement.user_id))).all())
+        dirty = await s.scalar(select(Notice.counts_dirty).where(Notice.id == notice_id))
+    assert acks == sorted([wang, zhang, li])
+    assert dirty is True
+    again = await acknowledge(bot.deps.db, li, notice_id, clock.now())
+    assert again.status == "already"
