@@ -178,15 +178,17 @@ class OrgTree:
         return found
 
 
-async def load_tree(session: AsyncSession, default_tz: str) -> OrgTree:
-    """Every live organization in one query."""
-    rows = await _core(
-        session,
-        select(
-            Organization.id, Organization.parent_id, Organization.level, Organization.name,
-            Organization.created_at, Organization.timezone, Organization.requirements,
-        ).where(Organization.archived_at.is_(None))
-    )  # fmt: skip
+async def load_tree(
+    session: AsyncSession, default_tz: str, only: Collection[int] | None = None
+) -> OrgTree:
+    """Every live organization in one query (or `only` these: a branch and its ancestry)."""
+    query = select(
+        Organization.id, Organization.parent_id, Organization.level, Organization.name,
+        Organization.created_at, Organization.timezone, Organization.requirements,
+    ).where(Organization.archived_at.is_(None))  # fmt: skip
+    if only is not None:
+        query = query.where(Organization.id.in_(list(only)))
+    rows = await _core(session, query)
     return OrgTree(
         (OrgNode(i, p, Level(lv), n, c, tz, req) for i, p, lv, n, c, tz, req in rows),
         default_tz,

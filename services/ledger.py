@@ -34,18 +34,16 @@ from domain.compliance import (
     Obligation,
     Period,
     Requirement,
-    Requirements,
     history,
-    parse_requirement,
     period_of,
 )
 from domain.meetings import Answer, Audience, Quorum, SignedBy, Status, needs_quorum, ordered_types
 from domain.minutes import Field
 from domain.org import STAGE_CHOICES, Level, Role, Stage
 from domain.org import Status as MemberStatus
-from domain.validation import Invalid
 from services import audit
 from services.authz import Actor, active_role_filter, ancestry, descendants, held_by, roles_in
+from services.compliance import load_tree
 from services.errors import Denied, NotFound, ServiceError
 from services.jobs import effective_timezones
 from services.meetings import COMMITTEE_ROLES
@@ -277,37 +275,6 @@ def _utc(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
-async def _org_zone(session: AsyncSession, chain: Sequence[int], default: str) -> tzinfo:
-    """The branch's own time zone, else its nearest ancestor's, else the bot's."""
-    rows = await session.execute(
-        select(Organization.id, Organization.timezone).where(Organization.id.in_(chain))
-    )
-    own = {org_id: tz for org_id, tz in rows.all() if tz}
-    return _zone(next((own[o] for o in chain if o in own), None), default)
-
-
-async def _requirements(session: AsyncSession, chain: Sequence[int]) -> Requirements:
-    """The default frequencies with each ancestor's overrides, the top committee first."""
-    rows = await session.execute(
-        select(Organization.id, Organization.requirements).where(Organization.id.in_(chain))
-    )
-    stored = {org_id: data for org_id, data in rows.all() if data}
-    result = Requirements()
-    for org_id in reversed(chain):
-        overrides: dict[MeetingType, Requirement | None] = {}
-        for key, text in stored.get(org_id, {}).items():
-            try:
-                kind = MeetingType(key)
-            except ValueError:
-                continue  # an unknown type in hand-edited data is ignored, not fatal
-            parsed = None if text is None else parse_requirement(text)
-            if not isinstance(parsed, Invalid):
-                overrides[kind] = parsed
-        if overrides:
-            result = result.overriding(overrides)
-    return result
-
-
 # ---- the ledger ----
 
 
@@ -422,9 +389,10 @@ async def ledger(
             raise NotFound("org.not_found")
         if not await may_read(session, actor, org_id, today):
             raise Denied("auth.ledger")
-        chain = await ancestry(session, org_id)
-        zone = await _org_zone(session, chain, default_tz)
-        requirements = await _requirements(session, chain)
+        # Zone and frequencies resolved by the same rules as the scheduled compliance work.
+        tree = await load_tree(session, default_tz, only=await ancestry(session, org_id))
+        zone = _zone(tree.zone(org_id), default_tz)
+        requirements = tree.requirements(org_id)
         lo, hi = _utc(period_start, zone), _utc(period_end + timedelta(days=1), zone)
         # Obligations whose period ends in the range may have begun before it (a quarter
         # seen from its last month): their meetings are read from the earliest such start.
