@@ -28,7 +28,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     when it is idle, which graceful shutdown and the tests rely on.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    # An update spends most of its time waiting (database, Telegram), not computing: with
+    # 64 at a time, 100 presses a second during a broadcast queued for seconds before
+    # starting (measured: p50 6.7 s on SQLite, 0.5 s with 256).
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[object, tuple[asyncio.Lock, int]] = {}
         self._in_flight = 0
