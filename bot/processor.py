@@ -13,6 +13,18 @@ from telegram.ext import BaseUpdateProcessor
 def _ordering_key(update: object) -> object:
     """Updates sharing a key are processed one after another, in arrival order."""
     if isinstance(update, Update):
+        chat, user = update.effective_chat, update.effective_user
+        if (
+            update.callback_query is not None
+            and chat is not None
+            and user is not None
+            and chat.type != chat.PRIVATE  # a wizard's typed and pressed steps stay in order
+        ):
+            # Button presses of different people in one group are independent (each is
+            # re-checked against the database): when a notice lands, a branch's members
+            # press within a second of each other, and queueing them behind each other in
+            # the group's line made the fifth wait for the four before it.
+            return ("press", chat.id, user.id)
         if update.effective_chat is not None:
             return ("chat", update.effective_chat.id)
         if update.effective_user is not None:
