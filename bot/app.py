@@ -127,7 +127,6 @@ def build_application(
         gate = FloodGate(
             FloodLimits(
                 overall_per_second=cfg.outbox.messages_per_second,
-                bulk_per_second=max(1, cfg.outbox.messages_per_second - 1),
                 group_per_minute=cfg.outbox.group_messages_per_minute,
             )
         )

@@ -3,8 +3,9 @@
 Telegram allows about 30 messages per second overall, 20 per minute in one group and about
 one per second in one private chat. PTB's AIORateLimiter counts every request (button
 answers too) and stops everything on a 429; this gate counts only what Telegram counts,
-keeps one slot a second free for people waiting on an answer while a broadcast runs
-("bulk" requests stand aside), and honours retry_after for the chat it concerns.
+lets people waiting on an answer go before a broadcast ("bulk" requests stand aside, and
+keep a slot free while answers are being sent), and honours retry_after for the chat it
+concerns.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class FloodLimits:
     """The budgets, configurable because local deployments (a self-hosted server) differ."""
 
     overall_per_second: int = 30
-    bulk_per_second: int = 29  # broadcasts leave the rest for interactive answers
+    # While people were answered this recently, broadcasts leave them one slot a second.
+    interactive_seconds: float = 10.0
     group_per_minute: int = 20
     private_per_second: int = 1
     # Windows are this much longer than Telegram's (seconds per second of window), against
@@ -99,6 +101,8 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
         self._answered = asyncio.Event()  # replaced by a fresh one at every answer
         self._next_sweep = clock() + 60.0
         self.waited = 0.0  # total seconds requests spent waiting (for benchmarks)
+        self._answers_waiting = 0  # interactive requests held only by the overall budget
+        self._last_answer = float("-inf")  # when an interactive request was last counted
 
     async def initialize(self) -> None:
         """Nothing to prepare."""
@@ -113,7 +117,9 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
 
     def _wait_time(
         self, chat: int | str | None, counted: bool, is_group: bool, bulk: bool
-    ) -> float | None:
+    ) -> tuple[float | None, bool]:
+        """Seconds until the request may go (None: when an answer makes room), and whether
+        only the overall budget holds it (an interactive request then goes first)."""
         now = self._clock()
         wait: float | None = max(
             self._paused_until.get(None, 0.0) - now,
@@ -121,32 +127,49 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
             0.0,
         )
         if not counted:
-            return wait
-        budget = self.limits.bulk_per_second if bulk else self.limits.overall_per_second
-        waits = [wait, self._overall.wait(now, 1.0 + self.limits.margin, budget)]
+            return wait, False
+        waits = [wait]
         # A person's own answers come one per action of theirs (Telegram tolerates such
         # bursts); the one-per-second pace is for what we send unasked.
         if chat is not None and (is_group or bulk):
             window = self._chats.get(chat)
             if window is not None:
                 waits.append(window.wait(now, *self._chat_budget(is_group)))
+        budget = self.limits.overall_per_second
+        if bulk and now - self._last_answer < self.limits.interactive_seconds:
+            budget -= 1  # someone is being answered: the next answer need not queue
+        overall = self._overall.wait(now, 1.0 + self.limits.margin, budget)
+        if bulk and self._answers_waiting and overall == 0.0:
+            overall = None  # a freed slot goes to the person waiting, not the broadcast
+        only_overall = all(w == 0.0 for w in waits) and overall != 0.0
+        waits.append(overall)
         if None in waits:
-            return None
-        return max(w for w in waits if w is not None)
+            return None, only_overall
+        return max(w for w in waits if w is not None), only_overall
 
     async def _acquire(
         self, chat: int | str | None, counted: bool, is_group: bool, bulk: bool
     ) -> list[_Window]:
         started = self._clock()
-        while (wait := self._wait_time(chat, counted, is_group, bulk)) != 0.0:
-            if wait is None:  # room comes with an answer to a request in flight
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._answered.wait(), 1.0)
-            else:
-                await asyncio.sleep(wait)
+        while True:
+            wait, only_overall = self._wait_time(chat, counted, is_group, bulk)
+            if wait == 0.0:
+                break
+            first_in_line = only_overall and counted and not bulk
+            self._answers_waiting += first_in_line
+            try:
+                if wait is None:  # room comes with an answer to a request in flight
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._answered.wait(), 1.0)
+                else:
+                    await asyncio.sleep(wait)
+            finally:
+                self._answers_waiting -= first_in_line
         self.waited += self._clock() - started
         if not counted:
             return []
+        if not bulk:
+            self._last_answer = self._clock()
         windows = [self._overall]
         if chat is not None:
             windows.append(self._chats.setdefault(chat, _Window()))

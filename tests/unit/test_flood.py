@@ -1,5 +1,5 @@
 """The flood gate keeps every one of Telegram's windows within budget, however late requests
-travel, and keeps a slot a second free for interactive answers during a broadcast."""
+travel; a broadcast uses the whole budget, yet people waiting on an answer go first."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def test_late_requests_never_crowd_a_window_of_telegrams() -> None:
     # Delays far beyond the margin: a gate timing requests from when it let them through
     # would have Telegram count a second with more than the budget in it.
     rng = random.Random(5)
-    gate = FloodGate(FloodLimits(overall_per_second=10, bulk_per_second=9))
+    gate = FloodGate(FloodLimits(overall_per_second=10))
     arrivals: list[float] = []
     await asyncio.gather(
         *(
@@ -48,20 +48,41 @@ async def test_late_requests_never_crowd_a_window_of_telegrams() -> None:
         )
     )
     assert len(arrivals) == 25
-    assert _most_in_any_second(arrivals) <= 9
+    assert _most_in_any_second(arrivals) <= 10
 
 
-async def test_an_interactive_answer_passes_a_broadcast_that_uses_its_whole_budget() -> None:
-    gate = FloodGate(FloodLimits(overall_per_second=10, bulk_per_second=9))
+async def test_a_broadcast_alone_uses_the_whole_budget() -> None:
+    gate = FloodGate(FloodLimits(overall_per_second=10))
+    bulk: list[float] = []
+    started = time.monotonic()
+    broadcast = asyncio.gather(
+        *(_send(gate, -1000 - i, bulk, bulk=True, delay=0.0) for i in range(15))
+    )
+    await asyncio.sleep(0.3)
+    assert len(bulk) == 10  # nobody is waiting on an answer: no slot is held back
+    await broadcast
+    assert max(bulk) - started > 1.0  # the other five waited for the window
+    assert _most_in_any_second(bulk) <= 10
+
+
+async def test_an_answer_goes_before_the_broadcast_and_then_keeps_a_slot() -> None:
+    gate = FloodGate(FloodLimits(overall_per_second=10))
     bulk: list[float] = []
     answers: list[float] = []
     broadcast = asyncio.gather(
-        *(_send(gate, -2000 - i, bulk, bulk=True, delay=0.0) for i in range(15))
+        *(_send(gate, -2000 - i, bulk, bulk=True, delay=0.0) for i in range(40))
     )
     await asyncio.sleep(0.3)  # the broadcast's first second is used up
-    started = time.monotonic()
+    first = time.monotonic()
     await _send(gate, 42, answers, bulk=False, delay=0.0)
-    assert answers[0] - started < 0.1  # not queued behind the broadcast
+    # It waited for the first slot to come free, and took it before the broadcast's next.
+    assert answers[0] - first < 1.0
+    assert not [t for t in bulk if first < t < answers[0]]
+    # While people are being answered, the broadcast leaves a slot: the next answer passes.
+    await asyncio.sleep(0.5)
+    second = time.monotonic()
+    await _send(gate, 43, answers, bulk=False, delay=0.0)
+    assert answers[1] - second < 0.1
     await broadcast
     assert _most_in_any_second(bulk + answers) <= 10
 
