@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Row, Select, Subquery, Table, and_, bindparam, func, select, true, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    Subquery,
+    Table,
+    and_,
+    bindparam,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -657,77 +668,22 @@ async def _ack_facts(
     return facts
 
 
-class _AckBatcher:
-    """Group commit of presses on SQLite: the presses that arrive while one batch is being
-    written go together in the next transaction. SQLite has one writer; at a hundred presses
-    a second, one transaction each kept it saturated (measured: a press waited ~200 ms for
-    the write lock) and answers queued behind it. Each press still hears back only after
-    its row is committed; PostgreSQL writers do not queue, so it keeps one per press."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.loop = asyncio.get_running_loop()
-        self.waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
-        self.task: asyncio.Task[None] | None = None
-
-    async def submit(self, row: dict[str, Any]) -> bool:
-        """Insert one acknowledgement with the others waiting; True when it was new."""
-        future: asyncio.Future[bool] = self.loop.create_future()
-        self.waiting.append((row, future))
-        if self.task is None or self.task.done():
-            self.task = self.loop.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, []
-            try:
-                new = await self._write([row for row, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting press
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            seen: set[tuple[int, int]] = set()
-            for row, future in batch:
-                key = (row["notice_id"], row["user_id"])
-                first = key not in seen  # a second press in the same batch is "already"
-                seen.add(key)
-                if not future.done():
-                    future.set_result(first and key in new)
-
-    async def _write(self, rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
-        table = cast(Table, Acknowledgement.__table__)
-        new: set[tuple[int, int]] = set()
-        async with self.db.transaction() as session:
-            for start in range(0, len(rows), 500):  # well under SQLite's bound parameters
-                stmt = (
-                    sqlite.insert(table)
-                    .values(rows[start : start + 500])
-                    .on_conflict_do_nothing(index_elements=["notice_id", "user_id"])
-                    .returning(table.c.notice_id, table.c.user_id)
-                )
-                new |= {(int(n), int(u)) for n, u in (await session.execute(stmt)).all()}
-            for notice_id in {n for n, _ in new}:
-                await session.execute(_MARK_DIRTY, {"notice_id": notice_id})
-        return new
-
-
-_ACK_BATCHERS: WeakKeyDictionary[Database, _AckBatcher] = WeakKeyDictionary()
-
-
-def _ack_batcher(db: Database) -> _AckBatcher:
-    batcher = _ACK_BATCHERS.get(db)
-    if batcher is None or batcher.loop is not asyncio.get_running_loop():  # tests run many
-        batcher = _ACK_BATCHERS[db] = _AckBatcher(db)
-    return batcher
+def _record_ack(dialect: str, row: dict[str, Any], conn: Connection) -> bool:
+    """Insert one acknowledgement (a repeated press changes nothing); True when it is new."""
+    added = conn.execute(_ack_insert(dialect), row)
+    if not added.rowcount:
+        return False
+    # Always asked when new (a no-op when set): the counter job may have taken the flag
+    # since the read that let this press through.
+    conn.execute(_MARK_DIRTY, {"notice_id": row["notice_id"]})
+    return True
 
 
 async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime) -> AckResult:
     """Record 收到 / 已学习 from someone in the notice's audience (once)."""
     # Every press runs this, maybe while a broadcast goes out. The checks are a read, which
     # takes no lock; the write is one INSERT that a repeated press leaves alone and a flag
-    # set only when not set yet: on SQLite the write lock is held for those two statements.
+    # set only when not set yet.
     async with db.read() as session:
         facts = await _ack_facts(session, db, notice_id)
         if facts is None or facts[0] is None:
@@ -747,16 +703,8 @@ async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime)
         return AckResult("closed")
     row = {"notice_id": notice_id, "user_id": user_id, "member_id": press.member_id,
            "org_id": press.org_id, "acked_at": now}  # fmt: skip
-    if db.dialect == "sqlite":
-        new = await _ack_batcher(db).submit(row)
-    else:
-        async with db.transaction() as session:
-            added = await session.execute(_ack_insert(db.dialect), row)
-            new = bool(added.rowcount)  # type: ignore[attr-defined]
-            if new:
-                # Always asked (a no-op when set): the counter job may have taken the flag
-                # since the read above.
-                await session.execute(_MARK_DIRTY, {"notice_id": notice_id})
+    # Group-committed on SQLite with the other writes of the moment (see write_together).
+    new = await db.write_together(partial(_record_ack, db.dialect, row))
     return AckResult(
         "ok" if new else "already", int(press.acked or 0) + new, int(press.expected or 0)
     )

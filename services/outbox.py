@@ -7,9 +7,10 @@ import base64
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -265,18 +266,23 @@ async def mark_sent(
 ) -> None:
     """Telegram accepted it: remember its message id (for edits, counters and recalls) and
     the ids of earlier parts when a long text went out as several messages."""
-    async with db.transaction() as session:
-        if not other_parts:  # the usual case, once per copy of a broadcast: prebuilt
-            await session.execute(
-                _MARK_SENT, {"item_id": item_id, "message_id": message_id, "sent_at": now}
-            )
-            return
-        values: dict[str, Any] = {"status": "sent", "message_id": message_id, "sent_at": now,
-                                  "error": None}  # fmt: skip
-        row = await session.get(OutboxItem, item_id)
-        if row is not None:
-            values["payload"] = {**row.payload, "parts": other_parts}
-        await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
+    # Once per copy of a broadcast: group-committed with the other writes of the moment.
+    await db.write_together(partial(_record_sent, item_id, message_id, now, other_parts))
+
+
+def _record_sent(
+    item_id: int,
+    message_id: int | None,
+    now: datetime,
+    other_parts: list[int] | None,
+    conn: Connection,
+) -> None:
+    values = {"item_id": item_id, "message_id": message_id, "sent_at": now}
+    if not other_parts:
+        conn.execute(_MARK_SENT, values)
+        return
+    payload = conn.execute(select(_ITEMS.c.payload).where(_ITEMS.c.id == item_id)).scalar()
+    conn.execute(_MARK_SENT.values(payload={**(payload or {}), "parts": other_parts}), values)
 
 
 async def mark_retry(db: Database, item: Delivery, error: str, now: datetime) -> bool:

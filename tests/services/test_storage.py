@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services import audit
@@ -89,3 +92,60 @@ async def test_audit_log_is_append_only(db: Database, clock: FakeClock) -> None:
             async with db.transaction() as s:
                 await s.execute(statement)
     assert [e.action for e in await audit.recent(db)] == ["role.grant"]
+
+
+def _add_chat(chat_id: int, at: datetime) -> Callable[[Connection], int]:
+    def work(conn: Connection) -> int:
+        conn.execute(
+            insert(Chat).values(id=chat_id, type="group", title=f"群{chat_id}",
+                                bot_status="member", is_forum=False, created_at=at,
+                                updated_at=at)
+        )  # fmt: skip
+        return chat_id
+
+    return work
+
+
+async def test_writes_together_each_answer_after_their_commit(
+    db: Database, clock: FakeClock
+) -> None:
+    results = await asyncio.gather(
+        *(db.write_together(_add_chat(-i, clock.now())) for i in range(1, 41))
+    )
+    assert results == list(range(-1, -41, -1))
+    async with db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(Chat)) == 40
+        stored = await s.scalar(select(Chat.created_at).where(Chat.id == -7))
+    assert stored == clock.now()  # the column's type (UTC) applies on this path too
+
+
+async def test_a_failing_write_fails_alone_and_the_others_stand(
+    db: Database, clock: FakeClock
+) -> None:
+    await db.write_together(_add_chat(-1, clock.now()))
+    outcomes = await asyncio.gather(
+        db.write_together(_add_chat(-2, clock.now())),
+        db.write_together(_add_chat(-1, clock.now())),  # already there
+        db.write_together(_add_chat(-3, clock.now())),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == -2
+    assert outcomes[2] == -3
+    assert isinstance(outcomes[1], IntegrityError)
+    async with db.read() as s:
+        assert set((await s.scalars(select(Chat.id))).all()) == {-1, -2, -3}
+
+
+async def test_writes_together_queue_with_the_other_writers(db: Database, clock: FakeClock) -> None:
+    # A transaction holding the write lock is not interleaved with: the grouped write
+    # waits for it (on SQLite, the process's writers take turns), and both commit.
+    async def long_intent() -> None:
+        async with db.transaction() as s:
+            s.add(Chat(id=-100, type="group", title="t", bot_status="member", is_forum=False,
+                       created_at=clock.now(), updated_at=clock.now()))  # fmt: skip
+            await s.flush()
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(long_intent(), db.write_together(_add_chat(-101, clock.now())))
+    async with db.read() as s:
+        assert set((await s.scalars(select(Chat.id))).all()) == {-100, -101}
