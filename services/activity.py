@@ -52,13 +52,15 @@ _BUMP_PRESENCE = (
 )
 
 
+# When someone was last recorded as present in a group, if ever (chat_id, user_id).
+PRESENCE_SEEN = select(ChatPresence.seen_at).where(
+    ChatPresence.chat_id == bindparam("chat_id"), ChatPresence.user_id == bindparam("user_id")
+)
+
+
 async def presence_seen(session: AsyncSession, chat_id: int, user_id: int) -> datetime | None:
     """When someone was last recorded as present in a group, if ever."""
-    return await session.scalar(
-        select(ChatPresence.seen_at).where(
-            ChatPresence.chat_id == chat_id, ChatPresence.user_id == user_id
-        )
-    )
+    return await session.scalar(PRESENCE_SEEN, {"chat_id": chat_id, "user_id": user_id})
 
 
 async def write_presence(session: AsyncSession, chat_id: int, user_id: int, now: datetime) -> None:

@@ -653,19 +653,28 @@ _ACK_FACTS: WeakKeyDictionary[Database, dict[int, tuple[str | None, Audience]]] 
 )
 
 
-async def _ack_facts(
-    session: AsyncSession, db: Database, notice_id: int
-) -> tuple[str | None, Audience] | None:
-    known = _ACK_FACTS.setdefault(db, {})
+def _press_facts(
+    known: dict[int, tuple[str | None, Audience]], notice_id: int, user_id: int, conn: Connection
+) -> Row[Any] | None:
+    """The notice's state, the presser's roster entry in its audience and that branch's
+    counts; None when the notice asks for no acknowledgement (or does not exist)."""
     facts = known.get(notice_id)
     if facts is None:
-        row = (await session.execute(_ACK_NOTICE, {"notice_id": notice_id})).first()
+        # The button and the audience never change after publishing: read once per notice.
+        row = conn.execute(_ACK_NOTICE, {"notice_id": notice_id}).first()
         if row is None:
             return None
         if len(known) > 4096:
             known.clear()
         facts = known[notice_id] = (row.ack_label, Audience.from_json(row.audience))
-    return facts
+    label, audience = facts
+    if label is None:
+        return None
+    shape, params = _narrowing(audience)
+    return conn.execute(
+        _press_query(*shape),
+        {"notice_id": notice_id, "user_id": user_id, "orgs": list(audience.org_ids), **params},
+    ).first()
 
 
 def _record_ack(dialect: str, row: dict[str, Any], conn: Connection) -> bool:
@@ -681,22 +690,11 @@ def _record_ack(dialect: str, row: dict[str, Any], conn: Connection) -> bool:
 
 async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime) -> AckResult:
     """Record 收到 / 已学习 from someone in the notice's audience (once)."""
-    # Every press runs this, maybe while a broadcast goes out. The checks are a read, which
-    # takes no lock; the write is one INSERT that a repeated press leaves alone and a flag
-    # set only when not set yet.
-    async with db.read() as session:
-        facts = await _ack_facts(session, db, notice_id)
-        if facts is None or facts[0] is None:
-            return AckResult("outside")
-        audience = facts[1]
-        shape, params = _narrowing(audience)
-        press = (
-            await session.execute(
-                _press_query(*shape),
-                {"notice_id": notice_id, "user_id": user_id, "orgs": list(audience.org_ids),
-                 **params},
-            )
-        ).first()  # fmt: skip
+    # Every press runs this, maybe while a broadcast goes out. The checks are one keyed
+    # read; the write is one INSERT that a repeated press leaves alone and a flag set only
+    # when not set yet.
+    known = _ACK_FACTS.setdefault(db, {})
+    press = await db.read_now(partial(_press_facts, known, notice_id, user_id))
     if press is None or press.member_id is None:
         return AckResult("outside")
     if press.status == "recalled":

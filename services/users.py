@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Protocol, cast
 
-from sqlalchemy import update
+from sqlalchemy import Connection, Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.locale import is_supported, negotiate_locale
-from services.activity import PRESENCE_RESOLUTION, ActivityLog, presence_seen, write_presence
+from services.activity import PRESENCE_RESOLUTION, PRESENCE_SEEN, ActivityLog, write_presence
 from storage.db import Database
 from storage.models import User
 from storage.upsert import upsert
@@ -43,7 +45,21 @@ class UserView:
     blocked: bool
 
 
-def _view(row: User) -> UserView:
+class _UserColumns(Protocol):
+    """A users row, as the ORM or a plain SELECT gives it."""
+
+    id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language_code: str | None
+    locale: str | None
+    started: bool
+    blocked_at: datetime | None
+    last_seen_at: datetime
+
+
+def _view(row: _UserColumns) -> UserView:
     return UserView(
         id=row.id,
         first_name=row.first_name,
@@ -53,6 +69,20 @@ def _view(row: User) -> UserView:
         started=row.started,
         blocked=row.blocked_at is not None,
     )
+
+
+_USERS = cast(Table, User.__table__)
+_USER_ROW = select(_USERS).where(_USERS.c.id == bindparam("user_id"))
+
+
+def _user_and_presence(
+    user_id: int, group_id: int | None, conn: Connection
+) -> tuple[Row[Any] | None, datetime | None]:
+    """The stored user and when they were last seen in the group: both keyed lookups."""
+    row = conn.execute(_USER_ROW, {"user_id": user_id}).first()
+    if group_id is None:
+        return row, None
+    return row, conn.execute(PRESENCE_SEEN, {"chat_id": group_id, "user_id": user_id}).scalar()
 
 
 def _clip(value: str | None, limit: int) -> str | None:
@@ -73,9 +103,7 @@ async def touch_user(
     One read serves both facts, since every update of a busy moment needs them; refreshes
     of what is already known go to the activity log's batch when one is given.
     """
-    async with db.read() as session:
-        row = await session.get(User, person.id)
-        seen = None if group_id is None else await presence_seen(session, group_id, person.id)
+    row, seen = await db.read_now(partial(_user_and_presence, person.id, group_id))
     new_presence = group_id is not None and seen is None
     if group_id is not None and seen is not None and now - seen >= PRESENCE_RESOLUTION:
         if activity is not None:
@@ -95,9 +123,9 @@ async def touch_user(
         if new_presence:
             assert group_id is not None
             await write_presence(session, group_id, person.id, now)
-        row = await session.get(User, person.id, populate_existing=True)
-        assert row is not None
-        return _view(row)
+        stored = await session.get(User, person.id, populate_existing=True)
+        assert stored is not None
+        return _view(stored)
 
 
 async def _write_user(session: AsyncSession, person: Person, now: datetime, started: bool) -> None:
@@ -122,7 +150,7 @@ async def _write_user(session: AsyncSession, person: Person, now: datetime, star
     )
 
 
-def _changed(row: User, person: Person, started: bool) -> bool:
+def _changed(row: _UserColumns, person: Person, started: bool) -> bool:
     return (
         (started and (not row.started or row.blocked_at is not None))
         or row.first_name != (_clip(person.first_name, 256) or "")
@@ -132,7 +160,7 @@ def _changed(row: User, person: Person, started: bool) -> bool:
     )
 
 
-def _needs_write(row: User, person: Person, now: datetime, started: bool) -> bool:
+def _needs_write(row: _UserColumns, person: Person, now: datetime, started: bool) -> bool:
     return _changed(row, person, started) or now - row.last_seen_at >= LAST_SEEN_RESOLUTION
 
 

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 READONLY = "zhibu_readonly"
 T = TypeVar("T")
+CHECKPOINT_SECONDS = 10.0
+log = logging.getLogger(__name__)
 # A small write that can share a transaction with others: synchronous, given a Connection.
 Work = Callable[[Connection], T]
 
@@ -81,7 +85,7 @@ class Database:
         self._writer: asyncio.Lock | None = None
         self._writer_loop: asyncio.AbstractEventLoop | None = None
         self._together: _GroupCommit | None = None
-        self._sync: tuple[Engine, ThreadPoolExecutor] | None = None
+        self._inloop: _InLoop | None = None
 
     @property
     def dialect(self) -> str:
@@ -111,50 +115,45 @@ class Database:
         """Run a small write and return its result once committed; on SQLite it shares one
         transaction with the writes waiting at that moment (group commit).
 
-        SQLite has one writer, and through aiosqlite every statement, BEGIN and COMMIT is a
-        round trip to a driver thread and back through the event loop: a one-row UPDATE
-        held the write lock ~8 ms under load, and a hundred presses a second plus a
-        broadcast's marks kept it busy most of the time. The writes waiting together run
-        in one trip to a thread of their own, on a synchronous connection. `work` must
-        only use the connection (no awaiting, no other effects): if one of a batch fails,
-        the others are run again each in a transaction of its own, and only it fails.
-        PostgreSQL takes concurrent writers: each write is its own transaction there.
+        `work` gets a synchronous Connection and must only use it: no awaiting, no other
+        effects, since on SQLite it may run twice (if one of a batch fails, the others run
+        again each in a transaction of its own, and only it fails). PostgreSQL takes
+        concurrent writers: each write is its own transaction there.
         """
         lock = self._write_lock()
-        if lock is None or self._sync_engine() is None:
+        fast = self._fast_path()
+        if lock is None or fast is None:
             async with self.transaction() as session:
-                return await session.run_sync(lambda sync: work(sync.connection()))
+                return await session.run_sync(_on_connection, work)
         if self._together is None:
-            self._together = _GroupCommit(self, lock)
+            self._together = _GroupCommit(self, lock, fast)
         return await self._together.submit(work)
 
-    def _sync_engine(self) -> tuple[Engine, ThreadPoolExecutor] | None:
-        """A synchronous engine on the same SQLite file, used from one thread of its own."""
-        if self._sync is None:
-            parsed = make_url(self.url)
-            if parsed.database in (None, "", ":memory:"):
-                return None  # another connection would see another database
-            engine = create_sync_engine(
-                parsed.set(drivername="sqlite"),
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-                pool_size=1,
-                max_overflow=0,
-            )
-            _sqlite_setup(engine)
-            self._sync = engine, ThreadPoolExecutor(1, thread_name_prefix="zhibu-writer")
-        return self._sync
+    async def read_now(self, query: Work[T]) -> T:
+        """Run a small read (point lookups by key, what every update needs) and return its
+        result; on SQLite it runs at once on the event loop's own thread.
 
-    def _run_together(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
-        """In the writer thread: every work in one transaction, or each alone if one fails."""
-        assert self._sync is not None
-        engine = self._sync[0]
-        try:
-            with engine.begin() as conn:
-                return [(True, work(conn)) for work in works]
-        except Exception as exc:  # noqa: BLE001 - handed to the caller whose work failed
-            if len(works) == 1:
-                return [(False, exc)]
-        return [self._run_together([work])[0] for work in works]
+        Through aiosqlite each statement is several round trips to a driver thread; at a
+        hundred presses a second those trips, not SQLite, were most of the bot's CPU and
+        each waited for the busy loop. A keyed lookup takes SQLite microseconds, and WAL
+        readers never wait for a lock, so running it inline is cheaper and never blocks.
+        Anything that scans belongs in `read()`.
+        """
+        fast = self._fast_path()
+        if fast is None:
+            async with self.read() as session:
+                return await session.run_sync(_on_connection, query)
+        return fast.read(query)
+
+    def _fast_path(self) -> _InLoop | None:
+        if self.dialect != "sqlite":
+            return None
+        if self._inloop is None:
+            database = make_url(self.url).database
+            if database in (None, "", ":memory:"):
+                return None  # another connection would see another database
+            self._inloop = _InLoop(self.url)
+        return self._inloop
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -173,22 +172,87 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
-        if self._sync is not None:
-            engine, thread = self._sync
-            self._sync = None
-            await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
-            thread.shutdown()
+        if self._inloop is not None:
+            self._inloop.close()
+            self._inloop = None
+            self._together = None  # it writes through the connection just closed
+
+
+class Busy(Exception):
+    """Another process holds SQLite's write lock: the write goes the waiting way instead."""
+
+
+class _InLoop:
+    """SQLite connections used synchronously on the event loop's thread, for small keyed
+    statements only (see read_now and write_together).
+
+    They never wait: busy_timeout is 0 (a write lock held by another process, such as a
+    `zhibu members import`, raises Busy and the write is done through aiosqlite, which
+    waits in its thread), and they never checkpoint the WAL, which can take an fsync:
+    checkpoints happen on the aiosqlite connections' commits, in their threads.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_sync_engine(
+            make_url(url).set(drivername="sqlite"),
+            connect_args={"timeout": 0, "check_same_thread": False},
+            pool_size=2,
+            max_overflow=0,
+        )
+        _sqlite_setup(self.engine)
+
+        @event.listens_for(self.engine, "connect")
+        def _inline(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=0")
+            cur.execute("PRAGMA wal_autocheckpoint=0")
+            cur.close()
+
+        self.reader = self.engine.connect().execution_options(**{READONLY: True})
+        self.writer = self.engine.connect()
+
+    def read(self, query: Work[T]) -> T:
+        with self.reader.begin():
+            return query(self.reader)
+
+    def write(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+        """Every work in one transaction, or each alone if one fails; Busy if another
+        process is writing."""
+        try:
+            with self.writer.begin():
+                return [(True, work(self.writer)) for work in works]
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise Busy from exc
+            if len(works) == 1:
+                return [(False, exc)]
+        except Exception as exc:  # noqa: BLE001 - handed to the caller whose work failed
+            if len(works) == 1:
+                return [(False, exc)]
+        return [self.write([work])[0] for work in works]
+
+    def close(self) -> None:
+        self.reader.close()
+        self.writer.close()
+        self.engine.dispose()
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 class _GroupCommit:
     """The SQLite writes waiting while one batch is written go together in the next."""
 
-    def __init__(self, db: Database, lock: asyncio.Lock) -> None:
+    def __init__(self, db: Database, lock: asyncio.Lock, fast: _InLoop) -> None:
         self.db = db
         self.lock = lock
+        self.fast = fast
         self.loop = asyncio.get_running_loop()
         self.waiting: list[tuple[Work[Any], asyncio.Future[Any]]] = []
         self.task: asyncio.Task[None] | None = None
+        self.checkpointed = self.loop.time()
+        self.checkpoint: asyncio.Task[None] | None = None
 
     async def submit(self, work: Work[T]) -> T:
         future: asyncio.Future[T] = self.loop.create_future()
@@ -198,15 +262,15 @@ class _GroupCommit:
         return await future
 
     async def _drain(self) -> None:
-        sync = self.db._sync_engine()
-        assert sync is not None
         while self.waiting:
             batch, self.waiting = self.waiting, []
+            works = [work for work, _ in batch]
             try:
                 async with self.lock:  # in line with this process's other writers
-                    outcomes = await self.loop.run_in_executor(
-                        sync[1], self.db._run_together, [work for work, _ in batch]
-                    )
+                    try:
+                        outcomes = self.fast.write(works)
+                    except Busy:  # another process writes: wait for it in a thread
+                        outcomes = await self._write_waiting(works)
             except Exception as exc:  # noqa: BLE001 - e.g. the file is gone: every caller hears
                 for _, future in batch:
                     if not future.done():
@@ -223,6 +287,43 @@ class _GroupCommit:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
+            self._checkpoint_now_and_then()
+
+    async def _write_waiting(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+        """The batch through aiosqlite (the write lock of this process is already held)."""
+        try:
+            async with self.db.sessions() as session, session.begin():
+                return [(True, await session.run_sync(_on_connection, work)) for work in works]
+        except Exception as exc:  # noqa: BLE001 - handed to the caller whose work failed
+            if len(works) == 1:
+                return [(False, exc)]
+        return [(await self._write_waiting([work]))[0] for work in works]
+
+    def _checkpoint_now_and_then(self) -> None:
+        # The inline connection never checkpoints (an fsync would stall the loop); when
+        # its commits are most of the writes, the WAL is folded back here, in a thread.
+        if self.loop.time() - self.checkpointed < CHECKPOINT_SECONDS:
+            return
+        if self.checkpoint is not None and not self.checkpoint.done():
+            return
+        self.checkpointed = self.loop.time()
+        self.checkpoint = self.loop.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            async with self.db.engine.connect() as conn:
+                # On the driver's connection: through SQLAlchemy a transaction would begin
+                # first, and SQLite does not checkpoint inside one.
+                raw = await conn.get_raw_connection()
+                driver: Any = raw.driver_connection
+                cursor = await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                await cursor.close()
+        except Exception:
+            log.warning("WAL checkpoint failed", exc_info=True)
+
+
+def _on_connection(session: Session, work: Work[T]) -> T:
+    return work(session.connection())
 
 
 def _one_line(exc: BaseException) -> str:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+import storage.db
 from services import audit
 from storage import migrate
 from storage.db import Database
@@ -149,3 +153,51 @@ async def test_writes_together_queue_with_the_other_writers(db: Database, clock:
     await asyncio.gather(long_intent(), db.write_together(_add_chat(-101, clock.now())))
     async with db.read() as s:
         assert set((await s.scalars(select(Chat.id))).all()) == {-100, -101}
+
+
+async def test_a_write_lock_held_by_another_process_never_blocks_the_loop(
+    db: Database, clock: FakeClock
+) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's single writer only")
+    other = sqlite3.connect(make_url(db.url).database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # e.g. `zhibu members import --apply` in another process
+    try:
+        write = asyncio.create_task(db.write_together(_add_chat(-1, clock.now())))
+        ticks = 0
+        for _ in range(10):
+            await asyncio.sleep(0.02)  # the loop keeps running: answers keep going out
+            ticks += 1
+        assert ticks == 10
+        assert not write.done()  # it waits for the other writer, in a thread
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert await write == -1
+
+
+async def test_grouped_writes_are_checkpointed_into_the_database_file(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's WAL only")
+    path = Path(make_url(db.url).database or "")
+    monkeypatch.setattr(storage.db, "CHECKPOINT_SECONDS", 0.0)
+    before = _size(path)
+
+    def blob(conn: Connection) -> None:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS blobs (b BLOB)"))
+        conn.execute(text("INSERT INTO blobs VALUES (randomblob(200000))"))
+
+    for _ in range(3):
+        await db.write_together(blob)
+    together = db._together
+    assert together is not None
+    assert together.checkpoint is not None
+    await together.checkpoint
+    # The inline writer never checkpoints itself; the background one moved the pages over.
+    assert _size(path) >= before + 500_000
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
