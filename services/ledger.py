@@ -383,7 +383,9 @@ async def ledger(
     """The branch's register for the period; refused to all but its readers; audited."""
     if period_end < period_start:
         raise ServiceError("ledger.bad_range")
-    async with db.transaction() as session:
+    # Built in a read (a year of a branch's sign-ins takes a while), then audited in a
+    # short write: on SQLite the write lock is not held while the register is assembled.
+    async with db.read() as session:
         org = await load_org(session, org_id)
         if org.level != Level.BRANCH:
             raise NotFound("org.not_found")
@@ -462,6 +464,7 @@ async def ledger(
             flags=tuple(flags.get(org_id, ())),
             absence_months=absence_months,
         )
+    async with db.transaction() as session:
         audit.record(
             session,
             at=now,
@@ -476,7 +479,7 @@ async def ledger(
                 "members": len(result.members),
             },
         )
-        return result
+    return result
 
 
 async def _grid(

@@ -708,18 +708,6 @@ async def acknowledge(db: Database, user_id: int, notice_id: int, now: datetime)
     )
 
 
-async def _branch_counts(
-    session: AsyncSession, notice_id: int, audience: Audience, org_id: int
-) -> tuple[int, int]:
-    shape, params = _narrowing(audience)
-    acked, expected = (
-        await session.execute(
-            _counts_query(*shape), {"notice_id": notice_id, "org_id": org_id, **params}
-        )
-    ).one()
-    return int(acked or 0), int(expected or 0)
-
-
 async def branch_counts(db: Database, notice_id: int, org_id: int) -> tuple[int, int]:
     """(acknowledged, expected) for one branch: the counter on its group copy."""
     _, counts = await notice_for_copy(db, notice_id, org_id)
@@ -731,15 +719,27 @@ async def notice_for_copy(
     db: Database, notice_id: int, org_id: int | None
 ) -> tuple[NoticeView, tuple[int, int] | None]:
     """The notice and, for a branch's group copy, its counter: what the outbox worker
-    renders, read in one transaction (it does this for every copy of a broadcast)."""
-    async with db.read() as session:
-        row = (await session.execute(_NOTICE_ROW, {"notice_id": notice_id})).first()
-        if row is None:
-            raise NotFound("notice.not_found")
-        view = notice_view(row)
-        if org_id is None:
-            return view, None
-        return view, await _branch_counts(session, notice_id, view.audience, org_id)
+    renders (for every copy of a broadcast), in keyed lookups."""
+    found = await db.read_now(partial(_copy_facts, notice_id, org_id))
+    if found is None:
+        raise NotFound("notice.not_found")
+    return found
+
+
+def _copy_facts(
+    notice_id: int, org_id: int | None, conn: Connection
+) -> tuple[NoticeView, tuple[int, int] | None] | None:
+    row = conn.execute(_NOTICE_ROW, {"notice_id": notice_id}).first()
+    if row is None:
+        return None
+    view = notice_view(row)
+    if org_id is None:
+        return view, None
+    shape, params = _narrowing(view.audience)
+    acked, expected = conn.execute(
+        _counts_query(*shape), {"notice_id": notice_id, "org_id": org_id, **params}
+    ).one()
+    return view, (int(acked or 0), int(expected or 0))
 
 
 async def progress(db: Database, notice_id: int) -> Progress:
