@@ -112,8 +112,8 @@ class Database:
             yield session
 
     async def write_together(self, work: Work[T]) -> T:
-        """Run a small write and return its result once committed; on SQLite it shares one
-        transaction with the writes waiting at that moment (group commit).
+        """Run a small write and return its result once committed, in one transaction with
+        the writes waiting at that moment (group commit); on SQLite, inline.
 
         `work` gets a synchronous Connection and must only use it: no awaiting, no other
         effects, since it may run twice (if one of a batch fails, the others run again
