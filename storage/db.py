@@ -97,7 +97,6 @@ class Database:
         loop = asyncio.get_running_loop()
         if self._writer is None or self._writer_loop is not loop:  # tests run many loops
             self._writer, self._writer_loop = asyncio.Lock(), loop
-            self._together = None
         return self._writer
 
     @asynccontextmanager
