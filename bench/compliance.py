@@ -40,7 +40,6 @@ from bot.config import parse_config
 from bot.i18n import load_catalog
 from domain.compliance import MeetingType
 from domain.org import Kind, Level, Role
-from handlers.compliance import committee_chart, committee_xlsx
 from scheduler.compliance import MonthlyDigest
 from services.compliance import committee_tables, open_obligations
 from services.jobs import Occurrence
@@ -53,6 +52,7 @@ from storage.models import (
     PartyGroup,
     RoleAssignment,
 )
+from ui.compliance import committee_chart, committee_xlsx
 
 TZ = "Asia/Shanghai"
 BEIJING = timedelta(hours=8)

@@ -34,7 +34,6 @@ from bot.processor import PerChatUpdateProcessor
 from domain.compliance import MeetingType
 from domain.meetings import Audience
 from domain.org import Kind, Level, Stage, Status
-from handlers.meetings import group_renderer
 from services.authz import Actor
 from services.groups import bind_chat
 from services.meetings import MeetingSpec, publish_meeting
@@ -43,6 +42,7 @@ from storage.db import Database
 from storage.models import MeetingRsvp, Member, User
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
+from ui.meetings import group_renderer
 
 SUPER = Actor(user_id=0, superadmin=True)
 WINDOW = 1.0  # seconds over which the presses are spread

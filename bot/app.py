@@ -33,7 +33,6 @@ from handlers import (
     start,
 )
 from handlers.commands import publish_commands
-from handlers.context import BotContext, BotData, ChatData, Deps, Settings, UserData
 from handlers.errors import on_error
 from handlers.wizard import WizardRouter
 from scheduler.jobs import register_jobs as register_scheduled_jobs
@@ -42,6 +41,7 @@ from scheduler.notices import register_jobs
 from scheduler.outbox import OutboxSettings, OutboxWorker
 from services.clock import Clock, SystemClock
 from storage.db import Database
+from ui.deps import BotContext, BotData, ChatData, Deps, Settings, UserData
 
 log = logging.getLogger(__name__)
 

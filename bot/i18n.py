@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handlers.i18n import Catalog
+from ui.i18n import Catalog
 
 LOCALES_DIR = Path(__file__).with_name("locales")
 

@@ -8,10 +8,10 @@ from telegram import Chat, ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
 from handlers.common import person_of, send_private, today
-from handlers.context import BotContext
 from services.chats import migrate_chat, record_bot_status
 from services.groups import unbind_chat
 from services.users import locale_of, set_private_chat_status
+from ui.deps import BotContext
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from telegram import (
 from telegram._botcommandscope import BotCommandScope
 from telegram.ext import ExtBot
 
-from handlers.i18n import Catalog
+from ui.i18n import Catalog
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from typing import Any
 from telegram import CallbackQuery, Chat, Update, User
 from telegram.error import BadRequest, Forbidden
 
-from handlers.context import BotContext
 from services.authz import Actor
 from services.users import Person
+from ui.deps import BotContext
+from ui.errors import error_key
 
 
 def person_of(user: User) -> Person:
@@ -71,47 +72,3 @@ async def send_private(context: BotContext, user_id: int, text: str, **kwargs: A
 async def refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
     """Answer a button press with a short alert for a refusal code."""
     await query.answer(context.plain(error_key(code)), show_alert=True)
-
-
-ERROR_KEYS: dict[str, str] = {
-    "auth.denied": "error.auth.denied",
-    "auth.view_roster": "error.auth.view_roster",
-    "auth.view_personal": "error.auth.denied",
-    "auth.manage_members": "error.auth.manage_members",
-    "auth.manage_roles": "error.auth.manage_roles",
-    "auth.bind_group": "error.auth.bind_group",
-    "auth.manage_orgs": "error.auth.manage_orgs",
-    "not_found": "error.not_found",
-    "org.not_found": "error.org.not_found",
-    "org.bad_kind": "error.org.bad_parent",
-    "org.bad_parent": "error.org.bad_parent",
-    "org.text.empty": "error.input.text_empty",
-    "org.text.too_long": "error.input.text_too_long",
-    "input.name.empty": "error.input.name_empty",
-    "input.name.too_long": "error.input.name_too_long",
-    "input.name.too_short": "error.input.name_too_short",
-    "input.name.bad_chars": "error.input.name_bad_chars",
-    "input.phone.invalid": "error.input.phone_invalid",
-    "input.reason_empty": "error.input.reason_empty",
-    "input.reason_too_long": "error.input.reason_too_long",
-    "registration.already_member": "error.registration.already_member",
-    "registration.phone_taken": "error.registration.phone_taken",
-    "registration.bad_unit": "error.registration.bad_unit",
-    "registration.not_found": "error.registration.not_found",
-    "registration.already_approved": "error.registration.already_decided",
-    "registration.already_rejected": "error.registration.already_decided",
-    "registration.already_cancelled": "error.registration.cancelled",
-    "member.not_found": "error.member.not_found",
-    "member.not_registered": "error.member.not_registered",
-    "member.bad_transfer_target": "error.member.bad_transfer_target",
-    "role.not_found": "error.not_found",
-    "role.needs_party_group": "error.role.needs_party_group",
-    "role.not_for_committee": "error.role.not_for_committee",
-    "user.unknown": "error.user.unknown",
-    "stale": "callback.invalid",
-}
-
-
-def error_key(code: str) -> str:
-    """The catalog key explaining a service refusal code."""
-    return ERROR_KEYS.get(code, "error.generic")

@@ -9,7 +9,7 @@ import secrets
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
-from handlers.context import BotContext
+from ui.deps import BotContext
 
 log = logging.getLogger("zhibu.errors")
 

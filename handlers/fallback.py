@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.context import BotContext
+from ui.deps import BotContext
 
 
 async def stale_button(update: Update, context: BotContext) -> None:

@@ -27,11 +27,8 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.callbacks import CallbackData
 from handlers.common import actor_of, display_name, edit_text, refuse, send_private, today
-from handlers.context import BotContext
 from handlers.registration import registration_link
-from handlers.render import split_message
 from services.errors import ServiceError
 from services.groups import (
     BindResult,
@@ -46,6 +43,9 @@ from services.groups import (
     record_presence,
     record_restriction,
 )
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.render import split_message
 
 log = logging.getLogger(__name__)
 

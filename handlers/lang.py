@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from handlers.callbacks import SetLanguage
 from handlers.common import deep_link, edit_text, is_private
-from handlers.context import BotContext
 from services.users import set_locale
+from ui.callbacks import SetLanguage
+from ui.deps import BotContext
 
 DEEP_LINK_PAYLOAD = "lang"
 

@@ -21,12 +21,7 @@ from domain.attendance import Mark, NamedPeriod, named_period, parse_range
 from domain.compliance import MeetingType, Period, PeriodKind
 from domain.meetings import Audience
 from domain.validation import Invalid
-from handlers.callbacks import CallbackData
-from handlers.common import actor_of, edit_text, error_key, is_private, today
-from handlers.context import BotContext
-from handlers.i18n import Catalog, Html
-from handlers.meetings import TYPE_KEYS
-from handlers.render import MONTH_KEYS, STAGE_KEYS, WEEKDAY_KEYS, split_message
+from handlers.common import actor_of, edit_text, is_private, today
 from handlers.wizard import WizardRouter
 from services.authz import Actor
 from services.drafts import DraftView, clear_draft, save_draft
@@ -41,17 +36,16 @@ from services.ledger import (
     ledger_branches,
 )
 from services.orgs import OrgView
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.i18n import Catalog, Html
+from ui.meetings import TYPE_KEYS
+from ui.render import MONTH_KEYS, STAGE_KEYS, WEEKDAY_KEYS, split_message
 
 FLOW = "ledger"
 PAGE = 8
 
-ERRORS = {
-    "auth.ledger": "ledger.denied",
-    "range.invalid": "ledger.error.range_invalid",
-    "range.order": "ledger.error.range_order",
-    "range.too_long": "ledger.error.range_too_long",
-    "range.future": "ledger.error.range_future",
-}
 PERIOD_BUTTONS: dict[NamedPeriod, str] = {
     NamedPeriod.THIS_MONTH: "ledger.period_button.tm",
     NamedPeriod.LAST_MONTH: "ledger.period_button.lm",
@@ -169,10 +163,6 @@ class LedgerCancel(CallbackData):
     """取消 in the /ledger wizard."""
 
     prefix: ClassVar[str] = "lgx"
-
-
-def _key(code: str) -> str:
-    return ERRORS.get(code) or error_key(code)
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -328,19 +318,19 @@ async def typed_range(update: Update, context: BotContext, draft: DraftView) -> 
         org = await ledger_branch(context.deps.db, actor, org_id, today(context))
     except ServiceError as exc:
         await clear_draft(context.deps.db, user.id, FLOW)
-        await message.reply_text(context.t(_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code)))
         return
     parsed = parse_range(message.text or "")
     if not isinstance(parsed, Invalid) and parsed[0] > today(context):
         parsed = Invalid("range.future")
     if isinstance(parsed, Invalid):
-        text, markup = _period_question(context, org, single=single, error=_key(parsed.code))
+        text, markup = _period_question(context, org, single=single, error=error_key(parsed.code))
         await message.reply_text(text, reply_markup=markup)
         return
     try:
         result = await _read(context, actor, org_id, *parsed)
     except ServiceError as exc:
-        await message.reply_text(context.t(_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code)))
         return
     await _deliver(context, user.id, result)
 
@@ -419,7 +409,7 @@ def _flag_line(context: BotContext, flag: AbsenceFlag) -> str:
 
 
 async def _refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
-    await query.answer(context.plain(_key(code)), show_alert=True)
+    await query.answer(context.plain(error_key(code)), show_alert=True)
 
 
 # ---- wording shared with the spreadsheet ----

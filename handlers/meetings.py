@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -29,21 +27,14 @@ from domain.meetings import (
     TOPIC_MAX,
     Answer,
     Audience,
-    Counts,
     Detail,
-    SignedBy,
     Status,
-    Summary,
     may_edit,
     ordered_types,
 )
 from domain.validation import Invalid, parse_short_text
 from domain.when import parse_when
-from handlers.callbacks import CallbackData
-from handlers.common import actor_of, deep_link, edit_text, error_key, is_private, today
-from handlers.context import BotContext
-from handlers.i18n import Catalog, Html
-from handlers.render import datetime_text, format_datetime, split_message
+from handlers.common import actor_of, deep_link, edit_text, is_private, today
 from handlers.wizard import WizardRouter
 from services.authz import Actor
 from services.drafts import DraftView, clear_draft, get_draft, save_draft
@@ -51,14 +42,11 @@ from services.errors import ServiceError
 from services.meetings import (
     Attendance,
     Changed,
-    GroupRender,
     MeetingSpec,
     MeetingView,
-    Mention,
     Overview,
     PersonRef,
     SignResult,
-    Wording,
     answer,
     attendance,
     cancel_meeting,
@@ -75,7 +63,27 @@ from services.meetings import (
     sign_for,
     sign_in,
 )
-from services.outbox import ButtonRows
+from ui.callbacks import CallbackData, button
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.meetings import (
+    ASK_PERSON_KEYS,
+    CHOICES,
+    SIGNED_KEYS,
+    TYPE_KEYS,
+    Keyboard,
+    Manage,
+    MeetingList,
+    MeetingStep,
+    MinutesOpen,
+    Rsvp,
+    SignIn,
+    card_lines,
+    details_lines,
+    group_render,
+    wording,
+)
+from ui.render import format_datetime, split_message
 
 FLOW = "meeting"
 LEAVE_FLOW = "meeting_leave"
@@ -85,356 +93,6 @@ LEAVE_LINK = "lv_"  # /start lv_<meeting id>: state the reason of a leave reques
 PAGE = 8
 # Ahead of group 0, where /start greets: the deep link for a leave reason is ours.
 DEEP_LINK_GROUP = -2
-
-TYPE_KEYS: dict[MeetingType, str] = {
-    MeetingType.GENERAL_MEETING: "meeting.type.general_meeting",
-    MeetingType.COMMITTEE_MEETING: "meeting.type.committee_meeting",
-    MeetingType.GROUP_MEETING: "meeting.type.group_meeting",
-    MeetingType.PARTY_LESSON: "meeting.type.party_lesson",
-    MeetingType.THEME_DAY: "meeting.type.theme_day",
-    MeetingType.LIFE_MEETING: "meeting.type.life_meeting",
-    MeetingType.DEMOCRATIC_EVALUATION: "meeting.type.democratic_evaluation",
-    MeetingType.HEART_TALK: "meeting.type.heart_talk",
-}
-ASK_PERSON_KEYS = {"host": "meeting.ask_host", "rec": "meeting.ask_rec", "lect": "meeting.ask_lect"}
-SIGNED_KEYS: dict[SignedBy, str] = {
-    SignedBy.SELF: "meeting.signed.self",
-    SignedBy.PROXY: "meeting.signed.proxy",
-    SignedBy.LATE: "meeting.signed.late",
-}
-ERRORS: dict[str, str] = {
-    "auth.manage_meetings": "meeting.error.denied",
-    "meeting.not_found": "meeting.error.not_found",
-    "meeting.closed": "meeting.error.closed",
-    "meeting.cancelled": "meeting.error.cancelled",
-    "meeting.bad_time": "meeting.error.bad_time",
-    "meeting.reason_long": "meeting.error.too_long",
-    "meeting.past": "meeting.error.past",
-    "meeting.no_type": "meeting.error.no_type",
-    "meeting.group_type_needs_group": "meeting.error.group_type",
-    "meeting.bad_person": "callback.invalid",
-    "meeting.outside": "meeting.error.outside",
-    "meeting.note_long": "meeting.error.too_long",
-    "meeting.place_empty": "meeting.error.empty",
-    "meeting.place_long": "meeting.error.too_long",
-    "meeting.topic_empty": "meeting.error.empty",
-    "meeting.topic_long": "meeting.error.too_long",
-    "meeting.agenda_empty": "meeting.error.empty",
-    "meeting.agenda_long": "meeting.error.too_long",
-}
-
-
-def meeting_error_key(code: str) -> str:
-    """The catalog key explaining a refusal of this feature."""
-    return ERRORS.get(code) or error_key(code)
-
-
-@dataclasses.dataclass(frozen=True)
-class MeetingStep(CallbackData):
-    """A /meeting wizard button, tied to the step it was shown for (older ones are stale)."""
-
-    prefix: ClassVar[str] = "mt"
-    step: str
-    action: str
-    value: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class Rsvp(CallbackData):
-    """参加 (a) / 请假 (l) on a meeting notice in the group."""
-
-    prefix: ClassVar[str] = "rsvp"
-    meeting_id: int
-    choice: str
-
-
-@dataclasses.dataclass(frozen=True)
-class SignIn(CallbackData):
-    """签到 on the sign-in message in the group."""
-
-    prefix: ClassVar[str] = "sgn"
-    meeting_id: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Manage(CallbackData):
-    """The manage screen's buttons: sign-in, attendance, 代签/补签, close, edit, cancel."""
-
-    prefix: ClassVar[str] = "mg"
-    action: str
-    meeting_id: int
-    value: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class MeetingList(CallbackData):
-    """/meetings paging: coming (u) or past (p) meetings from an offset."""
-
-    prefix: ClassVar[str] = "ml"
-    kind: str
-    offset: int
-
-
-@dataclasses.dataclass(frozen=True)
-class MinutesOpen(CallbackData):
-    """The minutes of a meeting (会议记录): shown here, handled by handlers.minutes."""
-
-    prefix: ClassVar[str] = "mo"
-    action: str
-    meeting_id: int
-
-
-CHOICES = {"a": Answer.ATTEND, "l": Answer.LEAVE}
-Keyboard = list[list[InlineKeyboardButton]]
-
-
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data.pack())
-
-
-# ---- rendering the group messages (also used by the counter job) ----
-
-
-def _details(
-    catalog: Catalog, locale: str, view: MeetingView, tz: ZoneInfo, now: datetime
-) -> list[str]:
-    types = "、".join(catalog.plain(locale, TYPE_KEYS[t]) for t in view.types)
-    lines = [
-        catalog.t(locale, "meeting.card.title", types=types, topic=view.topic),
-        catalog.t(
-            locale,
-            "meeting.card.when",
-            when=datetime_text(catalog, locale, view.starts_at, tz, now),
-        ),
-        catalog.t(locale, "meeting.card.place", place=view.place),
-    ]
-    if view.party_group_name:
-        lines.append(catalog.t(locale, "meeting.card.group", name=view.party_group_name))
-    elif view.audience is Audience.COMMITTEE:
-        lines.append(catalog.t(locale, "meeting.card.committee"))
-    for key, person in (
-        ("meeting.card.host", view.host),
-        ("meeting.card.recorder", view.recorder),
-        ("meeting.card.lecturer", view.lecturer),
-    ):
-        if person is not None:
-            lines.append(catalog.t(locale, key, name=person.name))
-    if view.agenda:
-        lines.append(catalog.t(locale, "meeting.card.agenda", agenda=view.agenda))
-    return lines
-
-
-def card_lines(context: BotContext, view: MeetingView) -> list[str]:
-    """The meeting's details as its notice shows them, in this user's language."""
-    return _details(
-        context.deps.catalog,
-        context.locale,
-        view,
-        context.deps.settings.timezone,
-        context.deps.clock.now(),
-    )
-
-
-def group_renderer(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime) -> GroupRender:
-    """The notice in the group: details, live counts and the 参加 / 请假 buttons; once the
-    meeting has ended or was called off, says so and has no buttons."""
-
-    def render(view: MeetingView, counts: Counts) -> tuple[str, ButtonRows]:
-        lines = _details(catalog, locale, view, tz, now)
-        if view.status is Status.CANCELLED:
-            return "\n".join([*_cancelled_head(catalog, locale, view), "", *lines]), []
-        lines.append("")
-        lines.append(
-            catalog.t(
-                locale,
-                "meeting.counts",
-                attend=counts.attend,
-                leave=counts.leave,
-                silent=counts.silent,
-            )
-        )
-        if view.status is Status.CLOSED:
-            lines.append(catalog.t(locale, "meeting.card.closed"))
-            return "\n".join(lines), []
-        buttons: ButtonRows = [
-            [
-                (catalog.plain(locale, "meeting.attend"), "cb:" + Rsvp(view.id, "a").pack()),
-                (catalog.plain(locale, "meeting.leave"), "cb:" + Rsvp(view.id, "l").pack()),
-            ]
-        ]
-        return "\n".join(lines), buttons
-
-    return render
-
-
-def _cancelled_head(catalog: Catalog, locale: str, view: MeetingView) -> list[str]:
-    lines = [catalog.t(locale, "meeting.card.cancelled")]
-    if view.cancel_reason:
-        lines.append(catalog.t(locale, "meeting.card.cancel_reason", reason=view.cancel_reason))
-    return lines
-
-
-def signin_renderer(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime) -> GroupRender:
-    """The sign-in message in the group with its 签到 button (none once it is over)."""
-
-    def render(view: MeetingView, counts: Counts) -> tuple[str, ButtonRows]:
-        details = _details(catalog, locale, view, tz, now)
-        if view.status is Status.CANCELLED:
-            return "\n".join([*_cancelled_head(catalog, locale, view), *details]), []
-        if view.status is Status.CLOSED:
-            return "\n".join([catalog.t(locale, "meeting.signin.ended"), *details]), []
-        lines = [catalog.t(locale, "meeting.signin.open"), *details]
-        return "\n".join(lines), [
-            [(catalog.plain(locale, "meeting.signin.button"), "cb:" + SignIn(view.id).pack())]
-        ]
-
-    return render
-
-
-def _person_name(catalog: Catalog, locale: str, person: PersonRef | None) -> str:
-    return person.name if person is not None else catalog.plain(locale, "meeting.change.none")
-
-
-def change_lines(
-    catalog: Catalog,
-    locale: str,
-    before: MeetingView,
-    after: MeetingView,
-    tz: ZoneInfo,
-    now: datetime,
-) -> list[str]:
-    """One "what: old → new" line for each detail that differs."""
-    none = catalog.plain(locale, "meeting.change.none")
-    pairs: list[tuple[str, str, str]] = [
-        (
-            "meeting.change.when",
-            datetime_text(catalog, locale, before.starts_at, tz, now),
-            datetime_text(catalog, locale, after.starts_at, tz, now),
-        ),
-        ("meeting.change.place", before.place, after.place),
-        ("meeting.change.topic", before.topic, after.topic),
-        ("meeting.change.agenda", before.agenda or none, after.agenda or none),
-        (
-            "meeting.change.host",
-            _person_name(catalog, locale, before.host),
-            _person_name(catalog, locale, after.host),
-        ),
-        (
-            "meeting.change.recorder",
-            _person_name(catalog, locale, before.recorder),
-            _person_name(catalog, locale, after.recorder),
-        ),
-        (
-            "meeting.change.lecturer",
-            _person_name(catalog, locale, before.lecturer),
-            _person_name(catalog, locale, after.lecturer),
-        ),
-    ]
-    return [catalog.t(locale, key, old=old, new=new) for key, old, new in pairs if old != new]
-
-
-def _note_body(
-    catalog: Catalog,
-    locale: str,
-    before: MeetingView,
-    after: MeetingView,
-    tz: ZoneInfo,
-    now: datetime,
-) -> list[str]:
-    types = "、".join(catalog.plain(locale, TYPE_KEYS[t]) for t in after.types)
-    when = datetime_text(catalog, locale, after.starts_at, tz, now)
-    if after.status is Status.CANCELLED:
-        lines = [catalog.t(locale, "meeting.note.cancelled", types=types, topic=after.topic)]
-        lines.append(catalog.t(locale, "meeting.note.was_at", when=when, place=after.place))
-        if after.cancel_reason:
-            lines.append(
-                catalog.t(locale, "meeting.card.cancel_reason", reason=after.cancel_reason)
-            )
-        return lines
-    return [
-        catalog.t(locale, "meeting.note.changed", types=types, topic=after.topic),
-        *change_lines(catalog, locale, before, after, tz, now),
-        catalog.t(locale, "meeting.note.now_at", when=when, place=after.place),
-    ]
-
-
-def meeting_wording(catalog: Catalog, default_locale: str, tz: ZoneInfo, now: datetime) -> Wording:
-    """How the messages queued with a change, a cancellation or a closing are worded."""
-    group = default_locale
-
-    def private_note(locale: str, before: MeetingView, after: MeetingView) -> str:
-        lines = _note_body(catalog, locale, before, after, tz, now)
-        if after.status is not Status.CANCELLED:
-            lines.append(catalog.t(locale, "meeting.note.private_tail"))
-        return "\n".join(lines)
-
-    def group_note(before: MeetingView, after: MeetingView, mentions: Sequence[Mention]) -> str:
-        names = " ".join(
-            catalog.t(group, "meeting.mention", user_id=m.user_id, name=m.name)
-            if m.user_id is not None
-            else catalog.t(group, "meeting.mention_plain", name=m.name)
-            for m in mentions
-        )
-        lines = [catalog.t(group, "meeting.note.group_head", mentions=Html(names))]
-        return "\n".join([*lines, *_note_body(catalog, group, before, after, tz, now)])
-
-    def summary(view: MeetingView, figures: Summary) -> str:
-        types = "、".join(catalog.plain(group, TYPE_KEYS[t]) for t in view.types)
-        lines = [
-            catalog.t(group, "meeting.summary.title", types=types, topic=view.topic),
-            catalog.t(
-                group,
-                "meeting.summary.counts",
-                expected=figures.expected,
-                present=figures.present,
-                leave=figures.leave,
-                absent=figures.absent,
-            ),
-        ]
-        if figures.quorum is not None:
-            lines.append(
-                catalog.t(
-                    group,
-                    "meeting.att.quorum_yes" if figures.quorum.reached else "meeting.att.quorum_no",
-                    expected=figures.quorum.expected,
-                    present=figures.quorum.present,
-                )
-            )
-        lines.append(catalog.t(group, "meeting.summary.thanks"))
-        return "\n".join(lines)
-
-    return Wording(
-        notice=group_renderer(catalog, group, tz, now),
-        signin=signin_renderer(catalog, group, tz, now),
-        private_note=private_note,
-        group_note=group_note,
-        summary=summary,
-        default_locale=default_locale,
-    )
-
-
-def _group_locale(context: BotContext) -> str:
-    return context.deps.settings.default_locale
-
-
-def _renderer(context: BotContext, signin: bool = False) -> GroupRender:
-    make = signin_renderer if signin else group_renderer
-    return make(
-        context.deps.catalog,
-        _group_locale(context),
-        context.deps.settings.timezone,
-        context.deps.clock.now(),
-    )
-
-
-def wording(context: BotContext) -> Wording:
-    """The wording of messages services queue for this update's change."""
-    return meeting_wording(
-        context.deps.catalog,
-        _group_locale(context),
-        context.deps.settings.timezone,
-        context.deps.clock.now(),
-    )
 
 
 # ---- the wizard ----
@@ -486,8 +144,8 @@ def _previous(data: dict[str, Any], step: str) -> str | None:
 def _nav(context: BotContext, data: dict[str, Any], step: str) -> list[InlineKeyboardButton]:
     row = []
     if _previous(data, step) is not None:
-        row.append(_button(context.plain("wizard.back"), MeetingStep(step, "back")))
-    row.append(_button(context.plain("wizard.cancel"), MeetingStep(step, "x")))
+        row.append(button(context.plain("wizard.back"), MeetingStep(step, "back")))
+    row.append(button(context.plain("wizard.cancel"), MeetingStep(step, "x")))
     return row
 
 
@@ -505,7 +163,7 @@ def _roster_keyboard(
 ) -> Keyboard:
     keyboard = [
         [
-            _button(
+            button(
                 _mark(context, p.name, True) if p.id == current else p.name,
                 MeetingStep(step, "pick", p.id),
             )
@@ -515,15 +173,13 @@ def _roster_keyboard(
     pager = []
     if offset > 0:
         pager.append(
-            _button(context.plain("common.prev"), MeetingStep(step, "page", max(0, offset - PAGE)))
+            button(context.plain("common.prev"), MeetingStep(step, "page", max(0, offset - PAGE)))
         )
     if offset + PAGE < len(people):
-        pager.append(
-            _button(context.plain("common.next"), MeetingStep(step, "page", offset + PAGE))
-        )
+        pager.append(button(context.plain("common.next"), MeetingStep(step, "page", offset + PAGE)))
     if pager:
         keyboard.append(pager)
-    keyboard.append([_button(context.plain("wizard.skip"), MeetingStep(step, "pick", 0))])
+    keyboard.append([button(context.plain("wizard.skip"), MeetingStep(step, "pick", 0))])
     return keyboard
 
 
@@ -541,20 +197,20 @@ async def _screen(
         branches = await organizer_branches(context.deps.db, actor, today(context))
         text += context.t("meeting.ask_org")
         keyboard = [
-            [_button(b.name, MeetingStep("org", "pick", b.id))] for b in branches[: PAGE * 3]
+            [button(b.name, MeetingStep("org", "pick", b.id))] for b in branches[: PAGE * 3]
         ]
     elif step == "type":
         chosen = set(data.get("types", []))
         text += context.t("meeting.ask_types", org=data["org_name"])
         buttons = [
-            _button(
+            button(
                 _mark(context, context.plain(TYPE_KEYS[t]), t.value in chosen),
                 MeetingStep("type", "t", i),
             )
             for i, t in enumerate(MeetingType)
         ]
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-        keyboard.append([_button(context.plain("meeting.next"), MeetingStep("type", "next"))])
+        keyboard.append([button(context.plain("meeting.next"), MeetingStep("type", "next"))])
     elif step == "when":
         text += context.t("meeting.ask_when")
     elif step == "cfm":
@@ -563,8 +219,8 @@ async def _screen(
         text += context.t("meeting.confirm_when", when=format_datetime(context, when, tz))
         keyboard = [
             [
-                _button(context.plain("meeting.yes"), MeetingStep("cfm", "ok")),
-                _button(context.plain("meeting.retype"), MeetingStep("cfm", "re")),
+                button(context.plain("meeting.yes"), MeetingStep("cfm", "ok")),
+                button(context.plain("meeting.retype"), MeetingStep("cfm", "re")),
             ]
         ]
     elif step == "place":
@@ -573,7 +229,7 @@ async def _screen(
         text += context.t("meeting.ask_topic")
     elif step == "agenda":
         text += context.t("meeting.ask_agenda")
-        keyboard = [[_button(context.plain("wizard.skip"), MeetingStep("agenda", "skip"))]]
+        keyboard = [[button(context.plain("wizard.skip"), MeetingStep("agenda", "skip"))]]
     elif step in PERSON_FIELDS:
         plan = await planning(context.deps.db, actor, int(data["org_id"]), today(context))
         text += context.t(ASK_PERSON_KEYS[step])
@@ -585,15 +241,13 @@ async def _screen(
         text += context.t("meeting.ask_audience")
         group_only = any(t in GROUP_ONLY_TYPES for t in _types(data))
         if plan.whole_branch and not group_only:
+            keyboard.append([button(context.plain("meeting.aud.branch"), MeetingStep("aud", "br"))])
             keyboard.append(
-                [_button(context.plain("meeting.aud.branch"), MeetingStep("aud", "br"))]
-            )
-            keyboard.append(
-                [_button(context.plain("meeting.aud.committee"), MeetingStep("aud", "cm"))]
+                [button(context.plain("meeting.aud.committee"), MeetingStep("aud", "cm"))]
             )
         keyboard += [
             [
-                _button(
+                button(
                     context.plain("meeting.aud.group", name=g.name), MeetingStep("aud", "pg", g.id)
                 )
             ]
@@ -685,7 +339,7 @@ async def _preview(
         version=1,
     )
     lines = [context.t("meeting.preview_intro"), ""]
-    lines += _details(
+    lines += details_lines(
         context.deps.catalog,
         context.locale,
         view,
@@ -697,10 +351,10 @@ async def _preview(
         context.t("meeting.preview_group" if plan.has_group else "meeting.preview_no_group")
     )
     keyboard = [
-        [_button(context.plain("meeting.publish"), MeetingStep("pre", "ok"))],
+        [button(context.plain("meeting.publish"), MeetingStep("pre", "ok"))],
         [
-            _button(context.plain("meeting.redo"), MeetingStep("pre", "redo")),
-            _button(context.plain("wizard.cancel"), MeetingStep("pre", "x")),
+            button(context.plain("meeting.redo"), MeetingStep("pre", "redo")),
+            button(context.plain("wizard.cancel"), MeetingStep("pre", "x")),
         ],
     ]
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
@@ -859,7 +513,7 @@ async def _publish(query: CallbackQuery, context: BotContext, data: dict[str, An
         db,
         actor,
         _spec(data),
-        _renderer(context),
+        group_render(context),
         now=context.deps.clock.now(),
         today=today(context),
     )
@@ -940,29 +594,29 @@ def _screen_text(context: BotContext, state: Overview) -> str:
 def _screen_keyboard(context: BotContext, state: Overview) -> InlineKeyboardMarkup:
     meeting_id, status = state.meeting.id, state.meeting.status
 
-    def button(key: str, data: CallbackData) -> InlineKeyboardButton:
-        return _button(context.plain(key), data)
+    def keyed(key: str, data: CallbackData) -> InlineKeyboardButton:
+        return button(context.plain(key), data)
 
-    attendance_button = button("meeting.manage.attendance", Manage("att", meeting_id))
-    minutes_button = button("meeting.manage.minutes", MinutesOpen("open", meeting_id))
+    attendance_button = keyed("meeting.manage.attendance", Manage("att", meeting_id))
+    minutes_button = keyed("meeting.manage.minutes", MinutesOpen("open", meeting_id))
     rows: Keyboard = []
     if status is Status.SCHEDULED:
-        rows.append([button("meeting.manage.open", Manage("open", meeting_id)), attendance_button])
+        rows.append([keyed("meeting.manage.open", Manage("open", meeting_id)), attendance_button])
     elif status in (Status.OPEN, Status.CLOSED):
-        rows.append([attendance_button, button("meeting.manage.proxy", Manage("pf", meeting_id))])
+        rows.append([attendance_button, keyed("meeting.manage.proxy", Manage("pf", meeting_id))])
         second = [minutes_button] if state.writer or state.organizer else []
         if status is Status.OPEN:
-            second.insert(0, button("meeting.manage.close", Manage("close", meeting_id)))
+            second.insert(0, keyed("meeting.manage.close", Manage("close", meeting_id)))
         if second:
             rows.append(second)
     if state.organizer and may_edit(status):
         rows.append(
             [
-                button("meeting.manage.edit", Manage("edit", meeting_id)),
-                button("meeting.manage.cancel", Manage("cx", meeting_id)),
+                keyed("meeting.manage.edit", Manage("edit", meeting_id)),
+                keyed("meeting.manage.cancel", Manage("cx", meeting_id)),
             ]
         )
-    rows.append([button("meeting.list.back", MeetingList("u", 0))])
+    rows.append([keyed("meeting.list.back", MeetingList("u", 0))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -1077,10 +731,10 @@ async def typed_reason(update: Update, context: BotContext, draft: DraftView) ->
         )
     except ServiceError as exc:
         if exc.code.startswith("input."):
-            await message.reply_text(context.t(meeting_error_key(exc.code)))
+            await message.reply_text(context.t(error_key(exc.code)))
             return  # the draft stays: the member types the reason again
         await clear_draft(context.deps.db, user.id, LEAVE_FLOW)
-        await message.reply_text(context.t(meeting_error_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code)))
         return
     await clear_draft(context.deps.db, user.id, LEAVE_FLOW)
     await message.reply_text(context.t("meeting.leave_recorded", topic=view.topic))
@@ -1145,7 +799,7 @@ async def _on_manage(query: CallbackQuery, context: BotContext, press: Manage) -
         await query.answer()
     elif press.action == "open":
         await open_signin(
-            db, actor, meeting_id, _renderer(context, signin=True), now=now, today=today(context)
+            db, actor, meeting_id, group_render(context, signin=True), now=now, today=today(context)
         )
         context.deps.outbox.wake()
         await query.answer(context.plain("meeting.signin.opened"))
@@ -1162,8 +816,8 @@ async def _on_manage(query: CallbackQuery, context: BotContext, press: Manage) -
             context.t("meeting.close.confirm", topic=state.meeting.topic),
             reply_markup=InlineKeyboardMarkup(
                 [
-                    [_button(context.plain("meeting.close.yes"), Manage("cl2", meeting_id))],
-                    [_button(context.plain("wizard.back"), Manage("scr", meeting_id))],
+                    [button(context.plain("meeting.close.yes"), Manage("cl2", meeting_id))],
+                    [button(context.plain("wizard.back"), Manage("scr", meeting_id))],
                 ]
             ),
         )
@@ -1188,7 +842,7 @@ async def _on_manage(query: CallbackQuery, context: BotContext, press: Manage) -
         report = await attendance(db, actor, meeting_id, today(context))
         signed = {p.id for p, _, _ in report.present}
         keyboard = [
-            [_button(p.name, Manage("sf", meeting_id, p.id))]
+            [button(p.name, Manage("sf", meeting_id, p.id))]
             for p in report.expected
             if p.id not in signed
         ][:30]
@@ -1213,7 +867,7 @@ async def _on_manage(query: CallbackQuery, context: BotContext, press: Manage) -
             user.id,
             context.t("meeting.proxy.ask_note"),
             reply_markup=InlineKeyboardMarkup(
-                [[_button(context.plain("wizard.skip"), Manage("nn", meeting_id, press.value))]]
+                [[button(context.plain("wizard.skip"), Manage("nn", meeting_id, press.value))]]
             ),
         )
     elif press.action == "nn":
@@ -1265,7 +919,7 @@ def _new_value_text(context: BotContext, data: dict[str, Any], names: dict[int, 
 
 
 def _edit_cancel_row(context: BotContext, meeting_id: int) -> list[InlineKeyboardButton]:
-    return [_button(context.plain("wizard.cancel"), Manage("ex", meeting_id))]
+    return [button(context.plain("wizard.cancel"), Manage("ex", meeting_id))]
 
 
 async def _person_picker(
@@ -1276,20 +930,18 @@ async def _person_picker(
     people = plan.roster
     offset = max(0, min(offset, max(0, len(people) - 1)))
     keyboard: Keyboard = [
-        [_button(p.name, Manage("ep", meeting_id, p.id))] for p in people[offset : offset + PAGE]
+        [button(p.name, Manage("ep", meeting_id, p.id))] for p in people[offset : offset + PAGE]
     ]
     pager = []
     if offset > 0:
         pager.append(
-            _button(context.plain("common.prev"), Manage("epg", meeting_id, max(0, offset - PAGE)))
+            button(context.plain("common.prev"), Manage("epg", meeting_id, max(0, offset - PAGE)))
         )
     if offset + PAGE < len(people):
-        pager.append(
-            _button(context.plain("common.next"), Manage("epg", meeting_id, offset + PAGE))
-        )
+        pager.append(button(context.plain("common.next"), Manage("epg", meeting_id, offset + PAGE)))
     if pager:
         keyboard.append(pager)
-    keyboard.append([_button(context.plain("meeting.edit.nobody"), Manage("ep", meeting_id, 0))])
+    keyboard.append([button(context.plain("meeting.edit.nobody"), Manage("ep", meeting_id, 0))])
     keyboard.append(_edit_cancel_row(context, meeting_id))
     text = context.t(
         "meeting.edit.ask_person",
@@ -1320,7 +972,7 @@ async def _confirm_edit(
     )
     markup = InlineKeyboardMarkup(
         [
-            [_button(context.plain("meeting.edit.yes"), Manage("eok", meeting_id))],
+            [button(context.plain("meeting.edit.yes"), Manage("eok", meeting_id))],
             _edit_cancel_row(context, meeting_id),
         ]
     )
@@ -1356,11 +1008,11 @@ async def _on_edit(query: CallbackQuery, context: BotContext, press: Manage) -> 
     if action == "edit":
         details = [d for d in DETAILS if d is not Detail.LECTURER or lesson]
         buttons = [
-            _button(context.plain(DETAIL_KEYS[d]), Manage("ed", meeting_id, DETAILS.index(d)))
+            button(context.plain(DETAIL_KEYS[d]), Manage("ed", meeting_id, DETAILS.index(d)))
             for d in details
         ]
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-        keyboard.append([_button(context.plain("wizard.back"), Manage("scr", meeting_id))])
+        keyboard.append([button(context.plain("wizard.back"), Manage("scr", meeting_id))])
         await query.answer()
         await edit_text(
             query,
@@ -1383,11 +1035,7 @@ async def _on_edit(query: CallbackQuery, context: BotContext, press: Manage) -> 
             rows = []
             if detail is Detail.AGENDA and state.meeting.agenda:
                 rows.append(
-                    [
-                        _button(
-                            context.plain("meeting.edit.clear_agenda"), Manage("eclr", meeting_id)
-                        )
-                    ]
+                    [button(context.plain("meeting.edit.clear_agenda"), Manage("eclr", meeting_id))]
                 )
             rows.append(_edit_cancel_row(context, meeting_id))
             markup = InlineKeyboardMarkup(rows)
@@ -1434,7 +1082,7 @@ async def _on_edit(query: CallbackQuery, context: BotContext, press: Manage) -> 
             query,
             text,
             reply_markup=InlineKeyboardMarkup(
-                [[_button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))]]
+                [[button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))]]
             ),
         )
     elif action == "cx":
@@ -1451,8 +1099,8 @@ async def _on_edit(query: CallbackQuery, context: BotContext, press: Manage) -> 
             ),
             reply_markup=InlineKeyboardMarkup(
                 [
-                    [_button(context.plain("meeting.cancel.no_reason"), Manage("cx2", meeting_id))],
-                    [_button(context.plain("meeting.cancel.keep"), Manage("ex", meeting_id))],
+                    [button(context.plain("meeting.cancel.no_reason"), Manage("cx2", meeting_id))],
+                    [button(context.plain("meeting.cancel.keep"), Manage("ex", meeting_id))],
                 ]
             ),
         )
@@ -1476,7 +1124,7 @@ async def _on_edit(query: CallbackQuery, context: BotContext, press: Manage) -> 
             query,
             context.t("meeting.cancel.done") + "\n" + _sent_text(context, result),
             reply_markup=InlineKeyboardMarkup(
-                [[_button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))]]
+                [[button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))]]
             ),
         )
     else:
@@ -1513,12 +1161,8 @@ async def typed_edit(update: Update, context: BotContext, draft: DraftView) -> N
                 context.t("meeting.cancel.confirm", reason=reason),
                 reply_markup=InlineKeyboardMarkup(
                     [
-                        [
-                            _button(
-                                context.plain("meeting.cancel.yes"), Manage("cx2", meeting_id, 1)
-                            )
-                        ],
-                        [_button(context.plain("meeting.cancel.keep"), Manage("ex", meeting_id))],
+                        [button(context.plain("meeting.cancel.yes"), Manage("cx2", meeting_id, 1))],
+                        [button(context.plain("meeting.cancel.keep"), Manage("ex", meeting_id))],
                     ]
                 ),
             )
@@ -1554,7 +1198,7 @@ async def typed_edit(update: Update, context: BotContext, draft: DraftView) -> N
         await message.reply_text(reply, reply_markup=markup)
     except ServiceError as exc:
         await clear_draft(context.deps.db, user.id, EDIT_FLOW)
-        await message.reply_text(context.t(meeting_error_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code)))
 
 
 async def typed_note(update: Update, context: BotContext, draft: DraftView) -> None:
@@ -1573,7 +1217,7 @@ async def typed_note(update: Update, context: BotContext, draft: DraftView) -> N
             message.text or "",
         )
     except ServiceError as exc:
-        await message.reply_text(context.t(meeting_error_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code)))
 
 
 async def _sign_for(
@@ -1655,7 +1299,7 @@ def attendance_lines(context: BotContext, report: Attendance) -> list[str]:
 
 
 async def _refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
-    await query.answer(context.plain(meeting_error_key(code)), show_alert=True)
+    await query.answer(context.plain(error_key(code)), show_alert=True)
 
 
 # ---- /meetings ----
@@ -1689,18 +1333,18 @@ async def _list_screen(
             if several
             else context.plain("meeting.list.item", mark=mark, when=when, topic=_short(item.topic))
         )  # fmt: skip
-        keyboard.append([_button(label, Manage("scr", item.id))])
+        keyboard.append([button(label, Manage("scr", item.id))])
     pager = []
     if page.offset > 0:
         pager.append(
-            _button(context.plain("common.prev"), MeetingList(kind, max(0, page.offset - PAGE)))
+            button(context.plain("common.prev"), MeetingList(kind, max(0, page.offset - PAGE)))
         )
     if page.offset + PAGE < page.total:
-        pager.append(_button(context.plain("common.next"), MeetingList(kind, page.offset + PAGE)))
+        pager.append(button(context.plain("common.next"), MeetingList(kind, page.offset + PAGE)))
     if pager:
         keyboard.append(pager)
     switch = "meeting.list.to_upcoming" if past else "meeting.list.to_past"
-    keyboard.append([_button(context.plain(switch), MeetingList("u" if past else "p", 0))])
+    keyboard.append([button(context.plain(switch), MeetingList("u" if past else "p", 0))])
     if not page.items:
         text = context.t("meeting.list.none_past" if past else "meeting.list.none_upcoming")
     else:

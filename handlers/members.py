@@ -13,10 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from domain.org import BRANCH_ROLES, Role, Stage
 from handlers import lang
-from handlers.callbacks import CallbackData
-from handlers.common import actor_of, edit_text, error_key, is_private, refuse, today
-from handlers.context import BotContext
-from handlers.render import format_datetime, role_label, split_message, stage_label
+from handlers.common import actor_of, edit_text, is_private, refuse, today
 from handlers.wizard import WizardRouter
 from services.drafts import DraftView, clear_draft, save_draft
 from services.errors import ServiceError
@@ -37,6 +34,10 @@ from services.membership import (
 )
 from services.orgs import party_groups_of, units_of
 from services.roles import grant_role
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.render import format_datetime, role_label, split_message, stage_label
 
 PAGE = 8
 PHONE_FLOW = "me_phone"

@@ -6,8 +6,8 @@ from telegram import Chat, Update
 from telegram.ext import Application, TypeHandler
 
 from handlers.common import person_of
-from handlers.context import BotContext
 from services.users import touch_user
+from ui.deps import BotContext
 
 GROUP = -100  # before every feature handler (which use group 0 and up)
 

@@ -19,25 +19,20 @@ from telegram.ext import (
 from domain.meetings import NOTE_MAX
 from domain.minutes import PHOTOS_MAX, Field, FieldSpec, parse_field, text_length
 from domain.validation import Invalid
-from handlers.callbacks import CallbackData
 from handlers.common import actor_of, edit_text, today
-from handlers.context import BotContext
-from handlers.i18n import Html
-from handlers.meetings import (
-    Manage,
-    MinutesOpen,
-    attendance_lines,
-    card_lines,
-    meeting_error_key,
-    sign_result_text,
-)
-from handlers.render import format_datetime, split_html
+from handlers.meetings import attendance_lines, sign_result_text
 from handlers.wizard import WizardRouter
 from services.authz import Actor
 from services.drafts import DraftView, clear_draft, get_draft, save_draft
 from services.errors import ServiceError
 from services.meetings import sign_for
 from services.minutes import Minutes, MinutesState, minutes_state, prefilled, save_minutes
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.i18n import Html
+from ui.meetings import Manage, MinutesOpen, card_lines
+from ui.render import format_datetime, split_html
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +82,6 @@ HINT_KEYS: dict[Field, str] = {
     Field.TALKS: "minutes.hint.talks",
     Field.REMARKS: "minutes.hint.remarks",
 }
-ERRORS: dict[str, str] = {
-    "auth.minutes": "minutes.error.denied",
-    "minutes.not_yet": "minutes.error.not_yet",
-    "minutes.missing": "minutes.error.missing",
-    "minutes.too_long": "minutes.error.too_long_saved",
-    "minutes.photos": "minutes.error.photos",
-}
-
-
-def _error_key(code: str) -> str:
-    return ERRORS.get(code) or meeting_error_key(code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -416,7 +400,7 @@ async def open_button(update: Update, context: BotContext) -> None:
             return
         await _show(query, context, state)
     except ServiceError as exc:
-        await query.answer(context.plain(_error_key(exc.code)), show_alert=True)
+        await query.answer(context.plain(error_key(exc.code)), show_alert=True)
 
 
 async def wizard_button(update: Update, context: BotContext) -> None:
@@ -442,7 +426,7 @@ async def wizard_button(update: Update, context: BotContext) -> None:
         await _on_button(query, context, press, data, step)
     except ServiceError as exc:
         await clear_draft(context.deps.db, user_id, FLOW)
-        await query.answer(context.plain(_error_key(exc.code)), show_alert=True)
+        await query.answer(context.plain(error_key(exc.code)), show_alert=True)
 
 
 async def _on_button(
@@ -528,7 +512,7 @@ async def _save(
                 user_id,
                 data,
                 _field_step(first),
-                error=context.t(_error_key(exc.code)),
+                error=context.t(error_key(exc.code)),
                 query=query,
                 state=state,
             )
@@ -603,7 +587,7 @@ async def typed_text(update: Update, context: BotContext, draft: DraftView) -> N
         await _ask(context, user.id, data, _after_field(index, form), state=state)
     except ServiceError as exc:
         await clear_draft(context.deps.db, user.id, FLOW)
-        await message.reply_text(context.t(_error_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code)))
 
 
 async def media_received(update: Update, context: BotContext) -> None:

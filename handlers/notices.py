@@ -30,11 +30,7 @@ from telegram.ext import (
 from domain.org import STAGE_CHOICES, Level, Stage
 from domain.validation import Invalid, parse_short_text
 from domain.when import DEFAULT_DEADLINE_TIME, parse_when
-from handlers.callbacks import CallbackData
-from handlers.common import actor_of, edit_text, error_key, is_private, today
-from handlers.context import BotContext
-from handlers.notice_render import ACK_KEYS, CATEGORY_KEYS, Ack, render_notice
-from handlers.render import format_datetime, split_message, stage_label
+from handlers.common import actor_of, edit_text, is_private, today
 from handlers.wizard import WizardRouter
 from services.authz import Actor
 from services.drafts import DraftView, clear_draft, get_draft, save_draft
@@ -69,6 +65,11 @@ from services.notices import (
     set_report_message,
 )
 from services.orgs import OrgView
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.notices import ACK_KEYS, CATEGORY_KEYS, Ack, render_notice
+from ui.render import format_datetime, split_message, stage_label
 
 FLOW = "notice"
 EDIT_FLOW = "notice_edit"
@@ -88,22 +89,6 @@ DEADLINE_PRESETS = (0, 1, 3)  # today, tomorrow, in three days, at DEADLINE_HOUR
 ORDER = ("org", "cat", "title", "body", "aud", "opt", "when", "pre")
 PARENT = {"br": "aud", "st": "aud", "pg": "aud", "dl": "opt", "at": "when"}
 
-# Refusals this feature words for itself; every other code gets the shared explanation.
-ERRORS: dict[str, str] = {
-    "auth.send_notice": "notice.error.denied",
-    "auth.denied": "notice.error.denied",
-    "notice.not_found": "notice.error.not_found",
-    "notice.recalled": "notice.error.recalled",
-    "notice.no_ack": "notice.error.no_ack",
-    "notice.title_empty": "notice.error.title_empty",
-    "notice.title_too_long": "notice.error.title_too_long",
-    "notice.body_too_long": "notice.error.body_too_long",
-    "notice.no_audience": "notice.error.no_audience",
-    "notice.bad_category": "notice.error.bad_category",
-    "notice.bad_ack": "notice.error.bad_category",
-    "org.not_found": "notice.error.org_gone",
-    "notice.past": "notice.error.past",
-}
 STATUS_KEYS: dict[str, str] = {
     "scheduled": "notice.status.scheduled",
     "sending": "notice.status.sending",
@@ -118,11 +103,6 @@ ACK_PROMPT_KEYS: dict[str, str] = {
     "received": "notice.opt.ack_received",
     "studied": "notice.opt.ack_studied",
 }
-
-
-def notice_error_key(code: str) -> str:
-    """The catalog key explaining a refusal of this feature."""
-    return ERRORS.get(code) or error_key(code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -805,7 +785,7 @@ async def typed_answer(update: Update, context: BotContext, draft: DraftView) ->
         await _on_typed(message, context, user.id, data, step)
     except ServiceError as exc:
         await clear_draft(context.deps.db, user.id, FLOW)
-        await message.reply_text(context.t(notice_error_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code, "notices")))
 
 
 async def _on_typed(
@@ -818,7 +798,7 @@ async def _on_typed(
         title = parse_short_text(text, TITLE_MAX)
         if isinstance(title, Invalid):
             key = "notice.title_empty" if title.code == "text.empty" else "notice.title_too_long"
-            await _ask(context, user_id, data, step, notice_error_key(key))
+            await _ask(context, user_id, data, step, error_key(key, "notices"))
             return
         data["title"] = title
         await _ask(context, user_id, data, "body")
@@ -879,7 +859,7 @@ async def _take_body(
         data.update(media_kind=None, media_file_id=None, body=body)
     if len(data["body"]) > BODY_MAX:
         data.pop("body")
-        await _ask(context, user_id, data, "body", notice_error_key("notice.body_too_long"))
+        await _ask(context, user_id, data, "body", error_key("notice.body_too_long", "notices"))
         return
     await _ask(context, user_id, data, "aud")
 
@@ -897,7 +877,7 @@ async def media_received(update: Update, context: BotContext) -> None:
             await _take_body(message, context, user.id, dict(draft.data))
         except ServiceError as exc:
             await clear_draft(context.deps.db, user.id, FLOW)
-            await message.reply_text(context.t(notice_error_key(exc.code)))
+            await message.reply_text(context.t(error_key(exc.code, "notices")))
     elif draft.flow == FLOW:
         await _ask(context, user.id, dict(draft.data), draft.step, "notice.error.no_media_here")
     else:
@@ -1094,7 +1074,7 @@ async def ack_button(update: Update, context: BotContext) -> None:
 
 
 async def _refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
-    await query.answer(context.plain(notice_error_key(code)), show_alert=True)
+    await query.answer(context.plain(error_key(code, "notices")), show_alert=True)
 
 
 async def receipts_command(update: Update, context: BotContext) -> None:
@@ -1467,7 +1447,7 @@ async def typed_edit(update: Update, context: BotContext, draft: DraftView) -> N
         title = parse_short_text(message.text or "", TITLE_MAX)
         if isinstance(title, Invalid):
             key = "notice.title_empty" if title.code == "text.empty" else "notice.title_too_long"
-            await message.reply_text(context.t(notice_error_key(key)))
+            await message.reply_text(context.t(error_key(key, "notices")))
             return  # the draft stays: the sender types the title again
         changes["title"] = title
     else:
@@ -1487,10 +1467,10 @@ async def typed_edit(update: Update, context: BotContext, draft: DraftView) -> N
         )
     except ServiceError as exc:
         if exc.code in ("notice.title_too_long", "notice.title_empty", "notice.body_too_long"):
-            await message.reply_text(context.t(notice_error_key(exc.code)))
+            await message.reply_text(context.t(error_key(exc.code, "notices")))
             return
         await clear_draft(db, user.id, EDIT_FLOW)
-        await message.reply_text(context.t(notice_error_key(exc.code)))
+        await message.reply_text(context.t(error_key(exc.code, "notices")))
         return
     await clear_draft(db, user.id, EDIT_FLOW)
     if copies:

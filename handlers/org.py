@@ -11,12 +11,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from domain.org import KINDS_BY_LEVEL, Kind, Level, Role
 from domain.validation import Invalid, clean_text, parse_short_text
-from handlers.callbacks import CallbackData
-from handlers.common import actor_of, edit_text, error_key, is_private, today
+from handlers.common import actor_of, edit_text, is_private, today
 from handlers.compliance import frequencies_row
-from handlers.context import BotContext
 from handlers.registration import registration_link
-from handlers.render import kind_label, role_label
 from handlers.wizard import WizardRouter
 from services.drafts import DraftView, clear_draft, get_draft, save_draft
 from services.errors import Denied, ServiceError
@@ -39,6 +36,10 @@ from services.org_admin import (
     top_orgs,
 )
 from services.orgs import ORG_NAME_MAX
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.render import kind_label, role_label
 
 PAGE = 8
 BUTTON_NAME_MAX = 40
@@ -60,27 +61,6 @@ ASK_HOLDER_KEYS: dict[Role, str] = {
     Role.COMMITTEE_ADMIN: "org.ask_holder.committee_admin",
     Role.INSTRUCTOR: "org.ask_holder.instructor",
 }
-# Refusals this menu words for itself; every other code gets the shared explanation.
-ERRORS: dict[str, str] = {
-    "auth.denied": "org.error.denied",
-    "auth.manage_orgs": "org.error.denied",
-    "auth.manage_roles": "org.error.denied",
-    "auth.bind_group": "org.error.denied",
-    "auth.view_roster": "org.error.denied",
-    "org.not_found": "org.error.gone",
-    "role.not_found": "org.error.gone",
-    "org.bad_office": "org.error.bad_office",
-    "org.role_ended": "org.error.role_ended",
-    "org.text.empty": "org.error.name_empty",
-    "org.text.too_long": "org.error.name_too_long_short",
-    "user.unknown": "org.error.user_unknown",
-    "org.bad_handle": "org.error.bad_handle",
-}
-
-
-def error_text_key(code: str) -> str:
-    """The catalog key explaining a refusal in this menu."""
-    return ERRORS.get(code) or error_key(code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -342,7 +322,7 @@ def render_candidates(
 
 
 async def _refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
-    await query.answer(context.plain(error_text_key(code)), show_alert=True)
+    await query.answer(context.plain(error_key(code, "org")), show_alert=True)
 
 
 async def org_command(update: Update, context: BotContext) -> None:
@@ -561,7 +541,7 @@ async def _create(query: CallbackQuery, context: BotContext, data: dict[str, Any
         await clear_draft(db, user.id, CREATE_FLOW)
         await query.answer()
         markup = InlineKeyboardMarkup([[_back_to(context, data.get("parent_id"))]])
-        await edit_text(query, context.t(error_text_key(exc.code)), reply_markup=markup)
+        await edit_text(query, context.t(error_key(exc.code, "org")), reply_markup=markup)
         return
     await clear_draft(db, user.id, CREATE_FLOW)
     await query.answer(context.plain("org.created_short"))
@@ -650,7 +630,7 @@ async def typed_holder(update: Update, context: BotContext, draft: DraftView) ->
             now=context.deps.clock.now(), today=today(context),
         )  # fmt: skip
     except ServiceError as exc:
-        error = context.t(error_text_key(exc.code))
+        error = context.t(error_key(exc.code, "org"))
         if exc.code in ("user.unknown", "org.bad_handle"):
             # The draft stays: the admin types the name again or cancels.
             text, markup = _holder_question(context, role, data["org_name"], org_id, error)

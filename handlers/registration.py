@@ -12,19 +12,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from domain.org import STAGE_CHOICES, Stage
 from domain.validation import Invalid, parse_phone, parse_real_name
-from handlers.callbacks import CallbackData
 from handlers.common import (
     actor_of,
     deep_link,
     edit_text,
-    error_key,
     is_private,
     refuse,
     send_private,
     today,
 )
-from handlers.context import BotContext
-from handlers.render import STAGE_KEYS, stage_label
 from handlers.wizard import WizardRouter
 from services.drafts import DraftView, clear_draft, get_draft, save_draft
 from services.errors import ServiceError
@@ -43,6 +39,10 @@ from services.membership import (
 )
 from services.orgs import units_of
 from services.users import locale_of
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.render import STAGE_KEYS, stage_label
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from domain.org import Role
 from domain.roster import MAX_ROWS, ROLE_NAMES, TEMPLATE_HEADERS, Column, FileError, Problem
-from handlers.callbacks import CallbackData
 from handlers.common import actor_of, edit_text, is_private, today
-from handlers.context import BotContext
-from handlers.i18n import Html
-from handlers.render import split_message
 from handlers.wizard import WizardRouter
 from services.drafts import DraftView
 from services.errors import Denied, ServiceError
@@ -36,6 +32,11 @@ from services.roster_import import (
     roster_template,
     start_import_session,
 )
+from ui.callbacks import CallbackData
+from ui.deps import BotContext
+from ui.errors import error_key, file_error_key, row_error_key
+from ui.i18n import Html
+from ui.render import split_message
 
 PAGE_SIZE = 8
 MAX_ERROR_LINES = 20
@@ -55,48 +56,6 @@ class ImportButton(CallbackData):
     arg: str
 
 
-FILE_ERRORS: dict[str, str] = {
-    "file.too_large": "import.file.too_large",
-    "file.no_rows": "import.file.no_rows",
-    "file.too_many_rows": "import.file.too_many_rows",
-    "file.missing_column": "import.file.missing_column",
-    "file.duplicate_column": "import.file.duplicate_column",
-    "file.corrupt": "import.file.corrupt",
-    "file.type": "import.file.type",
-    "file.old_excel": "import.file.old_excel",
-    "file.encoding": "import.file.encoding",
-}
-ROW_ERRORS: dict[str, str] = {
-    "name.empty": "import.error.name_empty",
-    "name.too_long": "import.error.name_too_long",
-    "name.too_short": "import.error.name_too_short",
-    "name.bad_chars": "import.error.name_bad_chars",
-    "name.duplicate": "import.error.name_duplicate",
-    "name.ambiguous": "import.error.name_ambiguous",
-    "phone.invalid": "import.error.phone_invalid",
-    "phone.scientific": "import.error.phone_scientific",
-    "phone.duplicate": "import.error.phone_duplicate",
-    "phone.taken": "import.error.phone_taken",
-    "stage.empty": "import.error.stage_empty",
-    "stage.unknown": "import.error.stage_unknown",
-    "role.unknown": "import.error.role_unknown",
-    "role.needs_party_group": "import.error.role_needs_party_group",
-    "role.taken": "import.error.role_taken",
-    "role.not_allowed": "import.error.role_not_allowed",
-    "text.empty": "import.error.text_empty",
-    "text.too_long": "import.error.text_too_long",
-    "date.invalid": "import.error.date_invalid",
-    "date.future": "import.error.date_future",
-    "date.order": "import.error.date_order",
-    "row.same_member": "import.error.same_member",
-}
-SERVICE_ERRORS: dict[str, str] = {
-    "import.not_branch": "import.not_branch",
-    "import.conflict": "import.conflict",
-    "org.not_found": "import.not_branch",
-}
-
-
 def _quote(value: str) -> str:
     return value if len(value) <= VALUE_SHOWN else value[:VALUE_SHOWN] + "…"
 
@@ -113,7 +72,7 @@ def _header(locale: str, column: Column | None) -> str:
 
 def problem_text(tr: Render, locale: str, problem: Problem) -> str:
     """One problem of one row, e.g. "手机号“1390000”不正确，应为 11 位数字…"."""
-    key = ROW_ERRORS.get(problem.code, "import.error.generic")
+    key = row_error_key(problem.code)
     stages, roles = choices_text(locale)
     if problem.code == "role.taken" and problem.other_line:
         key = "import.error.role_taken_row"
@@ -132,7 +91,7 @@ def problem_text(tr: Render, locale: str, problem: Problem) -> str:
 def file_error_text(tr: Render, locale: str, error: FileError) -> str:
     """Why a whole file was refused, naming the column where it matters."""
     return tr(
-        FILE_ERRORS.get(error.code, "import.file.corrupt"),
+        file_error_key(error.code),
         column=_header(locale, error.column),
         limit=MAX_ROWS,
         size=MAX_FILE_BYTES // (1024 * 1024),
@@ -288,7 +247,7 @@ async def document_received(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t("import.not_admin"))
         return
     except ServiceError as exc:
-        await message.reply_text(context.t(SERVICE_ERRORS.get(exc.code, "import.no_session")))
+        await message.reply_text(context.t(error_key(exc.code, "import")))
         return
     if preview.file_error is not None:
         text = file_error_text(context.t, context.locale, preview.file_error)
@@ -397,9 +356,9 @@ async def _confirm_pressed(update: Update, context: BotContext, token: str) -> N
         await query.answer(context.plain("import.not_admin"), show_alert=True)
         return
     except ServiceError as exc:
-        if exc.code in SERVICE_ERRORS:
+        if exc.code not in ("import.no_session", "import.stale"):
             await query.answer()
-            await edit_text(query, context.t(SERVICE_ERRORS[exc.code]))
+            await edit_text(query, context.t(error_key(exc.code, "import")))
             return
         # Not this person's pending import (another user, an old preview, already done).
         await query.answer(context.plain("callback.invalid"), show_alert=True)

@@ -8,8 +8,8 @@ from telegram.ext import Application, CommandHandler
 from handlers import lang, registration
 from handlers.commands import visible
 from handlers.common import actor_of, display_name, is_private, today
-from handlers.context import BotContext
 from services.authz import holds_office
+from ui.deps import BotContext
 
 
 async def start(update: Update, context: BotContext) -> None:

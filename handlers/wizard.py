@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from handlers.context import BotContext
 from handlers.fallback import not_understood
 from services.drafts import DraftView, clear_draft, get_draft
+from ui.deps import BotContext
 
 TextStep = Callable[[Update, BotContext, DraftView], Awaitable[None]]
 

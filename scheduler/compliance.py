@@ -23,20 +23,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from domain.workdays import first_working_day
-from handlers.compliance import (
-    chart_caption,
-    committee_chart,
-    committee_xlsx,
-    digest_message,
-    report_messages,
-    table_caption,
-    table_filename,
-    warning_message,
-)
-from handlers.context import Deps
 from services.compliance import (
     BranchStatus,
     OrgTree,
@@ -53,9 +40,20 @@ from services.compliance import (
     zoneinfo,
     zones_in_use,
 )
-from services.jobs import Effects, Occurrence
+from services.jobs import Effects, Occurrence, Session
 from services.ledger import absence_streaks
 from services.outbox import ButtonRows, add_items, enqueue_file, item_values
+from ui.compliance import (
+    chart_caption,
+    committee_chart,
+    committee_xlsx,
+    digest_message,
+    report_messages,
+    table_caption,
+    table_filename,
+    warning_message,
+)
+from ui.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +87,7 @@ class LocalDaily:
         raise NotImplementedError
 
     async def plan(
-        self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
+        self, deps: Deps, session: Session, occurrence: Occurrence, now: datetime
     ) -> Effects:
         """Read (in a read-only session) and render one occurrence; return what to write."""
         raise NotImplementedError
@@ -139,7 +137,7 @@ class LocalDaily:
 def _insert(rows: list[dict[str, Any]], detail: dict[str, Any]) -> Effects:
     """Effects that insert prepared outbox rows and report `detail`."""
 
-    async def effects(session: AsyncSession) -> dict[str, Any]:
+    async def effects(session: Session) -> dict[str, Any]:
         await add_items(session, rows)
         return detail
 
@@ -171,7 +169,7 @@ class MonthlyDigest(LocalDaily):
         return day == first_working_day(day.year, day.month)
 
     async def plan(
-        self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
+        self, deps: Deps, session: Session, occurrence: Occurrence, now: datetime
     ) -> Effects:
         """Queue each branch's digest of the zone (open obligations, absent members)."""
         day, zone, _ = parse_key(occurrence.key)
@@ -213,7 +211,7 @@ class PeriodWarnings(LocalDaily):
         return (end + timedelta(days=1)).day == 1  # every period ends on a month's last day
 
     async def plan(
-        self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
+        self, deps: Deps, session: Session, occurrence: Occurrence, now: datetime
     ) -> Effects:
         """Queue a warning for each branch of the zone with obligations due at that end."""
         day, zone, _ = parse_key(occurrence.key)
@@ -254,7 +252,7 @@ class PeriodReports(LocalDaily):
         return day.day == 1
 
     async def plan(
-        self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
+        self, deps: Deps, session: Session, occurrence: Occurrence, now: datetime
     ) -> Effects:
         """Queue one grouped report per committee admin or instructor of the zone's branches
         that missed an obligation of a period that ended yesterday."""
@@ -276,7 +274,7 @@ class PeriodReports(LocalDaily):
 
 
 async def overseers_of(
-    deps: Deps, session: AsyncSession, tree: OrgTree, statuses: Sequence[BranchStatus], day: date
+    deps: Deps, session: Session, tree: OrgTree, statuses: Sequence[BranchStatus], day: date
 ) -> list[tuple[Recipient, list[BranchStatus]]]:
     """Each overseer with the branches they hear about, in a stable order."""
     readers = await overseers(
@@ -317,7 +315,7 @@ class CommitteeMonthly(LocalDaily):
         return occurrences
 
     async def plan(
-        self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
+        self, deps: Deps, session: Session, occurrence: Occurrence, now: datetime
     ) -> Effects:
         """Queue the XLSX and the chart of the month just ended to each admin."""
         day, _, committee = parse_key(occurrence.key)
@@ -341,7 +339,7 @@ class CommitteeMonthly(LocalDaily):
             files[locale] = (xlsx, png)
         detail = {"admins": len(admins), "branches": len(table.rows)}
 
-        async def effects(session: AsyncSession) -> dict[str, Any]:
+        async def effects(session: Session) -> dict[str, Any]:
             for person in admins:
                 xlsx, png = files[person.locale]
                 enqueue_file(

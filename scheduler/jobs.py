@@ -16,10 +16,10 @@ from typing import Protocol
 
 from telegram.ext import Application, ContextTypes
 
-from handlers.context import Deps
 from scheduler.compliance import compliance_jobs
 from scheduler.reminders import MeetingReminders
 from services.jobs import Effects, Occurrence, already_ran, record_skipped, run_occurrence
+from ui.deps import Deps
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram.ext import Application, ContextTypes
 
-from handlers.context import Deps
-from handlers.meetings import group_renderer
 from services.meetings import queue_counter_updates
+from ui.deps import Deps
+from ui.meetings import group_renderer
 
 COUNTER_EVERY = 3.0  # seconds: a burst of presses becomes one edit, well inside 20 per minute
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-from handlers.context import Deps
 from services.notices import due_for_auto_nudge, queue_counter_updates, queue_nudges
+from ui.deps import Deps
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from handlers.context import Deps
-from handlers.i18n import Html
-from handlers.notice_render import ack_markup, render_notice
-from handlers.render import datetime_text
 from services import outbox
 from services.chats import migrate_chat
 from services.notices import (
@@ -37,6 +33,10 @@ from services.notices import (
     reports_due,
 )
 from services.users import locale_of
+from ui.deps import Deps
+from ui.i18n import Html
+from ui.notices import ack_markup, render_notice
+from ui.render import datetime_text
 
 log = logging.getLogger(__name__)
 BULK = {"bulk": True}  # rate_limit_args: broadcasts stand aside for interactive answers

@@ -12,13 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from handlers.context import Deps
-from handlers.i18n import Catalog, Html
-from handlers.meetings import TYPE_KEYS, Rsvp
-from handlers.render import datetime_text, split_message
-from services.jobs import Effects, Occurrence, effective_timezones
+from services.jobs import Effects, Occurrence, Session, effective_timezones
 from services.outbox import ButtonRows, enqueue_text
 from services.reminders import (
     JOB,
@@ -28,6 +22,10 @@ from services.reminders import (
     parse_reminder_key,
     reminder_plan,
 )
+from ui.deps import Deps
+from ui.i18n import Catalog, Html
+from ui.meetings import TYPE_KEYS, Rsvp
+from ui.render import datetime_text, split_message
 
 # Telegram notifies at most 50 mentioned people per message; stay below it.
 MENTIONS_PER_MESSAGE = 40
@@ -122,7 +120,7 @@ class MeetingReminders:
         # a city-wide theme day puts 2,000 meetings in one tick.
         self._zones: tuple[datetime, dict[int, str]] | None = None
 
-    async def _zones_at(self, session: AsyncSession, now: datetime, default: str) -> dict[int, str]:
+    async def _zones_at(self, session: Session, now: datetime, default: str) -> dict[int, str]:
         if self._zones is None or self._zones[0] != now:
             self._zones = (now, await effective_timezones(session, default))
         return self._zones[1]
@@ -139,13 +137,13 @@ class MeetingReminders:
         """One meeting's reminder reads a few rows: done inside the run's transaction, so
         what it sees is what it writes against."""
 
-        async def effects(session: AsyncSession) -> dict[str, Any] | None:
+        async def effects(session: Session) -> dict[str, Any] | None:
             return await self.run(deps, session, occurrence, now)
 
         return effects
 
     async def run(
-        self, deps: Deps, session: AsyncSession, occurrence: Occurrence, now: datetime
+        self, deps: Deps, session: Session, occurrence: Occurrence, now: datetime
     ) -> dict[str, Any] | None:
         """Queue the private reminders and the group's mention message for one reminder."""
         parsed = parse_reminder_key(occurrence.key)

@@ -28,6 +28,9 @@ from storage.models import JobRun, Organization
 
 log = logging.getLogger(__name__)
 
+# The open transaction an occurrence's effects write in; jobs pass it on, never look inside.
+Session = AsyncSession
+
 # What an occurrence does inside the transaction; returns a summary kept for `zhibu jobs`.
 Effects = Callable[[AsyncSession], Awaitable[dict[str, Any] | None]]
 

@@ -12,10 +12,10 @@ from telegram.ext import Application
 from bot.app import ALLOWED_UPDATES, build_application, build_deps
 from bot.config import Config, parse_config
 from bot.processor import PerChatUpdateProcessor
-from handlers.context import Deps
 from storage.db import Database
 from tests.conftest import FakeClock
 from tests.emulator import Emulator
+from ui.deps import Deps
 
 
 @pytest.fixture

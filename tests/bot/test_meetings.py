@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from domain.compliance import MeetingType
 from domain.meetings import Answer, Audience
 from domain.org import Kind, Level, Role, Stage
-from handlers.meetings import group_renderer, meeting_wording
 from scheduler.meetings import refresh_counters
 from services.authz import Actor
 from services.groups import bind_chat
@@ -31,6 +30,7 @@ from tests.bot.test_notices import RIGHTS, TZ, _member, alert_text, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
+from ui.meetings import group_renderer, meeting_wording
 
 SUPER = Actor(user_id=0, superadmin=True)
 

@@ -16,7 +16,6 @@ from bot.app import build_deps
 from domain.org import Kind, Level, Role, Stage, Status
 from domain.validation import Invalid
 from domain.when import parse_when
-from handlers.notice_render import Ack, render_notice
 from services.authz import Actor
 from services.groups import bind_chat
 from services.notices import (
@@ -35,6 +34,7 @@ from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
+from ui.notices import Ack, render_notice
 
 SUPER = Actor(user_id=0, superadmin=True)
 TZ = ZoneInfo("Asia/Shanghai")

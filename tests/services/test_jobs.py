@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import build_deps
 from bot.config import parse_config
-from handlers.context import Deps
 from scheduler.jobs import JobRunner
 from services.jobs import Effects, Occurrence, last_runs
 from services.outbox import enqueue_text
 from storage.db import Database
 from storage.models import JobRun, OutboxItem
 from tests.conftest import FakeClock
+from ui.deps import Deps
 
 START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 

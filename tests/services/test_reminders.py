@@ -14,7 +14,6 @@ from bot.config import parse_config
 from domain.compliance import MeetingType
 from domain.meetings import Answer, Audience, Counts, Status
 from domain.org import Level, Role
-from handlers.context import Deps
 from scheduler.jobs import JobRunner
 from scheduler.reminders import MeetingReminders
 from services import meetings as m
@@ -25,6 +24,7 @@ from storage.db import Database
 from storage.models import ChatBinding, JobRun, Meeting, Organization, OutboxItem
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, SUPER, member, office, org, today
+from ui.deps import Deps
 
 GROUP_CHAT = -100_777
 STARTS = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)  # Saturday 19:30 in Shanghai

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.callbacks import CallbackData, CallbackDataError, SetLanguage
+from ui.callbacks import CallbackData, CallbackDataError, SetLanguage
 
 
 @dataclasses.dataclass(frozen=True)

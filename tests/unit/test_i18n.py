@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import load_catalog
-from handlers.i18n import Html, MissingMessage, placeholders
+from ui.i18n import Html, MissingMessage, placeholders
 
 ROOT = Path(__file__).parents[2]
 CATALOG = load_catalog("zh_CN")
@@ -54,7 +54,7 @@ def test_unknown_locale_falls_back_to_default_and_unknown_key_raises() -> None:
 
 def test_every_key_used_in_code_exists() -> None:
     used: set[str] = set()
-    for folder in ("handlers", "bot", "scheduler"):
+    for folder in ("handlers", "ui", "bot", "scheduler"):
         for path in (ROOT / folder).rglob("*.py"):
             source = path.read_text(encoding="utf-8")
             used |= set(
@@ -70,7 +70,7 @@ def test_every_key_used_in_code_exists() -> None:
 def test_every_catalog_key_is_used_somewhere() -> None:
     sources = "".join(
         path.read_text(encoding="utf-8")
-        for folder in ("handlers", "bot", "scheduler")
+        for folder in ("handlers", "ui", "bot", "scheduler")
         for path in (ROOT / folder).rglob("*.py")
     )
     unused = sorted(k for k in CATALOG.messages["zh_CN"] if f'"{k}"' not in sources)

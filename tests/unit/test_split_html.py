@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.render import split_html
 from tests.emulator.formatting import parse_html
+from ui.render import split_html
 
 
 def test_short_text_is_one_part() -> None:

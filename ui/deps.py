@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from domain.schedule import ScheduleRules
-from handlers.i18n import Catalog
 from services.activity import ActivityLog
 from services.clock import Clock
 from services.outbox import Wakeup
 from services.users import UserView
 from storage.db import Database
+from ui.i18n import Catalog
 
 
 @dataclass(frozen=True)

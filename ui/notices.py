@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.callbacks import CallbackData
-from handlers.i18n import Catalog, Html
-from handlers.render import datetime_text, split_html
 from services.notices import NoticeView
+from ui.callbacks import CallbackData
+from ui.i18n import Catalog, Html
+from ui.render import datetime_text, split_html
 
 CATEGORY_KEYS: dict[str, str] = {
     "meeting": "notice.category.meeting",

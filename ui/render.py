@@ -8,8 +8,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from domain.org import Kind, Role, Stage
-from handlers.context import BotContext
-from handlers.i18n import Catalog
+from ui.deps import BotContext
+from ui.i18n import Catalog
 
 # Telegram allows 4096 characters; leave room for entities expanding after parsing.
 MESSAGE_LIMIT = 3800

@@ -6,6 +6,8 @@ import dataclasses
 import re
 from typing import Any, ClassVar, Self
 
+from telegram import InlineKeyboardButton
+
 MAX_CALLBACK_BYTES = 64  # Telegram's limit, in UTF-8 bytes
 _SAFE_STR = re.compile(r"^[A-Za-z0-9_-]{0,60}$")
 
@@ -71,3 +73,8 @@ class SetLanguage(CallbackData):
 
     prefix: ClassVar[str] = "lang"
     locale: str
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    """An inline button that sends `data` when pressed."""
+    return InlineKeyboardButton(text, callback_data=data.pack())

@@ -1,0 +1,1 @@
+"""What handlers and scheduled jobs share: catalogs, renderers, keyboards, callback codecs, Deps."""

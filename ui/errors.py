@@ -1,0 +1,189 @@
+"""The one registry of refusals: a service's error code → the catalog key that explains it.
+
+Services raise `ServiceError("meeting.closed")`; every handler turns the code into words
+through `error_key` (the press decorator does it for buttons). A feature may word a shared
+code its own way (the /org menu says "you cannot change this organization" for any
+authorization failure); those few overrides are listed here too, so there is one place to
+look. `tests/unit/test_error_registry.py` proves every code raised in services/ has an entry
+and every key exists in both languages.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Feature = Literal["notices", "meetings", "minutes", "ledger", "org", "compliance", "import"]
+
+GENERIC = "error.generic"
+
+ERRORS: dict[str, str] = {
+    "auth.denied": "error.auth.denied",
+    "auth.view_roster": "error.auth.view_roster",
+    "auth.view_personal": "error.auth.denied",
+    "auth.manage_members": "error.auth.manage_members",
+    "auth.manage_roles": "error.auth.manage_roles",
+    "auth.bind_group": "error.auth.bind_group",
+    "auth.manage_orgs": "error.auth.manage_orgs",
+    "not_found": "error.not_found",
+    "org.not_found": "error.org.not_found",
+    "org.bad_kind": "error.org.bad_parent",
+    "org.bad_parent": "error.org.bad_parent",
+    "org.text.empty": "error.input.text_empty",
+    "org.text.too_long": "error.input.text_too_long",
+    "input.name.empty": "error.input.name_empty",
+    "input.name.too_long": "error.input.name_too_long",
+    "input.name.too_short": "error.input.name_too_short",
+    "input.name.bad_chars": "error.input.name_bad_chars",
+    "input.phone.invalid": "error.input.phone_invalid",
+    "input.reason_empty": "error.input.reason_empty",
+    "input.reason_too_long": "error.input.reason_too_long",
+    "registration.already_member": "error.registration.already_member",
+    "registration.phone_taken": "error.registration.phone_taken",
+    "registration.bad_unit": "error.registration.bad_unit",
+    "registration.not_found": "error.registration.not_found",
+    "registration.already_approved": "error.registration.already_decided",
+    "registration.already_rejected": "error.registration.already_decided",
+    "registration.already_cancelled": "error.registration.cancelled",
+    "member.not_found": "error.member.not_found",
+    "member.not_registered": "error.member.not_registered",
+    "member.bad_transfer_target": "error.member.bad_transfer_target",
+    "role.not_found": "error.not_found",
+    "role.needs_party_group": "error.role.needs_party_group",
+    "role.not_for_committee": "error.role.not_for_committee",
+    "user.unknown": "error.user.unknown",
+    "stale": "callback.invalid",
+    "import.no_session": "import.no_session",
+    "import.stale": "callback.invalid",
+    "auth.send_notice": "notice.error.denied",
+    "notice.not_found": "notice.error.not_found",
+    "notice.recalled": "notice.error.recalled",
+    "notice.no_ack": "notice.error.no_ack",
+    "notice.title_empty": "notice.error.title_empty",
+    "notice.title_too_long": "notice.error.title_too_long",
+    "notice.body_too_long": "notice.error.body_too_long",
+    "notice.no_audience": "notice.error.no_audience",
+    "notice.bad_category": "notice.error.bad_category",
+    "notice.bad_ack": "notice.error.bad_category",
+    "notice.past": "notice.error.past",
+    "auth.manage_meetings": "meeting.error.denied",
+    "meeting.not_found": "meeting.error.not_found",
+    "meeting.closed": "meeting.error.closed",
+    "meeting.cancelled": "meeting.error.cancelled",
+    "meeting.bad_time": "meeting.error.bad_time",
+    "meeting.reason_long": "meeting.error.too_long",
+    "meeting.past": "meeting.error.past",
+    "meeting.no_type": "meeting.error.no_type",
+    "meeting.group_type_needs_group": "meeting.error.group_type",
+    "meeting.bad_person": "callback.invalid",
+    "meeting.outside": "meeting.error.outside",
+    "meeting.note_long": "meeting.error.too_long",
+    "meeting.place_empty": "meeting.error.empty",
+    "meeting.place_long": "meeting.error.too_long",
+    "meeting.topic_empty": "meeting.error.empty",
+    "meeting.topic_long": "meeting.error.too_long",
+    "meeting.agenda_empty": "meeting.error.empty",
+    "meeting.agenda_long": "meeting.error.too_long",
+    "auth.minutes": "minutes.error.denied",
+    "minutes.not_yet": "minutes.error.not_yet",
+    "minutes.missing": "minutes.error.missing",
+    "minutes.too_long": "minutes.error.too_long_saved",
+    "minutes.photos": "minutes.error.photos",
+    "auth.ledger": "ledger.denied",
+    "range.invalid": "ledger.error.range_invalid",
+    "range.order": "ledger.error.range_order",
+    "range.too_long": "ledger.error.range_too_long",
+    "range.future": "ledger.error.range_future",
+    "org.bad_office": "org.error.bad_office",
+    "org.role_ended": "org.error.role_ended",
+    "org.bad_handle": "org.error.bad_handle",
+    "requirements.not_committee": "compliance.req.not_committee",
+    "import.not_branch": "import.not_branch",
+    "import.conflict": "import.conflict",
+}
+
+# How a feature words a code that other features word differently.
+OVERRIDES: dict[Feature, dict[str, str]] = {
+    "notices": {
+        "auth.denied": "notice.error.denied",
+        "org.not_found": "notice.error.org_gone",
+    },
+    "org": {
+        "auth.denied": "org.error.denied",
+        "auth.manage_orgs": "org.error.denied",
+        "auth.manage_roles": "org.error.denied",
+        "auth.bind_group": "org.error.denied",
+        "auth.view_roster": "org.error.denied",
+        "org.not_found": "org.error.gone",
+        "role.not_found": "org.error.gone",
+        "org.text.empty": "org.error.name_empty",
+        "org.text.too_long": "org.error.name_too_long_short",
+        "user.unknown": "org.error.user_unknown",
+    },
+    "compliance": {
+        "auth.manage_orgs": "org.error.denied",
+        "org.not_found": "org.error.gone",
+    },
+    "import": {
+        "org.not_found": "import.not_branch",
+    },
+}
+
+# Problems found in one row of a roster file (domain.roster's codes).
+ROW_ERRORS: dict[str, str] = {
+    "name.empty": "import.error.name_empty",
+    "name.too_long": "import.error.name_too_long",
+    "name.too_short": "import.error.name_too_short",
+    "name.bad_chars": "import.error.name_bad_chars",
+    "name.duplicate": "import.error.name_duplicate",
+    "name.ambiguous": "import.error.name_ambiguous",
+    "phone.invalid": "import.error.phone_invalid",
+    "phone.scientific": "import.error.phone_scientific",
+    "phone.duplicate": "import.error.phone_duplicate",
+    "phone.taken": "import.error.phone_taken",
+    "stage.empty": "import.error.stage_empty",
+    "stage.unknown": "import.error.stage_unknown",
+    "role.unknown": "import.error.role_unknown",
+    "role.needs_party_group": "import.error.role_needs_party_group",
+    "role.taken": "import.error.role_taken",
+    "role.not_allowed": "import.error.role_not_allowed",
+    "text.empty": "import.error.text_empty",
+    "text.too_long": "import.error.text_too_long",
+    "date.invalid": "import.error.date_invalid",
+    "date.future": "import.error.date_future",
+    "date.order": "import.error.date_order",
+    "row.same_member": "import.error.same_member",
+}
+ROW_GENERIC = "import.error.generic"
+
+# Why a whole roster file was refused.
+FILE_ERRORS: dict[str, str] = {
+    "file.too_large": "import.file.too_large",
+    "file.no_rows": "import.file.no_rows",
+    "file.too_many_rows": "import.file.too_many_rows",
+    "file.missing_column": "import.file.missing_column",
+    "file.duplicate_column": "import.file.duplicate_column",
+    "file.corrupt": "import.file.corrupt",
+    "file.type": "import.file.type",
+    "file.old_excel": "import.file.old_excel",
+    "file.encoding": "import.file.encoding",
+}
+FILE_GENERIC = "import.file.corrupt"
+
+
+def error_key(code: str, feature: Feature | None = None) -> str:
+    """The catalog key explaining a refusal code (in `feature`'s wording where it has one)."""
+    if feature is not None:
+        key = OVERRIDES.get(feature, {}).get(code)
+        if key is not None:
+            return key
+    return ERRORS.get(code, GENERIC)
+
+
+def row_error_key(code: str) -> str:
+    """The catalog key explaining a problem of one roster row."""
+    return ROW_ERRORS.get(code, ROW_GENERIC)
+
+
+def file_error_key(code: str) -> str:
+    """The catalog key explaining why a roster file was refused."""
+    return FILE_ERRORS.get(code, FILE_GENERIC)
