@@ -24,6 +24,7 @@ from ui.deps import Deps
 log = logging.getLogger(__name__)
 
 TICK = 30.0  # seconds between looks at what is due
+SCHEDULED_JOBS = "scheduled-jobs"  # the tick's name on the JobQueue (tests remove it)
 # On start-up, occurrences this far before the grace period are recorded as skipped, so
 # `zhibu jobs list` shows what the downtime cost; older ones are simply forgotten.
 SKIP_LOOKBACK = timedelta(days=3)
@@ -142,4 +143,4 @@ def register_jobs(app: Application) -> None:  # type: ignore[type-arg]
             runner = JobRunner(app.bot_data.deps)
         await runner.tick()
 
-    app.job_queue.run_repeating(tick, TICK, first=3.0, name="scheduled-jobs")
+    app.job_queue.run_repeating(tick, TICK, first=3.0, name=SCHEDULED_JOBS)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.wizard import Draft as TypedDraft
+from domain.wizard import DraftFormatError, dump, load
 from storage.db import Database
 from storage.models import Draft
 from storage.upsert import upsert
+
+log = logging.getLogger(__name__)
+D = TypeVar("D", bound=TypedDraft)
 
 
 @dataclass(frozen=True)
@@ -52,3 +59,52 @@ async def clear_draft(db: Database, user_id: int, flow: str | None = None) -> bo
             query = query.where(Draft.flow == flow)
         result = await session.execute(query)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---- typed drafts (domain.wizard): one frozen dataclass per wizard, versioned ----
+
+
+@dataclass(frozen=True)
+class Outdated:
+    """The person had a wizard of this kind open, saved by an older release: it was dropped."""
+
+    flow: str
+
+
+async def open_draft(db: Database, user_id: int, cls: type[D]) -> D | Outdated | None:
+    """The person's open wizard of this kind; Outdated (and forgotten) if it cannot be read."""
+    async with db.read() as session:
+        row = await session.get(Draft, user_id)
+        if row is None or row.flow != cls.FLOW:
+            return None
+        data = dict(row.data)
+    try:
+        return load(cls, data)
+    except DraftFormatError:
+        log.info("dropping a %s draft of user %s saved by another release", cls.FLOW, user_id)
+        await clear_draft(db, user_id, cls.FLOW)
+        return Outdated(cls.FLOW)
+
+
+async def keep_draft(db: Database, user_id: int, draft: D, now: datetime) -> D:
+    """Remember the typed draft (replacing whatever wizard the person had open)."""
+    await save_draft(db, user_id, type(draft).FLOW, draft.step, dump(draft), now)
+    return draft
+
+
+async def take_draft(session: AsyncSession, user_id: int, cls: type[D]) -> D | None:
+    """Inside the caller's transaction: the open draft of this kind, deleted with the intent.
+
+    The intent that finishes a wizard (publish, save an edit) calls this in its own
+    transaction: the draft is gone exactly when the change is committed, so pressing the old
+    preview's button again finds nothing to act on (None), even after a crash in between.
+    """
+    row = await session.get(Draft, user_id, with_for_update=True)
+    if row is None or row.flow != cls.FLOW:
+        return None
+    try:
+        draft = load(cls, dict(row.data))
+    except DraftFormatError:
+        return None
+    await session.delete(row)
+    return draft

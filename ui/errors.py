@@ -90,6 +90,7 @@ ERRORS: dict[str, str] = {
     "minutes.photos": "minutes.error.photos",
     "auth.ledger": "ledger.denied",
     "range.invalid": "ledger.error.range_invalid",
+    "ledger.bad_range": "ledger.error.range_order",
     "range.order": "ledger.error.range_order",
     "range.too_long": "ledger.error.range_too_long",
     "range.future": "ledger.error.range_future",

@@ -12,6 +12,7 @@ from telegram.ext import Application
 from bot.app import ALLOWED_UPDATES, build_application, build_deps
 from bot.config import Config, parse_config
 from bot.processor import PerChatUpdateProcessor
+from scheduler.jobs import SCHEDULED_JOBS
 from storage.db import Database
 from tests.conftest import FakeClock
 from tests.emulator import Emulator
@@ -78,10 +79,21 @@ class BotUnderTest:
         return errors
 
 
-async def start_bot(cfg: Config, deps: Deps, emu: Emulator) -> BotUnderTest:
-    """Build and start the bot the way `zhibu run` does, but inside the test's event loop."""
+async def start_bot(
+    cfg: Config, deps: Deps, emu: Emulator, *, scheduled_jobs: bool = False
+) -> BotUnderTest:
+    """Build and start the bot the way `zhibu run` does, but inside the test's event loop.
+
+    The job runner's real-time tick (reminders, digests, reports) is off unless asked for:
+    a test drives scheduled work itself (`JobRunner(bot.deps).tick()`), so a digest falling
+    due on a loaded machine never lands in the middle of a wizard the test is reading.
+    """
     processor = PerChatUpdateProcessor()
     app = build_application(cfg, deps=deps, processor=processor)
+    if not scheduled_jobs:
+        assert app.job_queue is not None
+        for job in app.job_queue.get_jobs_by_name(SCHEDULED_JOBS):
+            job.schedule_removal()
     harness = BotUnderTest(app, processor, emu)
 
     async def record(_update: object, context: object) -> None:
