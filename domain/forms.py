@@ -634,3 +634,99 @@ def _number(question: Question, text: str) -> Value | Invalid:
     if question.high is not None and number > Decimal(question.high):
         return Invalid("form.answer.too_large")
     return int(number) if question.type is QType.INTEGER else number_text
+
+
+# ---- keeping questions and answers as JSON ----
+
+
+def question_to_json(question: Question) -> dict[str, object]:
+    """A question as stored with its form."""
+    return {
+        "type": question.type.value,
+        "title": question.title,
+        "hint": question.hint,
+        "required": question.required,
+        "unit": question.unit,
+        "low": question.low,
+        "high": question.high,
+        "choices": list(question.choices),
+        "columns": [{"title": c.title, "type": c.type.value} for c in question.columns],
+        "show_if": (
+            None
+            if question.show_if is None
+            else {"question": question.show_if.question, "values": list(question.show_if.values)}
+        ),
+    }
+
+
+def question_from_json(data: Mapping[str, object]) -> Question:
+    """A stored question."""
+    show_if = data.get("show_if")
+    columns = data.get("columns") or []
+    return Question(
+        type=QType(str(data["type"])),
+        title=str(data["title"]),
+        hint=str(data.get("hint") or ""),
+        required=bool(data.get("required", True)),
+        unit=str(data.get("unit") or ""),
+        low=None if data.get("low") is None else str(data["low"]),
+        high=None if data.get("high") is None else str(data["high"]),
+        choices=tuple(str(c) for c in data.get("choices") or []),  # type: ignore[attr-defined]
+        columns=tuple(
+            Column(str(c["title"]), QType(str(c["type"])))
+            for c in columns  # type: ignore[attr-defined]
+        ),
+        show_if=(
+            None
+            if not isinstance(show_if, Mapping)
+            else ShowIf(int(show_if["question"]), tuple(int(v) for v in show_if["values"]))
+        ),
+    )
+
+
+def value_to_json(value: Value) -> object:
+    """An answer as stored."""
+    if isinstance(value, Attachment):
+        return {"kind": value.kind, "file_id": value.file_id, "name": value.name}
+    if isinstance(value, tuple):
+        return [list(v) if isinstance(v, tuple) else v for v in value]
+    return value
+
+
+def value_from_json(question: Question, raw: object) -> Value | None:
+    """A stored answer, read as its question's type (None when it does not fit)."""
+    kind = question.type
+    if raw is None:
+        return None
+    if kind is QType.ATTACHMENT and isinstance(raw, Mapping):
+        return Attachment(str(raw["kind"]), str(raw["file_id"]), str(raw.get("name") or ""))
+    if kind is QType.ROWS and isinstance(raw, list):
+        return tuple(tuple(row) for row in raw if isinstance(row, list))
+    if kind in (QType.MULTI, QType.MEMBERS) and isinstance(raw, list):
+        return tuple(int(v) for v in raw)
+    if kind is QType.YES_NO and isinstance(raw, bool):
+        return raw
+    if kind in (QType.SINGLE, QType.INTEGER) and isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and kind not in (QType.SINGLE, QType.INTEGER, QType.YES_NO):
+        return raw
+    return None
+
+
+def answers_to_json(answers: Mapping[int, Value]) -> dict[str, object]:
+    """All answers of a response as stored: {"0": value, …}."""
+    return {str(i): value_to_json(v) for i, v in sorted(answers.items())}
+
+
+def answers_from_json(
+    questions: Sequence[Question], data: Mapping[str, object]
+) -> dict[int, Value]:
+    """Stored answers, each read as its question's type; what does not fit is dropped."""
+    answers: dict[int, Value] = {}
+    for key, raw in data.items():
+        if not key.isdigit() or int(key) >= len(questions):
+            continue
+        value = value_from_json(questions[int(key)], raw)
+        if value is not None:
+            answers[int(key)] = value
+    return answers

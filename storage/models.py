@@ -513,3 +513,110 @@ class JobRun(Base):
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(16))  # done / skipped (past the grace period)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # counts, for `zhibu jobs`
+
+
+class Form(Base):
+    """A form (信息报送) as its sender built it: questions, audience, deadline rules, repeat."""
+
+    __tablename__ = "forms"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    # The organization the sender acted for (a branch, or a committee for its subtree).
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"), index=True)
+    sender_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # member / branch
+    title: Mapped[str] = mapped_column(String(200))
+    intro: Mapped[str] = mapped_column(Text)
+    # [{"type", "title", "hint", "required", "unit", "low", "high", "choices", "columns",
+    #   "show_if"}, …] as domain.forms.Question, in order; fixed once sent.
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)  # as a notice's audience
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_policy: Mapped[str] = mapped_column(String(16))  # accept / refuse
+    repeat: Mapped[str] = mapped_column(String(16))  # none / monthly / quarterly / yearly
+    due_day: Mapped[int] = mapped_column(Integer, default=0)  # repeating: day of the month due
+    template: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # open / closed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FormCycle(Base):
+    """One issue of a form with its deadline: a one-off form has one, a monthly one a year 12."""
+
+    __tablename__ = "form_cycles"
+    __table_args__ = (
+        UniqueConstraint("form_id", "key", name="uq_form_cycles_form_key"),
+        Index("ix_form_cycles_deadline", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    form_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("forms.id"))
+    key: Mapped[str] = mapped_column(String(16))  # "once", "2026-11", "2026-Q3", "2026"
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when answers changed and the group cards' counts need re-rendering.
+    counts_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FormResponse(Base):
+    """Who answered a cycle (a member, or a branch for branch forms), when, and where it stands.
+
+    For an anonymous form the answers are not here (answers is null): they are kept in
+    form_anonymous_answers with nothing that leads back to this row or to the member.
+    """
+
+    __tablename__ = "form_responses"
+    __table_args__ = (
+        # One response per member (member forms) or per branch (branch forms) and cycle.
+        UniqueConstraint("cycle_id", "respondent", name="uq_form_responses_cycle_respondent"),
+        Index("ix_form_responses_cycle_org", "cycle_id", "org_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("form_cycles.id"))
+    respondent: Mapped[str] = mapped_column(String(32))  # "m:<member id>" / "b:<org id>"
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))  # the branch
+    member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))  # who submitted
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"0": value, …}
+    nothing_to_report: Mapped[bool] = mapped_column(Boolean, default=False)  # 本期无情况
+    # submitted → returned (退回修改, with a comment) → submitted …; accepted locks it.
+    status: Mapped[str] = mapped_column(String(16))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # 迟报
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    first_submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FormResponseVersion(Base):
+    """Every submitted version of a (non-anonymous) response, kept when it is changed."""
+
+    __tablename__ = "form_response_versions"
+
+    response_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("form_responses.id"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    nothing_to_report: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FormAnonymousAnswer(Base):
+    """The answers of an anonymous form: the cycle and the branch, nothing about who."""
+
+    __tablename__ = "form_anonymous_answers"
+    __table_args__ = (Index("ix_form_anonymous_answers_cycle_org", "cycle_id", "org_id"),)
+
+    # Random, not a sequence: ids in insertion order would line up with the responses'.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("form_cycles.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The day only, not the moment: a timestamp next to the responses' would link them.
+    submitted_on: Mapped[date] = mapped_column(Date)
