@@ -155,16 +155,6 @@ def publish_check(draft: NoticeDraft, now: datetime) -> tuple[str, Refusal] | No
     return None
 
 
-def complete(draft: NoticeDraft) -> bool:
-    """Whether every answer a notice needs is there (a preview can be shown)."""
-    return (
-        draft.org_id is not None
-        and draft.category in CATEGORIES
-        and draft.title is not None
-        and draft.body is not None
-    )
-
-
 # ---- the transitions ----
 
 
@@ -350,6 +340,3 @@ class NoticeEditDraft(Draft):
     VERSION: ClassVar[int] = 1
 
     notice_id: int = 0
-
-
-EDIT_PARTS = ("title", "body")

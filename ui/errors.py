@@ -70,6 +70,8 @@ ERRORS: dict[str, str] = {
     "notice.deadline_before_send": "notice.error.deadline_before_send",
     "notice.send_time_passed": "notice.error.send_time_passed",
     "notice.deadline_passed": "notice.error.deadline_passed",
+    "notice.use_buttons": "notice.error.use_buttons",
+    "notice.no_media_here": "notice.error.no_media_here",
     "auth.manage_meetings": "meeting.error.denied",
     "meeting.not_found": "meeting.error.not_found",
     "meeting.closed": "meeting.error.closed",

@@ -8,7 +8,16 @@ from dataclasses import replace
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import ApplicationHandlerStop
 
-from domain.notices import STEPS, NoticeDraft, choose_org, publish_check, start, with_body
+from domain.notices import (
+    STEPS,
+    TYPED,
+    NoticeDraft,
+    NoticeEditDraft,
+    choose_org,
+    publish_check,
+    start,
+    with_body,
+)
 from domain.wizard import DraftFormatError, Event, Refusal, apply, load
 from handlers.common import actor_of, is_private, today
 from handlers.notices.common import button, local_now, presses
@@ -277,15 +286,15 @@ async def _on_typed(
         await _take_body(message, context, actor, draft)
     elif draft.step == "pre":
         # Re-sending the whole preview for a stray message would bury the buttons.
-        await message.reply_text(context.t("notice.error.use_buttons"))
-    elif "text" in STEPS.get(draft.step, {}):
+        await message.reply_text(context.t(error_key("notice.use_buttons", "notices")))
+    elif draft.step in TYPED:
         result = apply(STEPS, draft, Event("text", text=message.text or ""), local_now(context))
         if isinstance(result, Refusal):
             await ask(context, actor, draft, _words(result))
         else:
             await ask(context, actor, result)
     else:
-        await ask(context, actor, draft, "notice.error.use_buttons")
+        await ask(context, actor, draft, error_key("notice.use_buttons", "notices"))
 
 
 async def _take_body(
@@ -312,7 +321,7 @@ async def media_received(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     view = await get_draft(context.deps.db, user.id)
-    if view is None or view.flow not in (FLOW, "notice_edit"):
+    if view is None or view.flow not in (FLOW, NoticeEditDraft.FLOW):
         return
     if view.flow != FLOW:
         await message.reply_text(context.t("notice.edit.text_only"))
@@ -323,7 +332,7 @@ async def media_received(update: Update, context: BotContext) -> None:
         if draft is not None and draft.step == "body":
             await _take_body(message, context, actor, draft)
         elif draft is not None:
-            await ask(context, actor, draft, "notice.error.no_media_here")
+            await ask(context, actor, draft, error_key("notice.no_media_here", "notices"))
     except ServiceError as exc:
         await clear_draft(context.deps.db, user.id, FLOW)
         await message.reply_text(context.t(error_key(exc.code, "notices")))
