@@ -58,9 +58,6 @@ from storage.models import (
 )
 from storage.types import UTCDateTime
 
-# The rules of a notice live in domain.notices; re-exported for the callers of this module.
-__all__ = ["ACK_LABELS", "BODY_MAX", "CATEGORIES", "TITLE_MAX"]
-
 
 @dataclass(frozen=True)
 class Audience:
