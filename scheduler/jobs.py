@@ -17,6 +17,7 @@ from typing import Protocol
 from telegram.ext import Application, ContextTypes
 
 from scheduler.compliance import compliance_jobs
+from scheduler.notices import NoticeNudges
 from scheduler.reminders import MeetingReminders
 from services.jobs import Effects, Occurrence, already_ran, record_skipped, run_occurrence
 from ui.deps import Deps
@@ -53,7 +54,7 @@ class Job(Protocol):
 
 def default_jobs() -> list[Job]:
     """Every job the bot runs, in the order they are looked at."""
-    return [MeetingReminders(), *compliance_jobs()]
+    return [MeetingReminders(), *compliance_jobs(), NoticeNudges()]
 
 
 class JobRunner:

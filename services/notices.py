@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import cache, partial
 from typing import Any, cast
 from weakref import WeakKeyDictionary
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
@@ -26,11 +27,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from domain.notices import (
+    ACK_LABELS,
+    BODY_MAX,
+    CATEGORIES,
+    TITLE_MAX,
+    NoticeDraft,
+    NoticeEditDraft,
+    ack_label,
+    publish_check,
+)
 from domain.org import Level, Permission, Stage, Status
 from domain.validation import Invalid, parse_short_text
 from services import audit
 from services.authz import Actor, descendants, orgs_with, require
+from services.drafts import take_draft
 from services.errors import Denied, NotFound, ServiceError
+from services.jobs import effective_timezones
 from services.orgs import OrgView, load_org, org_view
 from services.outbox import add_items, item_values, new_item
 from storage.db import Database
@@ -44,20 +57,6 @@ from storage.models import (
     User,
 )
 from storage.types import UTCDateTime
-
-TITLE_MAX = 100
-BODY_MAX = 20_000  # HTML; the worker splits it into Telegram-sized messages
-# The categories of the QQ-group practice; each has a default acknowledgement button.
-CATEGORIES: dict[str, str | None] = {
-    "meeting": "received",  # 会议通知
-    "reporting": "received",  # 信息报送
-    "study": "studied",  # 专题学习
-    "integrity": "studied",  # 廉政教育
-    "assignment": "received",  # 工作交办
-    "exchange": None,  # 业务交流
-    "announcement": "received",  # 通知公告
-}
-ACK_LABELS = ("received", "studied")
 
 
 @dataclass(frozen=True)
@@ -288,10 +287,63 @@ def _clean_title(title: str) -> str:
     return clean
 
 
+def audience_of(draft: NoticeDraft) -> Audience:
+    """Who the /notice draft is for: the chosen branches, else everything under its org."""
+    return Audience(
+        org_ids=draft.targets or ((draft.org_id,) if draft.org_id is not None else ()),
+        stages=draft.stages,
+        party_group_id=draft.party_group_id,
+        private_copies=draft.private,
+    )
+
+
+def notice_spec(draft: NoticeDraft) -> NoticeSpec:
+    """What the /notice draft asks to publish."""
+    if draft.org_id is None or draft.category is None or draft.title is None:
+        raise ServiceError("stale")
+    return NoticeSpec(
+        org_id=draft.org_id,
+        category=draft.category,
+        title=draft.title,
+        body_html=draft.body or "",
+        audience=audience_of(draft),
+        media_kind=draft.media_kind,
+        media_file_id=draft.media_file_id,
+        pin=draft.pin,
+        ack_label=ack_label(draft),
+        ack_deadline=draft.deadline if ack_label(draft) else None,
+        send_at=draft.send_at,
+    )
+
+
+async def publish_draft(db: Database, actor: Actor, *, now: datetime, today: date) -> Published:
+    """确认发布: the sender's /notice draft becomes a notice and its queued copies.
+
+    The draft is taken in the same transaction: the notice, its outbox copies and the
+    draft's deletion commit together, so the preview's button pressed again (even after a
+    crash between the commit and the reply) finds no draft and is refused as stale.
+    """
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, NoticeDraft)
+        if draft is None or draft.step != "pre":
+            raise ServiceError("stale")
+        late = publish_check(draft, now)
+        if late is not None:
+            raise ServiceError(late[1].code)  # the rollback keeps the draft
+        return await _publish(session, actor, notice_spec(draft), now=now, today=today)
+
+
 async def publish_notice(
     db: Database, actor: Actor, spec: NoticeSpec, *, now: datetime, today: date
 ) -> Published:
     """Record the notice and queue one copy per branch group (and private copies if asked)."""
+    async with db.transaction() as session:
+        return await _publish(session, actor, spec, now=now, today=today)
+
+
+async def _publish(
+    session: AsyncSession, actor: Actor, spec: NoticeSpec, *, now: datetime, today: date
+) -> Published:
     if spec.category not in CATEGORIES:
         raise ServiceError("notice.bad_category")
     if spec.ack_label not in (None, *ACK_LABELS):
@@ -302,112 +354,111 @@ async def publish_notice(
     if not spec.audience.org_ids:
         raise ServiceError("notice.no_audience")
     send_at = max(spec.send_at or now, now)
-    async with db.transaction() as session:
-        for org_id in spec.audience.org_ids:
-            await load_org(session, org_id)
-            await require(session, actor, org_id, Permission.SEND_NOTICE, today)
-        row = Notice(
-            org_id=spec.org_id,
-            sender_id=actor.user_id,
-            category=spec.category,
-            title=title,
-            body_html=spec.body_html,
-            media_kind=spec.media_kind,
-            media_file_id=spec.media_file_id,
-            audience=spec.audience.to_json(),
-            pin=spec.pin,
-            ack_label=spec.ack_label,
-            ack_deadline=spec.ack_deadline,
-            send_at=send_at,
-            status="scheduled" if send_at > now else "sending",
-            version=1,
-            created_at=now,
+    for org_id in spec.audience.org_ids:
+        await load_org(session, org_id)
+        await require(session, actor, org_id, Permission.SEND_NOTICE, today)
+    row = Notice(
+        org_id=spec.org_id,
+        sender_id=actor.user_id,
+        category=spec.category,
+        title=title,
+        body_html=spec.body_html,
+        media_kind=spec.media_kind,
+        media_file_id=spec.media_file_id,
+        audience=spec.audience.to_json(),
+        pin=spec.pin,
+        ack_label=spec.ack_label,
+        ack_deadline=spec.ack_deadline,
+        send_at=send_at,
+        status="scheduled" if send_at > now else "sending",
+        version=1,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    branches = await notice_branches(session, spec.audience)
+    branch_ids = [b.id for b in branches]
+    bindings = (
+        await session.scalars(
+            select(ChatBinding).where(
+                ChatBinding.org_id.in_(branch_ids),
+                ChatBinding.purpose == "main",
+                ChatBinding.active.is_(True),
+            )
         )
-        session.add(row)
-        await session.flush()
-        branches = await notice_branches(session, spec.audience)
-        branch_ids = [b.id for b in branches]
-        bindings = (
-            await session.scalars(
-                select(ChatBinding).where(
-                    ChatBinding.org_id.in_(branch_ids),
-                    ChatBinding.purpose == "main",
-                    ChatBinding.active.is_(True),
+    ).all()
+    bound = {b.org_id: b for b in bindings}
+    copies = [
+        item_values(
+            purpose="notice",
+            notice_id=row.id,
+            org_id=binding.org_id,
+            chat_id=binding.chat_id,
+            thread_id=binding.topic_id,
+            is_group=True,
+            now=now,
+            not_before=send_at,
+        )
+        for binding in bindings
+    ]
+    privates = 0
+    if spec.audience.private_copies:
+        people = (
+            await session.execute(
+                select(Member.org_id, Member.user_id)
+                .join(User, User.id == Member.user_id)
+                .where(
+                    Member.org_id.in_(branch_ids),
+                    *audience_member_filter(spec.audience),
+                    User.started.is_(True),
+                    User.blocked_at.is_(None),
                 )
             )
         ).all()
-        bound = {b.org_id: b for b in bindings}
-        copies = [
-            item_values(
-                purpose="notice",
-                notice_id=row.id,
-                org_id=binding.org_id,
-                chat_id=binding.chat_id,
-                thread_id=binding.topic_id,
-                is_group=True,
-                now=now,
-                not_before=send_at,
-            )
-            for binding in bindings
-        ]
-        privates = 0
-        if spec.audience.private_copies:
-            people = (
-                await session.execute(
-                    select(Member.org_id, Member.user_id)
-                    .join(User, User.id == Member.user_id)
-                    .where(
-                        Member.org_id.in_(branch_ids),
-                        *audience_member_filter(spec.audience),
-                        User.started.is_(True),
-                        User.blocked_at.is_(None),
-                    )
+        for org_id, user_id in people:
+            assert user_id is not None  # joined on users
+            copies.append(
+                item_values(
+                    purpose="notice",
+                    notice_id=row.id,
+                    org_id=org_id,
+                    chat_id=user_id,
+                    now=now,
+                    not_before=send_at,
                 )
-            ).all()
-            for org_id, user_id in people:
-                assert user_id is not None  # joined on users
-                copies.append(
-                    item_values(
-                        purpose="notice",
-                        notice_id=row.id,
-                        org_id=org_id,
-                        chat_id=user_id,
-                        now=now,
-                        not_before=send_at,
-                    )
-                )
-            privates = len(people)
-        await add_items(session, copies)
-        expected = int(
-            await session.scalar(
-                select(func.count())
-                .select_from(Member)
-                .where(Member.org_id.in_(branch_ids), *audience_member_filter(spec.audience))
             )
-            or 0
+        privates = len(people)
+    await add_items(session, copies)
+    expected = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .where(Member.org_id.in_(branch_ids), *audience_member_filter(spec.audience))
         )
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="notice.publish",
-            target_type="notice",
-            target_id=row.id,
-            after={
-                "title": title,
-                "orgs": list(spec.audience.org_ids),
-                "groups": len(bindings),
-                "private": privates,
-                "send_at": send_at.isoformat(),
-            },
-        )
-        return Published(
-            notice=notice_view(row),
-            groups=len(bindings),
-            private_copies=privates,
-            branches_without_group=tuple(b.name for b in branches if b.id not in bound),
-            expected=expected,
-        )
+        or 0
+    )
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="notice.publish",
+        target_type="notice",
+        target_id=row.id,
+        after={
+            "title": title,
+            "orgs": list(spec.audience.org_ids),
+            "groups": len(bindings),
+            "private": privates,
+            "send_at": send_at.isoformat(),
+        },
+    )
+    return Published(
+        notice=notice_view(row),
+        groups=len(bindings),
+        private_copies=privates,
+        branches_without_group=tuple(b.name for b in branches if b.id not in bound),
+        expected=expected,
+    )
 
 
 async def set_report_message(db: Database, notice_id: int, chat_id: int, message_id: int) -> None:
@@ -453,48 +504,78 @@ async def edit_notice(
 ) -> int:
     """Change a notice's title or body; every copy already sent is edited. Returns copies."""
     async with db.transaction() as session:
-        row = await _editable(session, actor, notice_id, today)
-        before = {"title": row.title, "version": row.version}
-        if title is not None:
-            row.title = _clean_title(title)
-        if body_html is not None:
-            if len(body_html) > BODY_MAX:
-                raise ServiceError("notice.body_too_long")
-            row.body_html = body_html
-        row.version += 1
-        sent = (
-            await session.scalars(
-                select(OutboxItem).where(
-                    OutboxItem.notice_id == notice_id,
-                    OutboxItem.purpose == "notice",
-                    OutboxItem.status == "sent",
-                )
+        return await _edit(session, actor, notice_id, title, body_html, now=now, today=today)
+
+
+async def edit_from_draft(
+    db: Database, actor: Actor, *, text: str, now: datetime, today: date
+) -> int:
+    """The title or body typed after 编辑 (which one and of which notice: the edit draft).
+
+    The draft is taken in the edit's transaction: it is gone exactly when the copies'
+    edits are queued. A refusal (a title too long) rolls back and keeps it, so the sender
+    can type again. Returns the copies to edit.
+    """
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, NoticeEditDraft)
+        if draft is None:
+            raise ServiceError("stale")
+        title, body = (text, None) if draft.step == "title" else (None, text)
+        return await _edit(session, actor, draft.notice_id, title, body, now=now, today=today)
+
+
+async def _edit(
+    session: AsyncSession,
+    actor: Actor,
+    notice_id: int,
+    title: str | None,
+    body_html: str | None,
+    *,
+    now: datetime,
+    today: date,
+) -> int:
+    row = await _editable(session, actor, notice_id, today)
+    before = {"title": row.title, "version": row.version}
+    if title is not None:
+        row.title = _clean_title(title)
+    if body_html is not None:
+        if len(body_html) > BODY_MAX:
+            raise ServiceError("notice.body_too_long")
+        row.body_html = body_html
+    row.version += 1
+    sent = (
+        await session.scalars(
+            select(OutboxItem).where(
+                OutboxItem.notice_id == notice_id,
+                OutboxItem.purpose == "notice",
+                OutboxItem.status == "sent",
             )
-        ).all()
-        for copy in sent:
-            session.add(
-                new_item(
-                    purpose="notice_edit",
-                    notice_id=notice_id,
-                    org_id=copy.org_id,
-                    chat_id=copy.chat_id,
-                    is_group=copy.is_group,
-                    target_message_id=copy.message_id,
-                    now=now,
-                    payload={"version": row.version},
-                )
-            )
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="notice.edit",
-            target_type="notice",
-            target_id=notice_id,
-            before=before,
-            after={"title": row.title, "version": row.version},
         )
-        return len(sent)
+    ).all()
+    for copy in sent:
+        session.add(
+            new_item(
+                purpose="notice_edit",
+                notice_id=notice_id,
+                org_id=copy.org_id,
+                chat_id=copy.chat_id,
+                is_group=copy.is_group,
+                target_message_id=copy.message_id,
+                now=now,
+                payload={"version": row.version},
+            )
+        )
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="notice.edit",
+        target_type="notice",
+        target_id=notice_id,
+        before=before,
+        after={"title": row.title, "version": row.version},
+    )
+    return len(sent)
 
 
 async def recall_notice(
@@ -891,109 +972,133 @@ async def queue_nudges(
     """Remind those who have not acknowledged: privately if they started the bot, else by a
     mention in their group. `actor` None is the automatic nudge. Returns (private, groups)."""
     async with db.transaction() as session:
-        row = await session.get(Notice, notice_id)
-        if row is None:
-            raise NotFound("notice.not_found")
-        if actor is not None and row.sender_id != actor.user_id:
-            await require(session, actor, row.org_id, Permission.SEND_NOTICE, today)
-        if row.status == "recalled" or row.ack_label is None:
-            raise ServiceError("notice.no_ack")
-        audience = Audience.from_json(row.audience)
-        ids = [b.id for b in await notice_branches(session, audience)]
-        missing = (
+        return await _nudge(session, actor, notice_id, now=now, today=today)
+
+
+async def due_auto_nudges(
+    db: Database, lead: timedelta, start: datetime, end: datetime
+) -> list[tuple[datetime, int]]:
+    """(moment, notice id) of each automatic nudge due in (start, end]: `lead` before the
+    deadline of a delivered notice that asks for acknowledgement and was never nudged."""
+    async with db.read() as session:
+        rows = (
             await session.execute(
-                select(Member.org_id, Member.user_id, Member.name, User.started, User.blocked_at)
-                .outerjoin(User, User.id == Member.user_id)
-                .outerjoin(
-                    Acknowledgement,
-                    and_(
-                        Acknowledgement.notice_id == notice_id,
-                        Acknowledgement.user_id == Member.user_id,
-                    ),
-                )
-                .where(
-                    Member.org_id.in_(ids),
-                    *audience_member_filter(audience),
-                    Acknowledgement.user_id.is_(None),
+                select(Notice.ack_deadline, Notice.id).where(
+                    Notice.ack_label.is_not(None),
+                    Notice.ack_deadline > start + lead,
+                    Notice.ack_deadline <= end + lead,
+                    Notice.nudged_at.is_(None),
+                    Notice.status == "sent",
                 )
             )
         ).all()
-        copies = {
-            c.org_id: c
-            for c in (
-                await session.scalars(
-                    select(OutboxItem).where(
-                        OutboxItem.notice_id == notice_id,
-                        OutboxItem.purpose == "notice",
-                        OutboxItem.is_group.is_(True),
-                        OutboxItem.status == "sent",
-                    )
-                )
-            ).all()
-        }
-        private = 0
-        mentions: dict[int, list[dict[str, Any]]] = {}
-        for org_id, user_id, name, started, blocked in missing:
-            if user_id is not None and started and blocked is None:
-                session.add(
-                    new_item(
-                        purpose="nudge",
-                        notice_id=notice_id,
-                        org_id=org_id,
-                        chat_id=user_id,
-                        now=now,
-                    )
-                )
-                private += 1
-            elif user_id is not None and org_id in copies:
-                mentions.setdefault(org_id, []).append({"user_id": user_id, "name": name})
-        for org_id, people in mentions.items():
-            copy = copies[org_id]
-            # Telegram allows 50 mentions per message; larger groups get several messages.
-            for start in range(0, len(people), 40):
-                session.add(
-                    new_item(
-                        purpose="nudge",
-                        notice_id=notice_id,
-                        org_id=org_id,
-                        chat_id=copy.chat_id,
-                        thread_id=copy.thread_id,
-                        is_group=True,
-                        target_message_id=copy.message_id,
-                        now=now,
-                        payload={"mentions": people[start : start + 40]},
-                    )
-                )
-        row.nudged_at = now
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id if actor and actor.user_id else None,
-            action="notice.nudge",
-            target_type="notice",
-            target_id=notice_id,
-            after={"private": private, "groups": len(mentions)},
-        )
-        return private, len(mentions)
+    return [(deadline - lead, notice_id) for deadline, notice_id in rows if deadline is not None]
 
 
-async def due_for_auto_nudge(db: Database, now: datetime, lead: timedelta) -> list[int]:
-    """Notices whose deadline is within `lead` and that were never nudged."""
-    async with db.read() as session:
-        return list(
-            (
-                await session.scalars(
-                    select(Notice.id).where(
-                        Notice.ack_label.is_not(None),
-                        Notice.ack_deadline.is_not(None),
-                        Notice.ack_deadline > now,
-                        Notice.ack_deadline <= now + lead,
-                        Notice.nudged_at.is_(None),
-                        Notice.status == "sent",
-                    )
-                )
-            ).all()
+async def auto_nudge_in(
+    session: AsyncSession, notice_id: int, *, now: datetime, default_timezone: str
+) -> dict[str, Any]:
+    """Inside a job run's transaction: the automatic nudge of one notice (a summary)."""
+    row = await session.get(Notice, notice_id)
+    if row is None or row.status == "recalled" or row.ack_label is None:
+        return {"stale": "gone"}
+    if row.ack_deadline is None or row.ack_deadline <= now:
+        return {"stale": "deadline passed"}
+    if row.nudged_at is not None:
+        return {"stale": "nudged already"}
+    zone = (await effective_timezones(session, default_timezone)).get(row.org_id)
+    today = now.astimezone(ZoneInfo(zone or default_timezone)).date()
+    private, groups = await _nudge(session, None, notice_id, now=now, today=today)
+    return {"notice": notice_id, "private": private, "groups": groups}
+
+
+async def _nudge(
+    session: AsyncSession, actor: Actor | None, notice_id: int, *, now: datetime, today: date
+) -> tuple[int, int]:
+    row = await session.get(Notice, notice_id)
+    if row is None:
+        raise NotFound("notice.not_found")
+    if actor is not None and row.sender_id != actor.user_id:
+        await require(session, actor, row.org_id, Permission.SEND_NOTICE, today)
+    if row.status == "recalled" or row.ack_label is None:
+        raise ServiceError("notice.no_ack")
+    audience = Audience.from_json(row.audience)
+    ids = [b.id for b in await notice_branches(session, audience)]
+    missing = (
+        await session.execute(
+            select(Member.org_id, Member.user_id, Member.name, User.started, User.blocked_at)
+            .outerjoin(User, User.id == Member.user_id)
+            .outerjoin(
+                Acknowledgement,
+                and_(
+                    Acknowledgement.notice_id == notice_id,
+                    Acknowledgement.user_id == Member.user_id,
+                ),
+            )
+            .where(
+                Member.org_id.in_(ids),
+                *audience_member_filter(audience),
+                Acknowledgement.user_id.is_(None),
+            )
         )
+    ).all()
+    copies = {
+        c.org_id: c
+        for c in (
+            await session.scalars(
+                select(OutboxItem).where(
+                    OutboxItem.notice_id == notice_id,
+                    OutboxItem.purpose == "notice",
+                    OutboxItem.is_group.is_(True),
+                    OutboxItem.status == "sent",
+                )
+            )
+        ).all()
+    }
+    private = 0
+    mentions: dict[int, list[dict[str, Any]]] = {}
+    for org_id, user_id, name, started, blocked in missing:
+        if user_id is not None and started and blocked is None:
+            session.add(
+                new_item(
+                    purpose="nudge",
+                    notice_id=notice_id,
+                    org_id=org_id,
+                    chat_id=user_id,
+                    now=now,
+                )
+            )
+            private += 1
+        elif user_id is not None and org_id in copies:
+            mentions.setdefault(org_id, []).append({"user_id": user_id, "name": name})
+    for org_id, people in mentions.items():
+        copy = copies[org_id]
+        # Telegram allows 50 mentions per message; larger groups get several messages.
+        for start in range(0, len(people), 40):
+            session.add(
+                new_item(
+                    purpose="nudge",
+                    notice_id=notice_id,
+                    org_id=org_id,
+                    chat_id=copy.chat_id,
+                    thread_id=copy.thread_id,
+                    is_group=True,
+                    target_message_id=copy.message_id,
+                    now=now,
+                    payload={"mentions": people[start : start + 40]},
+                )
+            )
+    row.nudged_at = now
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id if actor and actor.user_id else None,
+        action="notice.nudge",
+        target_type="notice",
+        target_id=notice_id,
+        after={"private": private, "groups": len(mentions)},
+    )
+    return private, len(mentions)
 
 
 async def queue_counter_updates(db: Database, now: datetime) -> int:

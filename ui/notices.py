@@ -35,6 +35,26 @@ class Ack(CallbackData):
 
 
 @dataclasses.dataclass(frozen=True)
+class NoticeStep(CallbackData):
+    """A button of the /notice wizard, tied to the step it was shown for (older ones are stale)."""
+
+    prefix: ClassVar[str] = "nt"
+    step: str
+    action: str
+    value: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Receipt(CallbackData):
+    """A /receipts button: an action on one notice with a number (page offset, branch id)."""
+
+    prefix: ClassVar[str] = "rcp"
+    action: str
+    notice_id: int
+    value: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class RenderedNotice:
     """What to send: optional media with caption, then text parts; the button goes last."""
 

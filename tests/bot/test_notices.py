@@ -16,6 +16,8 @@ from bot.app import build_deps
 from domain.org import Kind, Level, Role, Stage, Status
 from domain.validation import Invalid
 from domain.when import parse_when
+from scheduler.jobs import JobRunner
+from scheduler.notices import NUDGE_JOB, NUDGE_LEAD
 from services.authz import Actor
 from services.groups import bind_chat
 from services.notices import (
@@ -23,18 +25,20 @@ from services.notices import (
     NoticeSpec,
     get_notice,
     progress,
+    publish_draft,
     publish_notice,
+    queue_nudges,
 )
 from services.orgs import add_party_group, create_org
 from services.roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
-from storage.models import Acknowledgement, Draft, Member, Notice, OutboxItem
+from storage.models import Acknowledgement, Draft, JobRun, Member, Notice, OutboxItem
 from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
-from ui.notices import Ack, render_notice
+from ui.notices import Ack, NoticeStep, render_notice
 
 SUPER = Actor(user_id=0, superadmin=True)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -883,3 +887,117 @@ async def test_simultaneous_presses_are_all_recorded_once(
     assert dirty is True
     again = await acknowledge(bot.deps.db, li, notice_id, clock.now())
     assert again.status == "already"
+
+
+# ---- one intent, one transaction; typed drafts; the automatic nudge as a job ----
+
+
+async def test_the_old_preview_button_cannot_publish_a_second_notice(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    sender, db = world.sender, bot.deps.db
+    question = await to_audience(bot, sender, "支委会", "请参加。")
+    await audience_to_preview(bot, sender, question)
+    summary = emu.last_sent(sender)
+    done = await tap(bot, sender, summary, "✅ 确认发布")
+    assert "通知已发布" in done.content
+    # The preview's button again (its buttons were taken off; an old client still shows them).
+    await sender.press_raw(summary, NoticeStep("pre", "ok").pack())
+    await bot.settle()
+    assert "这个按钮已失效" in alert_text(sender)
+
+    # The crash the transaction guards against: published (committed), never replied. The
+    # draft went with the commit, so the button left live on the preview is stale.
+    question = await to_audience(bot, sender, "党员大会", "请参加。")
+    await audience_to_preview(bot, sender, question)
+    summary = emu.last_sent(sender)
+    await publish_draft(db, Actor(sender.id), now=clock.now(), today=clock.now().date())
+    await tap(bot, sender, summary, "✅ 确认发布")
+    assert "这个按钮已失效" in alert_text(sender)
+    async with db.read() as s:
+        titles = list(await s.scalars(select(Notice.title).order_by(Notice.id)))
+        assert await s.get(Draft, sender.id) is None
+    assert titles == ["支委会", "党员大会"]
+
+
+async def test_a_draft_of_the_previous_release_is_dropped_politely(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    sender, db = world.sender, bot.deps.db
+    question = await say(bot, sender, "/notice")
+    await tap(bot, sender, question, "会议通知")  # now on the title step
+
+    async def as_saved_by_the_previous_release() -> None:
+        # The previous release kept the answers as a plain dict, without a version.
+        async with db.transaction() as s:
+            await s.execute(
+                update(Draft)
+                .where(Draft.user_id == sender.id)
+                .values(step="title", data={"single_org": True, "org_id": world.committee,
+                                            "category": "meeting", "ack": True})
+            )  # fmt: skip
+
+    await as_saved_by_the_previous_release()
+    first = await say(bot, sender, "支委会")
+    assert "请选择通知类别" in first.content
+    assert "旧版本" in emu.sent_to(sender)[-2].content
+    async with db.read() as s:
+        draft = await s.get(Draft, sender.id)
+        assert draft is not None
+        assert (draft.step, draft.data["_v"]) == ("cat", 1)
+    # A press of the wizard and /notice meet the old draft the same way.
+    await as_saved_by_the_previous_release()
+    await sender.press_raw(first, "nt:title:keep")
+    await bot.settle()
+    assert "旧版本" in emu.sent_to(sender)[-2].content
+    assert "请选择通知类别" in emu.last_sent(sender).content
+    await as_saved_by_the_previous_release()
+    again = await say(bot, sender, "/notice")
+    assert "请选择通知类别" in again.content
+    assert "旧版本" in emu.sent_to(sender)[-2].content
+    assert bot.errors == []
+
+
+async def _sent(bot: BotUnderTest, notice_id: int) -> None:
+    """Delivered, and marked so by the worker."""
+    await all_sent(bot, notice_id)
+    async with asyncio.timeout(10):
+        while (await get_notice(bot.deps.db, notice_id)).status != "sent":
+            await asyncio.sleep(0.05)
+
+
+async def test_the_automatic_nudge_runs_once_six_hours_before_the_deadline(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    db = bot.deps.db
+    deadline = clock.now() + timedelta(days=1)
+    notice_id = await _publish(world, bot, ack_deadline=deadline)
+    by_hand = await _publish(world, bot, ack_deadline=deadline)
+    no_deadline = await _publish(world, bot)
+    for notice in (notice_id, by_hand, no_deadline):
+        await _sent(bot, notice)
+    await queue_nudges(db, Actor(world.sender.id), by_hand, now=clock.now(),
+                       today=clock.now().date())  # fmt: skip
+    runner = JobRunner(bot.deps)
+    due = deadline - NUDGE_LEAD
+    assert await runner.run_at(NUDGE_JOB, due - timedelta(minutes=1)) == 0
+    assert await runner.run_at(NUDGE_JOB, due) == 1
+    # Wang, Li and Zhao privately; Zhang (never started) by a mention in the first group.
+    assert len(await rows(db, notice_id, "nudge")) == 4
+    assert await rows(db, no_deadline, "nudge") == []
+    async with db.read() as s:
+        run = await s.scalar(select(JobRun).where(JobRun.job == NUDGE_JOB))
+    assert run is not None
+    assert (run.key, run.due_at, run.detail) == (
+        str(notice_id), due, {"notice": notice_id, "private": 3, "groups": 1}
+    )  # fmt: skip
+    # Once: a later look, and a restarted runner, find it done (its job_runs row), even if
+    # the notice's own mark were lost.
+    async with db.transaction() as s:
+        await s.execute(update(Notice).where(Notice.id == notice_id).values(nudged_at=None))
+    assert await runner.run_at(NUDGE_JOB, due + timedelta(minutes=30)) == 0
+    assert await JobRunner(bot.deps).run_at(NUDGE_JOB, due + timedelta(hours=1)) == 0
+    assert len(await rows(db, notice_id, "nudge")) == 4
