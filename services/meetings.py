@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compliance import MeetingType
 from domain.locale import negotiate_locale
+from domain.meeting_wizard import MeetingDraft, MeetingEdit
 from domain.meetings import (
     AGENDA_MAX,
     GROUP_ONLY_TYPES,
@@ -39,6 +40,7 @@ from domain.org import Status as MemberStatus
 from domain.validation import Invalid, parse_short_text
 from services import audit
 from services.authz import Actor, active_role_filter, held_by, orgs_with, permissions
+from services.drafts import take_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
 from services.outbox import ButtonRows, enqueue_edit, enqueue_text
@@ -532,52 +534,105 @@ async def publish_meeting(
     today: date,
 ) -> tuple[MeetingView, bool]:
     """Record the meeting and queue its notice in the branch's main group: (meeting, posted)."""
+    async with db.transaction() as session:
+        row, item = await _publish(session, actor, spec, render, now, today)
+        return await _view(session, row), item is not None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A meeting just published from the wizard: its manage screen, and whether the notice
+    went to a group."""
+
+    screen: Overview
+    posted: bool
+
+
+async def publish_draft(
+    db: Database, actor: Actor, render: GroupRender, *, now: datetime, today: date
+) -> Published:
+    """确认发布: the person's /meeting draft becomes a meeting, its notice queued, and the
+    draft is gone in the same commit (a second press of the old button is stale)."""
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, MeetingDraft)
+        if draft is None or draft.step != "pre":
+            raise ServiceError("stale")
+        row, item = await _publish(session, actor, spec_of(draft), render, now, today)
+        return Published(await _overview(session, actor, row, today), item is not None)
+
+
+def spec_of(draft: MeetingDraft) -> MeetingSpec:
+    """The meeting a finished /meeting draft describes; stale if it is not finished."""
+    if draft.starts_at is None or draft.audience is None:
+        raise ServiceError("stale")
+    return MeetingSpec(
+        org_id=draft.org_id,
+        types=draft.types,
+        starts_at=draft.starts_at,
+        place=draft.place,
+        topic=draft.topic,
+        audience=draft.audience,
+        party_group_id=draft.party_group_id,
+        agenda=draft.agenda,
+        host_id=draft.host_id,
+        recorder_id=draft.recorder_id,
+        lecturer_id=draft.lecturer_id,
+    )
+
+
+async def _publish(
+    session: AsyncSession,
+    actor: Actor,
+    spec: MeetingSpec,
+    render: GroupRender,
+    now: datetime,
+    today: date,
+) -> tuple[Meeting, OutboxItem | None]:
     if spec.starts_at <= now:
         raise ServiceError("meeting.past")
     place = _text(spec.place, PLACE_MAX, "place")
     topic = _text(spec.topic, TOPIC_MAX, "topic")
     agenda = _text(spec.agenda, AGENDA_MAX, "agenda") if spec.agenda else None
-    async with db.transaction() as session:
-        await load_org(session, spec.org_id)
-        await _check_spec(session, actor, spec, today)
-        row = Meeting(
-            org_id=spec.org_id,
-            party_group_id=spec.party_group_id,
-            types=[t.value for t in ordered_types(spec.types)],
-            starts_at=spec.starts_at,
-            place=place,
-            topic=topic,
-            agenda=agenda,
-            host_id=spec.host_id,
-            recorder_id=spec.recorder_id,
-            lecturer_id=spec.lecturer_id,
-            audience=spec.audience.value,
-            status=Status.SCHEDULED.value,
-            created_by=actor.user_id or None,
-            counts_dirty=False,
-            version=1,
-            created_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        view = await _view(session, row)
-        item = await _post_card(session, row, view, render, now, today)
-        if item is not None:
-            row.group_item_id = item.id
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="meeting.publish",
-            target_type="meeting",
-            target_id=row.id,
-            after={
-                "types": row.types,
-                "starts_at": spec.starts_at.isoformat(),
-                "audience": row.audience,
-            },
-        )
-        return view, item is not None
+    await load_org(session, spec.org_id)
+    await _check_spec(session, actor, spec, today)
+    row = Meeting(
+        org_id=spec.org_id,
+        party_group_id=spec.party_group_id,
+        types=[t.value for t in ordered_types(spec.types)],
+        starts_at=spec.starts_at,
+        place=place,
+        topic=topic,
+        agenda=agenda,
+        host_id=spec.host_id,
+        recorder_id=spec.recorder_id,
+        lecturer_id=spec.lecturer_id,
+        audience=spec.audience.value,
+        status=Status.SCHEDULED.value,
+        created_by=actor.user_id or None,
+        counts_dirty=False,
+        version=1,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    view = await _view(session, row)
+    item = await _post_card(session, row, view, render, now, today)
+    if item is not None:
+        row.group_item_id = item.id
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="meeting.publish",
+        target_type="meeting",
+        target_id=row.id,
+        after={
+            "types": row.types,
+            "starts_at": spec.starts_at.isoformat(),
+            "audience": row.audience,
+        },
+    )
+    return row, item
 
 
 # ---- answers ----
@@ -1209,39 +1264,83 @@ async def edit_meeting(
 ) -> Changed:
     """Change one detail: the group message is re-rendered and everyone who answered is told
     what changed (privately, or named in the group if they never started the bot)."""
-    new = _new_value(detail, value, now)
     async with db.transaction() as session:
-        row = await load_meeting(session, meeting_id, lock=True)
-        await require_organizer(session, actor, row, today)
-        if not may_edit(Status(row.status)):
-            raise ServiceError(f"meeting.{_over(row) or 'closed'}")
-        if detail in PERSON_DETAILS:
-            new = await _person(session, row, new if isinstance(new, int) else None)
-        column = _COLUMNS[detail]
-        before = await _view(session, row)
-        old = getattr(row, column)
-        if old == new:
-            return Changed(before, before, changed=False)
-        setattr(row, column, new)
-        row.version += 1
-        await session.flush()
-        after = await _view(session, row)
-        await _refresh_group(session, row, wording, now, today)
-        private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="meeting.edit",
-            target_type="meeting",
-            target_id=row.id,
-            before={column: old.isoformat() if isinstance(old, datetime) else old},
-            after={
-                column: new.isoformat() if isinstance(new, datetime) else new,
-                "version": row.version,
-            },
-        )
-        return Changed(before, after, True, private, mentioned)
+        row = await _changeable(session, actor, meeting_id, today, may_edit)
+        return await _edit(session, actor, row, detail, value, wording, now, today)
+
+
+async def edit_by_draft(
+    db: Database, actor: Actor, meeting_id: int, wording: Wording, *, now: datetime, today: date
+) -> Changed:
+    """确认修改: the change prepared in the person's edit draft, which is gone in the same
+    commit (a second press of the old button is stale)."""
+    async with db.transaction() as session:
+        row = await _changeable(session, actor, meeting_id, today, may_edit)
+        draft = await take_draft(session, actor.user_id, MeetingEdit)
+        if (
+            draft is None
+            or draft.meeting_id != meeting_id
+            or draft.detail is None
+            or draft.step != "confirm"
+            or not draft.chosen
+        ):
+            raise ServiceError("stale")
+        return await _edit(session, actor, row, draft.detail, draft.value, wording, now, today)
+
+
+async def _changeable(
+    session: AsyncSession,
+    actor: Actor,
+    meeting_id: int,
+    today: date,
+    allowed: Callable[[Status], bool],
+) -> Meeting:
+    """The meeting, locked, for one of its organizers, while it may still change."""
+    row = await load_meeting(session, meeting_id, lock=True)
+    await require_organizer(session, actor, row, today)
+    if not allowed(Status(row.status)):
+        raise ServiceError(f"meeting.{_over(row) or 'closed'}")
+    return row
+
+
+async def _edit(
+    session: AsyncSession,
+    actor: Actor,
+    row: Meeting,
+    detail: Detail,
+    value: str | int | datetime | None,
+    wording: Wording,
+    now: datetime,
+    today: date,
+) -> Changed:
+    new = _new_value(detail, value, now)
+    if detail in PERSON_DETAILS:
+        new = await _person(session, row, new if isinstance(new, int) else None)
+    column = _COLUMNS[detail]
+    before = await _view(session, row)
+    old = getattr(row, column)
+    if old == new:
+        return Changed(before, before, changed=False)
+    setattr(row, column, new)
+    row.version += 1
+    await session.flush()
+    after = await _view(session, row)
+    await _refresh_group(session, row, wording, now, today)
+    private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="meeting.edit",
+        target_type="meeting",
+        target_id=row.id,
+        before={column: old.isoformat() if isinstance(old, datetime) else old},
+        after={
+            column: new.isoformat() if isinstance(new, datetime) else new,
+            "version": row.version,
+        },
+    )
+    return Changed(before, after, True, private, mentioned)
 
 
 async def cancel_meeting(
@@ -1256,36 +1355,70 @@ async def cancel_meeting(
 ) -> Changed:
     """Call the meeting off: the group message shows 已取消 without buttons and everyone who
     answered is told, with the reason when one is given."""
-    cleaned = None
-    if reason:
-        parsed = parse_short_text(reason, REASON_MAX)
-        if isinstance(parsed, Invalid):
-            raise ServiceError("meeting.reason_long")
-        cleaned = parsed
+    cleaned = _reason(reason)
     async with db.transaction() as session:
-        row = await load_meeting(session, meeting_id, lock=True)
-        await require_organizer(session, actor, row, today)
-        if not may_cancel(Status(row.status)):
-            raise ServiceError(f"meeting.{_over(row) or 'closed'}")
-        before = await _view(session, row)
-        row.status, row.cancelled_at = Status.CANCELLED.value, now
-        row.version += 1
-        # The reason lives in the audit entry; written first, so the view below shows it.
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="meeting.cancel",
-            target_type="meeting",
-            target_id=row.id,
-            before={"status": before.status.value},
-            after={"reason": cleaned, "version": row.version},
-        )
-        await session.flush()
-        after = await _view(session, row)
-        await _refresh_group(session, row, wording, now, today)
-        private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
-        return Changed(before, after, True, private, mentioned)
+        row = await _changeable(session, actor, meeting_id, today, may_cancel)
+        return await _cancel(session, actor, row, cleaned, wording, now, today)
+
+
+async def cancel_by_draft(
+    db: Database,
+    actor: Actor,
+    meeting_id: int,
+    wording: Wording,
+    *,
+    with_reason: bool,
+    now: datetime,
+    today: date,
+) -> Changed:
+    """确认取消 (`with_reason`: the typed reason) or 不填原因，直接取消: the meeting is called off
+    and the person's cancel draft is gone in the same commit."""
+    async with db.transaction() as session:
+        row = await _changeable(session, actor, meeting_id, today, may_cancel)
+        draft = await take_draft(session, actor.user_id, MeetingEdit)
+        if draft is None or draft.meeting_id != meeting_id or draft.detail is not None:
+            raise ServiceError("stale")
+        reason = draft.reason if with_reason and draft.step == "cancel_confirm" else None
+        return await _cancel(session, actor, row, _reason(reason), wording, now, today)
+
+
+def _reason(reason: str | None) -> str | None:
+    if not reason:
+        return None
+    parsed = parse_short_text(reason, REASON_MAX)
+    if isinstance(parsed, Invalid):
+        raise ServiceError("meeting.reason_long")
+    return parsed
+
+
+async def _cancel(
+    session: AsyncSession,
+    actor: Actor,
+    row: Meeting,
+    reason: str | None,
+    wording: Wording,
+    now: datetime,
+    today: date,
+) -> Changed:
+    before = await _view(session, row)
+    row.status, row.cancelled_at = Status.CANCELLED.value, now
+    row.version += 1
+    # The reason lives in the audit entry; written first, so the view below shows it.
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="meeting.cancel",
+        target_type="meeting",
+        target_id=row.id,
+        before={"status": before.status.value},
+        after={"reason": reason, "version": row.version},
+    )
+    await session.flush()
+    after = await _view(session, row)
+    await _refresh_group(session, row, wording, now, today)
+    private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+    return Changed(before, after, True, private, mentioned)
 
 
 # ---- the manage screen and lists ----
@@ -1296,20 +1429,24 @@ async def overview(db: Database, actor: Actor, meeting_id: int, today: date) -> 
     async with db.read() as session:
         row = await _load(session, meeting_id)
         await require_runner(session, actor, row, today)
-        signed = await session.scalar(
-            select(func.count())
-            .select_from(MeetingAttendance)
-            .where(MeetingAttendance.meeting_id == row.id)
-        )
-        minutes = await session.get(MeetingMinutes, row.id)
-        return Overview(
-            meeting=await _view(session, row),
-            counts=await _counts(session, row, today),
-            signed=int(signed or 0),
-            has_minutes=minutes is not None,
-            organizer=await _is_organizer(session, actor, row, today),
-            writer=await may_write_minutes(session, actor, row, today),
-        )
+        return await _overview(session, actor, row, today)
+
+
+async def _overview(session: AsyncSession, actor: Actor, row: Meeting, today: date) -> Overview:
+    signed = await session.scalar(
+        select(func.count())
+        .select_from(MeetingAttendance)
+        .where(MeetingAttendance.meeting_id == row.id)
+    )
+    minutes = await session.get(MeetingMinutes, row.id)
+    return Overview(
+        meeting=await _view(session, row),
+        counts=await _counts(session, row, today),
+        signed=int(signed or 0),
+        has_minutes=minutes is not None,
+        organizer=await _is_organizer(session, actor, row, today),
+        writer=await may_write_minutes(session, actor, row, today),
+    )
 
 
 def _item(row: Meeting, org_name: str) -> MeetingItem:
