@@ -13,6 +13,7 @@ from domain.meetings import Answer, Audience
 from domain.org import Kind, Level, Role, Stage
 from scheduler.meetings import refresh_counters
 from services.authz import Actor
+from services.drafts import save_draft
 from services.groups import bind_chat
 from services.meetings import (
     MeetingSpec,
@@ -574,3 +575,61 @@ async def test_closing_posts_a_summary_without_names_and_counts_full_members_for
     async with mbot.deps.db.read() as s:
         kinds = (await s.scalars(select(MeetingAttendance.signed_by))).all()
     assert sorted(kinds) == ["late", "self", "self"]
+
+
+async def to_preview(bot: BotUnderTest, world: Branch) -> EmuMessage:
+    """Walk /meeting the short way (a theme day, nobody named) to its preview."""
+    sec = world.secretary
+    question = await say(bot, sec, "/meeting")
+    question = await tap(bot, sec, question, "⬜ 主题党日")
+    question = await tap(bot, sec, question, "下一步")
+    question = await tap(bot, sec, await say(bot, sec, "12月5日 19:30"), "对")
+    await say(bot, sec, "三楼会议室")
+    question = await say(bot, sec, "学习新党章")
+    for label in ("跳过", "跳过", "跳过"):  # agenda, host, recorder
+        question = await tap(bot, sec, question, label)
+    preview = await tap(bot, sec, question, "全体党员")
+    assert "确认发布" in preview.button_texts()
+    return preview
+
+
+@pytest.mark.usefixtures("december")
+async def test_pressing_the_old_publish_button_twice_publishes_once(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    sec = world.secretary
+    preview = await to_preview(mbot, world)
+    publish = next(b.callback_data for row in preview.buttons for b in row if b.text == "确认发布")
+    first = await sec.press_raw(preview, str(publish))
+    second = await sec.press_raw(preview, str(publish))  # a double tap, before any reply
+    await mbot.settle()
+    answers = [(await emu.answer_of(q)).text or "" for q in (first, second)]
+    assert sorted(answers) == ["已发布", "这个按钮已失效，请重新操作。"]
+    assert "已发布到支部群" in preview.content
+    async with mbot.deps.db.read() as s:
+        meetings = await s.scalar(select(func.count()).select_from(Meeting))
+        notices = await s.scalar(
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.is_group.is_(True))
+        )
+    assert (meetings, notices) == (1, 1)
+
+
+@pytest.mark.usefixtures("december")
+async def test_a_wizard_left_by_the_previous_release_restarts_politely(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    sec = world.secretary
+    old = {"single_org": True, "types": ["theme_day"], "org_id": world.org_id, "org_name": "x"}
+    await save_draft(mbot.deps.db, sec.id, "meeting", "place", old, clock.now())
+    question = await say(mbot, sec, "三楼会议室")
+    assert "请选择会议类型" in question.content  # started again, from the types
+    assert any("旧版本" in m.content for m in emu.sent_to(sec))
+    # An old leave-reason question: told, and the text is not taken as a reason.
+    await save_draft(
+        mbot.deps.db, sec.id, "meeting_leave", "reason", {"meeting_id": 1}, clock.now()
+    )
+    assert "旧版本" in (await say(mbot, sec, "出差")).content
+    async with mbot.deps.db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(MeetingRsvp)) == 0
