@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +44,7 @@ from services.authz import Actor, active_role_filter, held_by, orgs_with, permis
 from services.drafts import take_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
-from services.outbox import ButtonRows, enqueue_edit, enqueue_text
+from services.outbox import enqueue_text, new_item
 from storage.db import Database
 from storage.models import (
     AuditEntry,
@@ -112,9 +113,26 @@ class MeetingView:
     cancel_reason: str | None = None  # as the organizer gave it when calling the meeting off
 
 
-# Renders the group message of a meeting with its counts: (html, buttons). Handlers own
-# the wording; services call it inside the transaction so the text commits with the intent.
-GroupRender = Callable[[MeetingView, Counts], tuple[str, ButtonRows]]
+# The meeting's messages in the group ("cards") are queued as intent, not text: an outbox
+# row of CARD (or CARD_EDIT, to show the current state in a posted card) carries the meeting
+# id and which card, and the outbox worker renders it when it sends, from `card_state`.
+CARD = "meeting_card"
+CARD_EDIT = "meeting_card_edit"
+
+
+class Card(StrEnum):
+    """The meeting's messages in the group."""
+
+    NOTICE = "notice"  # details, live counts, 参加 / 请假
+    SIGNIN = "signin"  # 签到, while sign-in is open
+
+
+@dataclass(frozen=True)
+class CardState:
+    """What a card shows when it is sent: the meeting as it stands and its counts."""
+
+    meeting: MeetingView
+    counts: Counts
 
 
 @dataclass(frozen=True)
@@ -146,10 +164,9 @@ SummaryRender = Callable[[MeetingView, Summary], str]
 
 @dataclass(frozen=True)
 class Wording:
-    """Everything handlers word for the messages services queue with a change."""
+    """How the notes and summaries queued with a change are worded (the cards in the group
+    are rendered when sent: see CARD)."""
 
-    notice: GroupRender  # the meeting notice in the group, in its current state
-    signin: GroupRender  # the sign-in message in the group, in its current state
     private_note: PrivateNote
     group_note: GroupNote
     summary: SummaryRender
@@ -463,30 +480,35 @@ async def _main_group(session: AsyncSession, org_id: int) -> ChatBinding | None:
 
 
 async def _post_card(
-    session: AsyncSession,
-    row: Meeting,
-    view: MeetingView,
-    render: GroupRender,
-    now: datetime,
-    today: date,
+    session: AsyncSession, row: Meeting, card: Card, now: datetime
 ) -> OutboxItem | None:
     """Queue a meeting card (the notice, the sign-in message) in the branch's main group,
-    rendered with the current counts; None when the branch has no group."""
+    rendered as the meeting stands when it is sent; None when the branch has no group."""
     binding = await _main_group(session, row.org_id)
     if binding is None:
         return None
-    html, buttons = render(view, await _counts(session, row, today))
-    item = enqueue_text(
-        session,
+    item = new_item(
+        purpose=CARD,
         chat_id=binding.chat_id,
-        html=html,
         now=now,
         is_group=True,
         thread_id=binding.topic_id,
-        buttons=buttons,
+        payload=_card_payload(row, card),
     )
+    session.add(item)
     await session.flush()
     return item
+
+
+def _card_payload(row: Meeting, card: Card) -> dict[str, object]:
+    return {"meeting_id": row.id, "card": card.value, "version": row.version}
+
+
+async def card_state(db: Database, meeting_id: int, today: date) -> CardState:
+    """The meeting and its counts, for rendering one of its cards as it is sent."""
+    async with db.read() as session:
+        row = await _load(session, meeting_id)
+        return CardState(await _view(session, row), await _counts(session, row, today))
 
 
 # ---- publishing ----
@@ -528,14 +550,13 @@ async def publish_meeting(
     db: Database,
     actor: Actor,
     spec: MeetingSpec,
-    render: GroupRender,
     *,
     now: datetime,
     today: date,
 ) -> tuple[MeetingView, bool]:
     """Record the meeting and queue its notice in the branch's main group: (meeting, posted)."""
     async with db.transaction() as session:
-        row, item = await _publish(session, actor, spec, render, now, today)
+        row, item = await _publish(session, actor, spec, now, today)
         return await _view(session, row), item is not None
 
 
@@ -548,16 +569,14 @@ class Published:
     posted: bool
 
 
-async def publish_draft(
-    db: Database, actor: Actor, render: GroupRender, *, now: datetime, today: date
-) -> Published:
+async def publish_draft(db: Database, actor: Actor, *, now: datetime, today: date) -> Published:
     """确认发布: the person's /meeting draft becomes a meeting, its notice queued, and the
     draft is gone in the same commit (a second press of the old button is stale)."""
     async with db.transaction() as session:
         draft = await take_draft(session, actor.user_id, MeetingDraft)
         if draft is None or draft.step != "pre":
             raise ServiceError("stale")
-        row, item = await _publish(session, actor, spec_of(draft), render, now, today)
+        row, item = await _publish(session, actor, spec_of(draft), now, today)
         return Published(await _overview(session, actor, row, today), item is not None)
 
 
@@ -584,7 +603,6 @@ async def _publish(
     session: AsyncSession,
     actor: Actor,
     spec: MeetingSpec,
-    render: GroupRender,
     now: datetime,
     today: date,
 ) -> tuple[Meeting, OutboxItem | None]:
@@ -615,8 +633,7 @@ async def _publish(
     )
     session.add(row)
     await session.flush()
-    view = await _view(session, row)
-    item = await _post_card(session, row, view, render, now, today)
+    item = await _post_card(session, row, Card.NOTICE, now)
     if item is not None:
         row.group_item_id = item.id
     audit.record(
@@ -756,28 +773,26 @@ async def _last_edit(session: AsyncSession, posted: OutboxItem) -> OutboxItem | 
     return await session.get(OutboxItem, last_id) if isinstance(last_id, int) else None
 
 
-async def _replace(
-    session: AsyncSession, item: OutboxItem, html: str, buttons: ButtonRows, now: datetime
-) -> bool:
-    """Show new content in a group message the bot posted or is about to post; False while
-    it is being sent, when the caller must come back later."""
-    if item.status == "pending":  # not sent yet: it goes out as it should look now
-        item.payload = {**item.payload, "html": html, "buttons": buttons}
+async def _replace(session: AsyncSession, row: Meeting, item: OutboxItem, now: datetime) -> bool:
+    """Show the meeting as it now stands in a card the bot posted or is about to post; False
+    while it is being sent, when the caller must come back later."""
+    if item.status == "pending":  # not sent yet: it is rendered as the meeting is then
         return True
     if item.status == "sending":
         return False
     if item.status != "sent" or item.message_id is None:
         return True  # it never reached the group: nothing to show
     last = await _last_edit(session, item)
-    edit = enqueue_edit(
-        session,
+    card = Card(item.payload.get("card", Card.NOTICE.value))
+    edit = new_item(
+        purpose=CARD_EDIT,
         chat_id=item.chat_id,
-        message_id=item.message_id,
-        html=html,
         now=now,
         is_group=item.is_group,
-        buttons=buttons,
+        target_message_id=item.message_id,
+        payload=_card_payload(row, card),
     )
+    session.add(edit)
     if last is not None and last.status == "sent" and last.sent_at is not None:
         # The outbox holds it until COUNTER_GAP after the previous edit went out.
         edit.not_before = max(now, last.sent_at + COUNTER_GAP)
@@ -787,29 +802,21 @@ async def _replace(
     return True
 
 
-async def _refresh_group(
-    session: AsyncSession, row: Meeting, wording: Wording, now: datetime, today: date
-) -> None:
-    """Re-render the notice and the sign-in message in the group as the meeting now stands."""
-    view = await _view(session, row)
-    counts = await _counts(session, row, today)
+async def _refresh_group(session: AsyncSession, row: Meeting, now: datetime) -> None:
+    """Show the notice and the sign-in message in the group as the meeting now stands."""
     posted = await _locked_item(session, row.group_item_id)
     row.counts_dirty = False
     if posted is not None:
-        html, buttons = wording.notice(view, counts)
-        if not await _replace(session, posted, html, buttons, now):
-            row.counts_dirty = True  # the counter job renders it once it is in the group
+        if not await _replace(session, row, posted, now):
+            row.counts_dirty = True  # the counter job updates it once it is in the group
         signin_id = posted.payload.get("signin_item")
         signin = await _locked_item(session, signin_id if isinstance(signin_id, int) else None)
         if signin is not None:
-            html, buttons = wording.signin(view, counts)
-            await _replace(session, signin, html, buttons, now)
+            await _replace(session, row, signin, now)
 
 
-async def queue_counter_updates(
-    db: Database, render: GroupRender, now: datetime, today: date
-) -> int:
-    """Re-render the group message of meetings whose counts changed: at most one edit of a
+async def queue_counter_updates(db: Database, now: datetime) -> int:
+    """Update the group message of meetings whose counts changed: at most one edit of a
     message waits at a time, and it goes out at least COUNTER_GAP after the previous one."""
     queued = 0
     async with db.transaction() as session:
@@ -828,8 +835,7 @@ async def queue_counter_updates(
             last = await _last_edit(session, posted)
             if last is not None and last.status in ("pending", "sending"):
                 continue  # stays dirty: a later run renders the counts after that edit
-            html, buttons = render(await _view(session, row), await _counts(session, row, today))
-            await _replace(session, posted, html, buttons, now)
+            await _replace(session, row, posted, now)
             row.counts_dirty = False
             queued += 1
     return queued
@@ -902,7 +908,7 @@ async def meeting_view(session: AsyncSession, row: Meeting) -> MeetingView:
 
 
 async def open_signin(
-    db: Database, actor: Actor, meeting_id: int, render: GroupRender, *, now: datetime, today: date
+    db: Database, actor: Actor, meeting_id: int, *, now: datetime, today: date
 ) -> MeetingView:
     """Open sign-in and post the 签到 message in the group (when the branch has one)."""
     async with db.transaction() as session:
@@ -915,7 +921,7 @@ async def open_signin(
             return await _view(session, row)
         row.status, row.signin_opened_at = Status.OPEN.value, now
         view = await _view(session, row)
-        item = await _post_card(session, row, view, render, now, today)
+        item = await _post_card(session, row, Card.SIGNIN, now)
         if item is not None:
             posted = await _locked_item(session, row.group_item_id)
             if posted is not None:
@@ -1107,7 +1113,7 @@ async def close_meeting(
         row.status, row.closed_at = Status.CLOSED.value, now
         await session.flush()
         report = await attendance_of(session, row, today)
-        await _refresh_group(session, row, wording, now, today)
+        await _refresh_group(session, row, now)
         binding = await _main_group(session, row.org_id)
         summary = report.summary
         assert summary is not None
@@ -1325,7 +1331,7 @@ async def _edit(
     row.version += 1
     await session.flush()
     after = await _view(session, row)
-    await _refresh_group(session, row, wording, now, today)
+    await _refresh_group(session, row, now)
     private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
     audit.record(
         session,
@@ -1416,7 +1422,7 @@ async def _cancel(
     )
     await session.flush()
     after = await _view(session, row)
-    await _refresh_group(session, row, wording, now, today)
+    await _refresh_group(session, row, now)
     private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
     return Changed(before, after, True, private, mentioned)
 

@@ -19,7 +19,6 @@ from ui.meetings import (
     MeetingList,
     MinutesOpen,
     card_lines,
-    group_render,
     wording,
 )
 
@@ -112,7 +111,6 @@ async def start_signin(press: Press[Manage], context: BotContext) -> None:
         context.deps.db,
         press.actor,
         press.data.meeting_id,
-        group_render(context, signin=True),
         now=context.deps.clock.now(),
         today=today(context),
     )

@@ -33,7 +33,6 @@ from ui.meetings import (
     Keyboard,
     MeetingStep,
     details_lines,
-    group_render,
 )
 from ui.render import format_datetime
 
@@ -273,7 +272,6 @@ async def publish(press: Press[MeetingStep], context: BotContext) -> None:
     published = await publish_draft(
         context.deps.db,
         press.actor,
-        group_render(context),
         now=context.deps.clock.now(),
         today=today(context),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from services.authz import Actor
 from services.drafts import save_draft
 from services.groups import bind_chat
 from services.meetings import (
+    CARD_EDIT,
     MeetingSpec,
     answer,
     cancel_meeting,
@@ -31,7 +33,7 @@ from tests.bot.test_notices import RIGHTS, TZ, _member, alert_text, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
-from ui.meetings import group_renderer, meeting_wording
+from ui.meetings import meeting_wording
 
 SUPER = Actor(user_id=0, superadmin=True)
 
@@ -223,7 +225,7 @@ async def test_answers_leave_with_reason_forgery_and_batched_counter(
     assert await refresh_counters(mbot.deps) == 0
     async with mbot.deps.db.read() as s:
         edits = await s.scalar(
-            select(func.count()).select_from(OutboxItem).where(OutboxItem.purpose == "edit")
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.purpose == CARD_EDIT)
         )
     assert edits == 1
 
@@ -458,7 +460,6 @@ async def test_meetings_pages_coming_and_past_meetings(
     world = await make_branch(emu, mbot, clock)
     db, now = mbot.deps.db, clock.now()
     secretary = Actor(user_id=world.secretary.id)
-    render = group_renderer(mbot.deps.catalog, "zh_CN", TZ, now)
     words = meeting_wording(mbot.deps.catalog, "zh_CN", TZ, now)
     ids = []
     for day in range(2, 14):
@@ -473,13 +474,12 @@ async def test_meetings_pages_coming_and_past_meetings(
                 topic=f"第{day}次活动",
                 audience=Audience.BRANCH,
             ),
-            render,
             now=now,
             today=now.date(),
         )
         ids.append(view.id)
     for meeting_id in ids[:3]:  # the first three are over: two held, one called off
-        await open_signin(db, secretary, meeting_id, render, now=now, today=now.date())
+        await open_signin(db, secretary, meeting_id, now=now, today=now.date())
     for meeting_id in ids[:2]:
         await close_meeting(db, secretary, meeting_id, words, now=now, today=now.date())
     await cancel_meeting(db, secretary, ids[2], None, words, now=now, today=now.date())
@@ -633,3 +633,58 @@ async def test_a_wizard_left_by_the_previous_release_restarts_politely(
     assert "旧版本" in (await say(mbot, sec, "出差")).content
     async with mbot.deps.db.read() as s:
         assert await s.scalar(select(func.count()).select_from(MeetingRsvp)) == 0
+
+
+@pytest.mark.usefixtures("december")
+async def test_the_group_card_is_rendered_as_the_meeting_stands_when_it_is_sent(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    db, now, today = mbot.deps.db, clock.now(), clock.now().date()
+    secretary = Actor(user_id=world.secretary.id)
+    spec = MeetingSpec(
+        org_id=world.org_id,
+        types=(MeetingType.THEME_DAY,),
+        starts_at=datetime(2026, 12, 5, 11, 0, tzinfo=UTC),
+        place="活动室",
+        topic="送出时渲染",
+        audience=Audience.BRANCH,
+    )
+    view, posted = await publish_meeting(db, secretary, spec, now=now, today=today)
+    assert posted
+    # Queued as intent; before the worker sends it, an answer comes in and sign-in opens.
+    await answer(db, world.people["wang"].id, view.id, Answer.ATTEND, now=now, today=today)
+    await open_signin(db, secretary, view.id, now=now, today=today)
+    notice: EmuMessage = await delivered(  # type: ignore[assignment]
+        mbot,
+        lambda: next((m for m in emu.sent_to(world.group) if "送出时渲染" in m.content), None),
+        "the notice",
+    )
+    assert "参加 1 · 请假 0 · 未回复 4" in notice.content
+    assert notice.edits == 0
+    signin: EmuMessage = await delivered(  # type: ignore[assignment]
+        mbot,
+        lambda: next((m for m in emu.sent_to(world.group) if "签到已开始" in m.content), None),
+        "the sign-in card",
+    )
+    assert signin.button_texts() == ["签到"]
+    await _all_sent(mbot)
+    # Called off after both went out: each is edited to the state of when the edit is sent.
+    await cancel_meeting(db, secretary, view.id, "改期", meeting_wording(
+        mbot.deps.catalog, "zh_CN", TZ, now), now=now, today=today)  # fmt: skip
+    await delivered(mbot, lambda: "会议已取消" in notice.content, "the cancelled notice")
+    assert notice.buttons == []
+    await emu.wait_for(lambda: signin.buttons == [], timeout=10)
+
+
+async def _all_sent(bot: BotUnderTest) -> None:
+    """Wait until the outbox has recorded every item as sent (message ids known)."""
+    for _ in range(100):
+        async with bot.deps.db.read() as s:
+            waiting = await s.scalar(
+                select(func.count()).select_from(OutboxItem).where(OutboxItem.status != "sent")
+            )
+        if not waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("outbox items still unsent")

@@ -23,7 +23,7 @@ from storage.db import Database
 from storage.models import AuditEntry, Meeting, OutboxItem
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, linked_member, today
-from tests.services.test_meetings import WORDING, branch, render, spec
+from tests.services.test_meetings import WORDING, branch, spec
 
 
 async def _count(db: Database, model: type[Meeting] | type[OutboxItem] | type[AuditEntry]) -> int:
@@ -54,13 +54,13 @@ async def test_publishing_takes_the_draft_so_a_second_press_publishes_nothing(
     )
     t, now = today(clock), clock.now()
     await keep_draft(db, secretary.user_id, _finished(branch_id, clock), now)
-    published = await m.publish_draft(db, secretary, render, now=now, today=t)
+    published = await m.publish_draft(db, secretary, now=now, today=t)
     assert published.posted
     assert published.screen.organizer
     assert published.screen.meeting.topic == "学习党章"
     assert await get_draft(db, secretary.user_id) is None
     with pytest.raises(ServiceError) as again:
-        await m.publish_draft(db, secretary, render, now=now, today=t)
+        await m.publish_draft(db, secretary, now=now, today=t)
     assert again.value.code == "stale"
     assert await _count(db, Meeting) == 1
     assert await _count(db, OutboxItem) == 1
@@ -77,14 +77,14 @@ async def test_a_refused_publish_keeps_the_draft_and_an_unfinished_one_is_stale(
     late = dataclasses.replace(_finished(branch_id, clock), starts_at=now - timedelta(hours=1))
     await keep_draft(db, secretary.user_id, late, now)
     with pytest.raises(ServiceError) as past:
-        await m.publish_draft(db, secretary, render, now=now, today=t)
+        await m.publish_draft(db, secretary, now=now, today=t)
     assert past.value.code == "meeting.past"
     kept = await get_draft(db, secretary.user_id)  # rolled back with the refusal
     assert kept is not None
     assert kept.step == "pre"
     await keep_draft(db, secretary.user_id, dataclasses.replace(late, step="aud"), now)
     with pytest.raises(ServiceError) as early:
-        await m.publish_draft(db, secretary, render, now=now, today=t)
+        await m.publish_draft(db, secretary, now=now, today=t)
     assert early.value.code == "stale"
     assert await _count(db, Meeting) == 0
 
@@ -97,11 +97,9 @@ async def test_an_edit_takes_its_draft_so_a_second_press_changes_nothing(
         db, clock, branch_id, BASE_UID + 3, "书记", role=Role.SECRETARY
     )
     t, now = today(clock), clock.now()
-    view, _ = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock), render, now=now, today=t
-    )
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
     other, _ = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock, topic="另一个"), render, now=now, today=t
+        db, secretary, spec(branch_id, clock, topic="另一个"), now=now, today=t
     )
     edit = MeetingEdit(
         step="confirm", meeting_id=view.id, detail=Detail.TOPIC, chosen=True, text="新主题"
@@ -133,9 +131,7 @@ async def test_cancelling_takes_its_draft_and_needs_one(db: Database, clock: Fak
         db, clock, branch_id, BASE_UID + 4, "书记", role=Role.SECRETARY
     )
     t, now = today(clock), clock.now()
-    view, _ = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock), render, now=now, today=t
-    )
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
     with pytest.raises(ServiceError) as no_draft:
         await m.cancel_by_draft(
             db, secretary, view.id, WORDING, with_reason=False, now=now, today=t
