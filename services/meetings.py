@@ -773,17 +773,21 @@ async def _last_edit(session: AsyncSession, posted: OutboxItem) -> OutboxItem | 
     return await session.get(OutboxItem, last_id) if isinstance(last_id, int) else None
 
 
-async def _replace(session: AsyncSession, row: Meeting, item: OutboxItem, now: datetime) -> bool:
+async def _replace(
+    session: AsyncSession, row: Meeting, item: OutboxItem, card: Card, now: datetime
+) -> bool:
     """Show the meeting as it now stands in a card the bot posted or is about to post; False
     while it is being sent, when the caller must come back later."""
     if item.status == "pending":  # not sent yet: it is rendered as the meeting is then
+        # (an older release queued it as text: from now on it is intent, like the others)
+        item.purpose, item.payload = CARD, {**item.payload, **_card_payload(row, card)}
         return True
     if item.status == "sending":
         return False
     if item.status != "sent" or item.message_id is None:
         return True  # it never reached the group: nothing to show
+    # `card` is passed, not read from the row: cards posted by an older release were text.
     last = await _last_edit(session, item)
-    card = Card(item.payload.get("card", Card.NOTICE.value))
     edit = new_item(
         purpose=CARD_EDIT,
         chat_id=item.chat_id,
@@ -807,12 +811,12 @@ async def _refresh_group(session: AsyncSession, row: Meeting, now: datetime) -> 
     posted = await _locked_item(session, row.group_item_id)
     row.counts_dirty = False
     if posted is not None:
-        if not await _replace(session, row, posted, now):
+        if not await _replace(session, row, posted, Card.NOTICE, now):
             row.counts_dirty = True  # the counter job updates it once it is in the group
         signin_id = posted.payload.get("signin_item")
         signin = await _locked_item(session, signin_id if isinstance(signin_id, int) else None)
         if signin is not None:
-            await _replace(session, row, signin, now)
+            await _replace(session, row, signin, Card.SIGNIN, now)
 
 
 async def queue_counter_updates(db: Database, now: datetime) -> int:
@@ -835,7 +839,7 @@ async def queue_counter_updates(db: Database, now: datetime) -> int:
             last = await _last_edit(session, posted)
             if last is not None and last.status in ("pending", "sending"):
                 continue  # stays dirty: a later run renders the counts after that edit
-            await _replace(session, row, posted, now)
+            await _replace(session, row, posted, Card.NOTICE, now)
             row.counts_dirty = False
             queued += 1
     return queued

@@ -407,6 +407,24 @@ async def test_an_edit_before_the_notice_is_sent_rewrites_it_instead(
     assert notice.status == "pending"
 
 
+async def test_a_card_an_older_release_queued_as_text_goes_out_as_the_meeting_stands(
+    db: Database, clock: FakeClock
+) -> None:
+    branch_id = await branch(db, clock)
+    secretary, _ = await linked_member(
+        db, clock, branch_id, BASE_UID + 31, "书记", role=Role.SECRETARY
+    )
+    t, now = today(clock), clock.now()
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
+    async with db.transaction() as s:
+        [item] = (await s.scalars(select(OutboxItem))).all()
+        item.purpose, item.payload = "text", {"html": "旧的文字", "buttons": []}
+    await m.edit_meeting(db, secretary, view.id, Detail.TOPIC, "新主题", WORDING, now=now, today=t)
+    [notice] = await queued(db, m.CARD)
+    assert notice.payload["version"] == 2
+    assert await shown(db, notice, t) == "新主题 0/0/1"
+
+
 async def test_cancel_keeps_the_reason_and_refuses_what_follows(
     db: Database, clock: FakeClock
 ) -> None:
