@@ -117,7 +117,7 @@ class MeetingView:
 # row of CARD (or CARD_EDIT, to show the current state in a posted card) carries the meeting
 # id and which card, and the outbox worker renders it when it sends, from `card_state`.
 CARD = "meeting_card"
-CARD_EDIT = "meeting_card_edit"
+CARD_EDIT = "meeting_redraw"  # outbox purposes are at most 16 characters
 
 
 class Card(StrEnum):
