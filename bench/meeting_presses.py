@@ -42,7 +42,6 @@ from storage.db import Database
 from storage.models import MeetingRsvp, Member, User
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
-from ui.meetings import group_renderer
 
 SUPER = Actor(user_id=0, superadmin=True)
 WINDOW = 1.0  # seconds over which the presses are spread
@@ -185,7 +184,6 @@ async def _zhibu(
         group, users, org_id = await _world(emu, db, n)
         now = deps.clock.now()
         tz = deps.settings.timezone
-        render = group_renderer(deps.catalog, deps.settings.default_locale, tz, now)
         notices: list[EmuMessage] = []
         for topic in ("主题党日", "专题党课"):
             await publish_meeting(
@@ -199,7 +197,6 @@ async def _zhibu(
                     topic=topic,
                     audience=Audience.BRANCH,
                 ),
-                render,
                 now=now,
                 today=now.astimezone(tz).date(),
             )

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from domain.compliance import MeetingType
 from handlers.common import actor_of, edit_text, today
 from handlers.meetings import open_wizard_for
+from handlers.press import Press, Presses
 from services.compliance import (
     RequirementsView,
     requirements_of,
@@ -37,24 +38,17 @@ from ui.meetings import TYPE_KEYS
 # ---- 立即安排 ----
 
 
-async def schedule_now_button(update: Update, context: BotContext) -> None:
+# Its own presses, in the meetings' words: the button opens the meeting wizard.
+schedule_presses = Presses("meetings")
+
+
+@schedule_presses.on(ScheduleNow, type_index=tuple(range(len(TYPES))))
+async def schedule_now(press: Press[ScheduleNow], context: BotContext) -> None:
     """立即安排: the /meeting wizard for that branch with the type ticked (organizers only)."""
-    query = update.callback_query
-    assert query is not None
-    press = ScheduleNow.unpack(query.data)
-    if press is None or not 0 <= press.type_index < len(TYPES):
-        await query.answer(context.plain(error_key("stale")), show_alert=True)
-        return
-    try:
-        plan = await planning(
-            context.deps.db, actor_of(context, query.from_user), press.org_id, today(context)
-        )
-    except ServiceError as exc:
-        await query.answer(context.plain(error_key(exc.code)), show_alert=True)
-        return
-    await query.answer()
+    plan = await planning(context.deps.db, press.actor, press.data.org_id, today(context))
+    await press.answer()
     await open_wizard_for(
-        context, query.from_user.id, plan.org.id, plan.org.name, [TYPES[press.type_index]]
+        context, press.user_id, plan.org.id, plan.org.name, [TYPES[press.data.type_index]]
     )
 
 
@@ -171,6 +165,6 @@ async def frequencies_button(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Install 立即安排 and the committee frequencies screen."""
-    app.add_handler(CallbackQueryHandler(schedule_now_button, pattern=ScheduleNow.pattern()))
+    schedule_presses.register(app)
     for data in (ShowFrequencies, PickFrequency, SetFrequency):
         app.add_handler(CallbackQueryHandler(frequencies_button, pattern=data.pattern()))

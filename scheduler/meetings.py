@@ -1,25 +1,56 @@
-"""Timed work for meetings: group counters re-rendered at most every few seconds."""
+"""Timed work for meetings: group counters updated at most every few seconds; the meeting
+cards in the group rendered as they are sent (services queue them as intent)."""
 
 from __future__ import annotations
 
-from telegram.ext import Application, ContextTypes
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from services.meetings import queue_counter_updates
+from telegram.ext import Application, ContextTypes, ExtBot
+
+from services.meetings import CARD, CARD_EDIT, Card, card_state, queue_counter_updates
+from services.outbox import Delivery
 from ui.deps import Deps
-from ui.meetings import group_renderer
+from ui.meetings import render_card
 
 COUNTER_EVERY = 3.0  # seconds: a burst of presses becomes one edit, well inside 20 per minute
+BULK = {"bulk": True}  # rate_limit_args: cards stand aside for interactive answers
 
 
 async def refresh_counters(deps: Deps) -> int:
-    """Queue one re-render for each meeting notice whose answers changed since the last run."""
-    now = deps.clock.now()
-    tz = deps.settings.timezone
-    render = group_renderer(deps.catalog, deps.settings.default_locale, tz, now)
-    queued = await queue_counter_updates(deps.db, render, now, now.astimezone(tz).date())
+    """Queue one update for each meeting notice whose answers changed since the last run."""
+    queued = await queue_counter_updates(deps.db, deps.clock.now())
     if queued:
         deps.outbox.wake()
     return queued
+
+
+async def send_card(bot: ExtBot[Any], deps: Deps, item: Delivery) -> int:
+    """Post a meeting card, or show the meeting's current state in a posted one (an edit),
+    rendered now from the meeting as it stands; returns the message id."""
+    tz = deps.settings.timezone
+    now = deps.clock.now()
+    state = await card_state(deps.db, int(item.payload["meeting_id"]), now.astimezone(tz).date())
+    card = Card(item.payload.get("card", Card.NOTICE.value))
+    html, markup = render_card(deps.catalog, deps.settings.default_locale, tz, now, card, state)
+    if item.purpose == CARD_EDIT:
+        assert item.target_message_id is not None  # queued for a posted card
+        await bot.edit_message_text(
+            html, item.chat_id, item.target_message_id, reply_markup=markup, rate_limit_args=BULK
+        )
+        return item.target_message_id
+    message = await bot.send_message(
+        item.chat_id, html, message_thread_id=item.thread_id, reply_markup=markup,
+        rate_limit_args=BULK,
+    )  # fmt: skip
+    return message.message_id
+
+
+# The outbox items of meetings the worker hands here, by purpose.
+SENDERS: dict[str, Callable[[ExtBot[Any], Deps, Delivery], Awaitable[int]]] = {
+    CARD: send_card,
+    CARD_EDIT: send_card,
+}
 
 
 def register_jobs(app: Application) -> None:  # type: ignore[type-arg]

@@ -20,6 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from scheduler.meetings import SENDERS as MEETING_SENDERS
 from services import outbox
 from services.chats import migrate_chat
 from services.notices import (
@@ -230,6 +231,9 @@ class OutboxWorker:
                 reply_markup=_keyboard(item.payload.get("buttons")), rate_limit_args=BULK,
             )  # fmt: skip
             return item.target_message_id
+        sender = MEETING_SENDERS.get(item.purpose)
+        if sender is not None:  # a meeting's card, rendered now from the meeting's state
+            return await sender(self.bot, self.deps, item)
         assert item.notice_id is not None
         # The notice is read for every item (a recall must stop copies not yet sent), with
         # the counter of the branch's group copy in the same read.

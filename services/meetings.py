@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compliance import MeetingType
 from domain.locale import negotiate_locale
+from domain.meeting_wizard import MeetingDraft, MeetingEdit
 from domain.meetings import (
     AGENDA_MAX,
     GROUP_ONLY_TYPES,
@@ -39,9 +41,10 @@ from domain.org import Status as MemberStatus
 from domain.validation import Invalid, parse_short_text
 from services import audit
 from services.authz import Actor, active_role_filter, held_by, orgs_with, permissions
+from services.drafts import take_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
-from services.outbox import ButtonRows, enqueue_edit, enqueue_text
+from services.outbox import enqueue_text, new_item
 from storage.db import Database
 from storage.models import (
     AuditEntry,
@@ -110,9 +113,26 @@ class MeetingView:
     cancel_reason: str | None = None  # as the organizer gave it when calling the meeting off
 
 
-# Renders the group message of a meeting with its counts: (html, buttons). Handlers own
-# the wording; services call it inside the transaction so the text commits with the intent.
-GroupRender = Callable[[MeetingView, Counts], tuple[str, ButtonRows]]
+# The meeting's messages in the group ("cards") are queued as intent, not text: an outbox
+# row of CARD (or CARD_EDIT, to show the current state in a posted card) carries the meeting
+# id and which card, and the outbox worker renders it when it sends, from `card_state`.
+CARD = "meeting_card"
+CARD_EDIT = "meeting_redraw"  # outbox purposes are at most 16 characters
+
+
+class Card(StrEnum):
+    """The meeting's messages in the group."""
+
+    NOTICE = "notice"  # details, live counts, 参加 / 请假
+    SIGNIN = "signin"  # 签到, while sign-in is open
+
+
+@dataclass(frozen=True)
+class CardState:
+    """What a card shows when it is sent: the meeting as it stands and its counts."""
+
+    meeting: MeetingView
+    counts: Counts
 
 
 @dataclass(frozen=True)
@@ -144,10 +164,9 @@ SummaryRender = Callable[[MeetingView, Summary], str]
 
 @dataclass(frozen=True)
 class Wording:
-    """Everything handlers word for the messages services queue with a change."""
+    """How the notes and summaries queued with a change are worded (the cards in the group
+    are rendered when sent: see CARD)."""
 
-    notice: GroupRender  # the meeting notice in the group, in its current state
-    signin: GroupRender  # the sign-in message in the group, in its current state
     private_note: PrivateNote
     group_note: GroupNote
     summary: SummaryRender
@@ -461,30 +480,35 @@ async def _main_group(session: AsyncSession, org_id: int) -> ChatBinding | None:
 
 
 async def _post_card(
-    session: AsyncSession,
-    row: Meeting,
-    view: MeetingView,
-    render: GroupRender,
-    now: datetime,
-    today: date,
+    session: AsyncSession, row: Meeting, card: Card, now: datetime
 ) -> OutboxItem | None:
     """Queue a meeting card (the notice, the sign-in message) in the branch's main group,
-    rendered with the current counts; None when the branch has no group."""
+    rendered as the meeting stands when it is sent; None when the branch has no group."""
     binding = await _main_group(session, row.org_id)
     if binding is None:
         return None
-    html, buttons = render(view, await _counts(session, row, today))
-    item = enqueue_text(
-        session,
+    item = new_item(
+        purpose=CARD,
         chat_id=binding.chat_id,
-        html=html,
         now=now,
         is_group=True,
         thread_id=binding.topic_id,
-        buttons=buttons,
+        payload=_card_payload(row, card),
     )
+    session.add(item)
     await session.flush()
     return item
+
+
+def _card_payload(row: Meeting, card: Card) -> dict[str, object]:
+    return {"meeting_id": row.id, "card": card.value, "version": row.version}
+
+
+async def card_state(db: Database, meeting_id: int, today: date) -> CardState:
+    """The meeting and its counts, for rendering one of its cards as it is sent."""
+    async with db.read() as session:
+        row = await _load(session, meeting_id)
+        return CardState(await _view(session, row), await _counts(session, row, today))
 
 
 # ---- publishing ----
@@ -526,58 +550,106 @@ async def publish_meeting(
     db: Database,
     actor: Actor,
     spec: MeetingSpec,
-    render: GroupRender,
     *,
     now: datetime,
     today: date,
 ) -> tuple[MeetingView, bool]:
     """Record the meeting and queue its notice in the branch's main group: (meeting, posted)."""
+    async with db.transaction() as session:
+        row, item = await _publish(session, actor, spec, now, today)
+        return await _view(session, row), item is not None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A meeting just published from the wizard: its manage screen, and whether the notice
+    went to a group."""
+
+    screen: Overview
+    posted: bool
+
+
+async def publish_draft(db: Database, actor: Actor, *, now: datetime, today: date) -> Published:
+    """确认发布: the person's /meeting draft becomes a meeting, its notice queued, and the
+    draft is gone in the same commit (a second press of the old button is stale)."""
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, MeetingDraft)
+        if draft is None or draft.step != "pre":
+            raise ServiceError("stale")
+        row, item = await _publish(session, actor, spec_of(draft), now, today)
+        return Published(await _overview(session, actor, row, today), item is not None)
+
+
+def spec_of(draft: MeetingDraft) -> MeetingSpec:
+    """The meeting a finished /meeting draft describes; stale if it is not finished."""
+    if draft.starts_at is None or draft.audience is None:
+        raise ServiceError("stale")
+    return MeetingSpec(
+        org_id=draft.org_id,
+        types=draft.types,
+        starts_at=draft.starts_at,
+        place=draft.place,
+        topic=draft.topic,
+        audience=draft.audience,
+        party_group_id=draft.party_group_id,
+        agenda=draft.agenda,
+        host_id=draft.host_id,
+        recorder_id=draft.recorder_id,
+        lecturer_id=draft.lecturer_id,
+    )
+
+
+async def _publish(
+    session: AsyncSession,
+    actor: Actor,
+    spec: MeetingSpec,
+    now: datetime,
+    today: date,
+) -> tuple[Meeting, OutboxItem | None]:
     if spec.starts_at <= now:
         raise ServiceError("meeting.past")
     place = _text(spec.place, PLACE_MAX, "place")
     topic = _text(spec.topic, TOPIC_MAX, "topic")
     agenda = _text(spec.agenda, AGENDA_MAX, "agenda") if spec.agenda else None
-    async with db.transaction() as session:
-        await load_org(session, spec.org_id)
-        await _check_spec(session, actor, spec, today)
-        row = Meeting(
-            org_id=spec.org_id,
-            party_group_id=spec.party_group_id,
-            types=[t.value for t in ordered_types(spec.types)],
-            starts_at=spec.starts_at,
-            place=place,
-            topic=topic,
-            agenda=agenda,
-            host_id=spec.host_id,
-            recorder_id=spec.recorder_id,
-            lecturer_id=spec.lecturer_id,
-            audience=spec.audience.value,
-            status=Status.SCHEDULED.value,
-            created_by=actor.user_id or None,
-            counts_dirty=False,
-            version=1,
-            created_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        view = await _view(session, row)
-        item = await _post_card(session, row, view, render, now, today)
-        if item is not None:
-            row.group_item_id = item.id
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="meeting.publish",
-            target_type="meeting",
-            target_id=row.id,
-            after={
-                "types": row.types,
-                "starts_at": spec.starts_at.isoformat(),
-                "audience": row.audience,
-            },
-        )
-        return view, item is not None
+    await load_org(session, spec.org_id)
+    await _check_spec(session, actor, spec, today)
+    row = Meeting(
+        org_id=spec.org_id,
+        party_group_id=spec.party_group_id,
+        types=[t.value for t in ordered_types(spec.types)],
+        starts_at=spec.starts_at,
+        place=place,
+        topic=topic,
+        agenda=agenda,
+        host_id=spec.host_id,
+        recorder_id=spec.recorder_id,
+        lecturer_id=spec.lecturer_id,
+        audience=spec.audience.value,
+        status=Status.SCHEDULED.value,
+        created_by=actor.user_id or None,
+        counts_dirty=False,
+        version=1,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    item = await _post_card(session, row, Card.NOTICE, now)
+    if item is not None:
+        row.group_item_id = item.id
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="meeting.publish",
+        target_type="meeting",
+        target_id=row.id,
+        after={
+            "types": row.types,
+            "starts_at": spec.starts_at.isoformat(),
+            "audience": row.audience,
+        },
+    )
+    return row, item
 
 
 # ---- answers ----
@@ -702,27 +774,29 @@ async def _last_edit(session: AsyncSession, posted: OutboxItem) -> OutboxItem | 
 
 
 async def _replace(
-    session: AsyncSession, item: OutboxItem, html: str, buttons: ButtonRows, now: datetime
+    session: AsyncSession, row: Meeting, item: OutboxItem, card: Card, now: datetime
 ) -> bool:
-    """Show new content in a group message the bot posted or is about to post; False while
-    it is being sent, when the caller must come back later."""
-    if item.status == "pending":  # not sent yet: it goes out as it should look now
-        item.payload = {**item.payload, "html": html, "buttons": buttons}
+    """Show the meeting as it now stands in a card the bot posted or is about to post; False
+    while it is being sent, when the caller must come back later."""
+    if item.status == "pending":  # not sent yet: it is rendered as the meeting is then
+        # (an older release queued it as text: from now on it is intent, like the others)
+        item.purpose, item.payload = CARD, {**item.payload, **_card_payload(row, card)}
         return True
     if item.status == "sending":
         return False
     if item.status != "sent" or item.message_id is None:
         return True  # it never reached the group: nothing to show
+    # `card` is passed, not read from the row: cards posted by an older release were text.
     last = await _last_edit(session, item)
-    edit = enqueue_edit(
-        session,
+    edit = new_item(
+        purpose=CARD_EDIT,
         chat_id=item.chat_id,
-        message_id=item.message_id,
-        html=html,
         now=now,
         is_group=item.is_group,
-        buttons=buttons,
+        target_message_id=item.message_id,
+        payload=_card_payload(row, card),
     )
+    session.add(edit)
     if last is not None and last.status == "sent" and last.sent_at is not None:
         # The outbox holds it until COUNTER_GAP after the previous edit went out.
         edit.not_before = max(now, last.sent_at + COUNTER_GAP)
@@ -732,29 +806,21 @@ async def _replace(
     return True
 
 
-async def _refresh_group(
-    session: AsyncSession, row: Meeting, wording: Wording, now: datetime, today: date
-) -> None:
-    """Re-render the notice and the sign-in message in the group as the meeting now stands."""
-    view = await _view(session, row)
-    counts = await _counts(session, row, today)
+async def _refresh_group(session: AsyncSession, row: Meeting, now: datetime) -> None:
+    """Show the notice and the sign-in message in the group as the meeting now stands."""
     posted = await _locked_item(session, row.group_item_id)
     row.counts_dirty = False
     if posted is not None:
-        html, buttons = wording.notice(view, counts)
-        if not await _replace(session, posted, html, buttons, now):
-            row.counts_dirty = True  # the counter job renders it once it is in the group
+        if not await _replace(session, row, posted, Card.NOTICE, now):
+            row.counts_dirty = True  # the counter job updates it once it is in the group
         signin_id = posted.payload.get("signin_item")
         signin = await _locked_item(session, signin_id if isinstance(signin_id, int) else None)
         if signin is not None:
-            html, buttons = wording.signin(view, counts)
-            await _replace(session, signin, html, buttons, now)
+            await _replace(session, row, signin, Card.SIGNIN, now)
 
 
-async def queue_counter_updates(
-    db: Database, render: GroupRender, now: datetime, today: date
-) -> int:
-    """Re-render the group message of meetings whose counts changed: at most one edit of a
+async def queue_counter_updates(db: Database, now: datetime) -> int:
+    """Update the group message of meetings whose counts changed: at most one edit of a
     message waits at a time, and it goes out at least COUNTER_GAP after the previous one."""
     queued = 0
     async with db.transaction() as session:
@@ -773,8 +839,7 @@ async def queue_counter_updates(
             last = await _last_edit(session, posted)
             if last is not None and last.status in ("pending", "sending"):
                 continue  # stays dirty: a later run renders the counts after that edit
-            html, buttons = render(await _view(session, row), await _counts(session, row, today))
-            await _replace(session, posted, html, buttons, now)
+            await _replace(session, row, posted, Card.NOTICE, now)
             row.counts_dirty = False
             queued += 1
     return queued
@@ -847,7 +912,7 @@ async def meeting_view(session: AsyncSession, row: Meeting) -> MeetingView:
 
 
 async def open_signin(
-    db: Database, actor: Actor, meeting_id: int, render: GroupRender, *, now: datetime, today: date
+    db: Database, actor: Actor, meeting_id: int, *, now: datetime, today: date
 ) -> MeetingView:
     """Open sign-in and post the 签到 message in the group (when the branch has one)."""
     async with db.transaction() as session:
@@ -860,7 +925,7 @@ async def open_signin(
             return await _view(session, row)
         row.status, row.signin_opened_at = Status.OPEN.value, now
         view = await _view(session, row)
-        item = await _post_card(session, row, view, render, now, today)
+        item = await _post_card(session, row, Card.SIGNIN, now)
         if item is not None:
             posted = await _locked_item(session, row.group_item_id)
             if posted is not None:
@@ -1052,7 +1117,7 @@ async def close_meeting(
         row.status, row.closed_at = Status.CLOSED.value, now
         await session.flush()
         report = await attendance_of(session, row, today)
-        await _refresh_group(session, row, wording, now, today)
+        await _refresh_group(session, row, now)
         binding = await _main_group(session, row.org_id)
         summary = report.summary
         assert summary is not None
@@ -1209,39 +1274,83 @@ async def edit_meeting(
 ) -> Changed:
     """Change one detail: the group message is re-rendered and everyone who answered is told
     what changed (privately, or named in the group if they never started the bot)."""
-    new = _new_value(detail, value, now)
     async with db.transaction() as session:
-        row = await load_meeting(session, meeting_id, lock=True)
-        await require_organizer(session, actor, row, today)
-        if not may_edit(Status(row.status)):
-            raise ServiceError(f"meeting.{_over(row) or 'closed'}")
-        if detail in PERSON_DETAILS:
-            new = await _person(session, row, new if isinstance(new, int) else None)
-        column = _COLUMNS[detail]
-        before = await _view(session, row)
-        old = getattr(row, column)
-        if old == new:
-            return Changed(before, before, changed=False)
-        setattr(row, column, new)
-        row.version += 1
-        await session.flush()
-        after = await _view(session, row)
-        await _refresh_group(session, row, wording, now, today)
-        private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="meeting.edit",
-            target_type="meeting",
-            target_id=row.id,
-            before={column: old.isoformat() if isinstance(old, datetime) else old},
-            after={
-                column: new.isoformat() if isinstance(new, datetime) else new,
-                "version": row.version,
-            },
-        )
-        return Changed(before, after, True, private, mentioned)
+        row = await _changeable(session, actor, meeting_id, today, may_edit)
+        return await _edit(session, actor, row, detail, value, wording, now, today)
+
+
+async def edit_by_draft(
+    db: Database, actor: Actor, meeting_id: int, wording: Wording, *, now: datetime, today: date
+) -> Changed:
+    """确认修改: the change prepared in the person's edit draft, which is gone in the same
+    commit (a second press of the old button is stale)."""
+    async with db.transaction() as session:
+        row = await _changeable(session, actor, meeting_id, today, may_edit)
+        draft = await take_draft(session, actor.user_id, MeetingEdit)
+        if (
+            draft is None
+            or draft.meeting_id != meeting_id
+            or draft.detail is None
+            or draft.step != "confirm"
+            or not draft.chosen
+        ):
+            raise ServiceError("stale")
+        return await _edit(session, actor, row, draft.detail, draft.value, wording, now, today)
+
+
+async def _changeable(
+    session: AsyncSession,
+    actor: Actor,
+    meeting_id: int,
+    today: date,
+    allowed: Callable[[Status], bool],
+) -> Meeting:
+    """The meeting, locked, for one of its organizers, while it may still change."""
+    row = await load_meeting(session, meeting_id, lock=True)
+    await require_organizer(session, actor, row, today)
+    if not allowed(Status(row.status)):
+        raise ServiceError(f"meeting.{_over(row) or 'closed'}")
+    return row
+
+
+async def _edit(
+    session: AsyncSession,
+    actor: Actor,
+    row: Meeting,
+    detail: Detail,
+    value: str | int | datetime | None,
+    wording: Wording,
+    now: datetime,
+    today: date,
+) -> Changed:
+    new = _new_value(detail, value, now)
+    if detail in PERSON_DETAILS:
+        new = await _person(session, row, new if isinstance(new, int) else None)
+    column = _COLUMNS[detail]
+    before = await _view(session, row)
+    old = getattr(row, column)
+    if old == new:
+        return Changed(before, before, changed=False)
+    setattr(row, column, new)
+    row.version += 1
+    await session.flush()
+    after = await _view(session, row)
+    await _refresh_group(session, row, now)
+    private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="meeting.edit",
+        target_type="meeting",
+        target_id=row.id,
+        before={column: old.isoformat() if isinstance(old, datetime) else old},
+        after={
+            column: new.isoformat() if isinstance(new, datetime) else new,
+            "version": row.version,
+        },
+    )
+    return Changed(before, after, True, private, mentioned)
 
 
 async def cancel_meeting(
@@ -1256,36 +1365,70 @@ async def cancel_meeting(
 ) -> Changed:
     """Call the meeting off: the group message shows 已取消 without buttons and everyone who
     answered is told, with the reason when one is given."""
-    cleaned = None
-    if reason:
-        parsed = parse_short_text(reason, REASON_MAX)
-        if isinstance(parsed, Invalid):
-            raise ServiceError("meeting.reason_long")
-        cleaned = parsed
+    cleaned = _reason(reason)
     async with db.transaction() as session:
-        row = await load_meeting(session, meeting_id, lock=True)
-        await require_organizer(session, actor, row, today)
-        if not may_cancel(Status(row.status)):
-            raise ServiceError(f"meeting.{_over(row) or 'closed'}")
-        before = await _view(session, row)
-        row.status, row.cancelled_at = Status.CANCELLED.value, now
-        row.version += 1
-        # The reason lives in the audit entry; written first, so the view below shows it.
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="meeting.cancel",
-            target_type="meeting",
-            target_id=row.id,
-            before={"status": before.status.value},
-            after={"reason": cleaned, "version": row.version},
-        )
-        await session.flush()
-        after = await _view(session, row)
-        await _refresh_group(session, row, wording, now, today)
-        private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
-        return Changed(before, after, True, private, mentioned)
+        row = await _changeable(session, actor, meeting_id, today, may_cancel)
+        return await _cancel(session, actor, row, cleaned, wording, now, today)
+
+
+async def cancel_by_draft(
+    db: Database,
+    actor: Actor,
+    meeting_id: int,
+    wording: Wording,
+    *,
+    with_reason: bool,
+    now: datetime,
+    today: date,
+) -> Changed:
+    """确认取消 (`with_reason`: the typed reason) or 不填原因，直接取消: the meeting is called off
+    and the person's cancel draft is gone in the same commit."""
+    async with db.transaction() as session:
+        row = await _changeable(session, actor, meeting_id, today, may_cancel)
+        draft = await take_draft(session, actor.user_id, MeetingEdit)
+        if draft is None or draft.meeting_id != meeting_id or draft.detail is not None:
+            raise ServiceError("stale")
+        reason = draft.reason if with_reason and draft.step == "cancel_confirm" else None
+        return await _cancel(session, actor, row, _reason(reason), wording, now, today)
+
+
+def _reason(reason: str | None) -> str | None:
+    if not reason:
+        return None
+    parsed = parse_short_text(reason, REASON_MAX)
+    if isinstance(parsed, Invalid):
+        raise ServiceError("meeting.reason_long")
+    return parsed
+
+
+async def _cancel(
+    session: AsyncSession,
+    actor: Actor,
+    row: Meeting,
+    reason: str | None,
+    wording: Wording,
+    now: datetime,
+    today: date,
+) -> Changed:
+    before = await _view(session, row)
+    row.status, row.cancelled_at = Status.CANCELLED.value, now
+    row.version += 1
+    # The reason lives in the audit entry; written first, so the view below shows it.
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="meeting.cancel",
+        target_type="meeting",
+        target_id=row.id,
+        before={"status": before.status.value},
+        after={"reason": reason, "version": row.version},
+    )
+    await session.flush()
+    after = await _view(session, row)
+    await _refresh_group(session, row, now)
+    private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+    return Changed(before, after, True, private, mentioned)
 
 
 # ---- the manage screen and lists ----
@@ -1296,20 +1439,24 @@ async def overview(db: Database, actor: Actor, meeting_id: int, today: date) -> 
     async with db.read() as session:
         row = await _load(session, meeting_id)
         await require_runner(session, actor, row, today)
-        signed = await session.scalar(
-            select(func.count())
-            .select_from(MeetingAttendance)
-            .where(MeetingAttendance.meeting_id == row.id)
-        )
-        minutes = await session.get(MeetingMinutes, row.id)
-        return Overview(
-            meeting=await _view(session, row),
-            counts=await _counts(session, row, today),
-            signed=int(signed or 0),
-            has_minutes=minutes is not None,
-            organizer=await _is_organizer(session, actor, row, today),
-            writer=await may_write_minutes(session, actor, row, today),
-        )
+        return await _overview(session, actor, row, today)
+
+
+async def _overview(session: AsyncSession, actor: Actor, row: Meeting, today: date) -> Overview:
+    signed = await session.scalar(
+        select(func.count())
+        .select_from(MeetingAttendance)
+        .where(MeetingAttendance.meeting_id == row.id)
+    )
+    minutes = await session.get(MeetingMinutes, row.id)
+    return Overview(
+        meeting=await _view(session, row),
+        counts=await _counts(session, row, today),
+        signed=int(signed or 0),
+        has_minutes=minutes is not None,
+        organizer=await _is_organizer(session, actor, row, today),
+        writer=await may_write_minutes(session, actor, row, today),
+    )
 
 
 def _item(row: Meeting, org_name: str) -> MeetingItem:

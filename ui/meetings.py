@@ -4,16 +4,16 @@ of the messages services queue; the meeting callback codecs. Used by handlers an
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.compliance import MeetingType
 from domain.meetings import Answer, Audience, Counts, SignedBy, Status, Summary
-from services.meetings import GroupRender, MeetingView, Mention, PersonRef, Wording
+from services.meetings import Card, CardState, MeetingView, Mention, PersonRef, Wording
 from services.outbox import ButtonRows
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
@@ -97,7 +97,10 @@ CHOICES = {"a": Answer.ATTEND, "l": Answer.LEAVE}
 Keyboard = list[list[InlineKeyboardButton]]
 
 
-# ---- rendering the group messages (also used by the counter job) ----
+# ---- rendering the group messages (by the outbox worker, as they are sent) ----
+
+# A card of a meeting in its current state: (html, buttons).
+GroupRender = Callable[[MeetingView, Counts], tuple[str, ButtonRows]]
 
 
 def details_lines(
@@ -309,8 +312,6 @@ def meeting_wording(catalog: Catalog, default_locale: str, tz: ZoneInfo, now: da
         return "\n".join(lines)
 
     return Wording(
-        notice=group_renderer(catalog, group, tz, now),
-        signin=signin_renderer(catalog, group, tz, now),
         private_note=private_note,
         group_note=group_note,
         summary=summary,
@@ -322,16 +323,6 @@ def _group_locale(context: BotContext) -> str:
     return context.deps.settings.default_locale
 
 
-def group_render(context: BotContext, signin: bool = False) -> GroupRender:
-    make = signin_renderer if signin else group_renderer
-    return make(
-        context.deps.catalog,
-        _group_locale(context),
-        context.deps.settings.timezone,
-        context.deps.clock.now(),
-    )
-
-
 def wording(context: BotContext) -> Wording:
     """The wording of messages services queue for this update's change."""
     return meeting_wording(
@@ -339,4 +330,26 @@ def wording(context: BotContext) -> Wording:
         _group_locale(context),
         context.deps.settings.timezone,
         context.deps.clock.now(),
+    )
+
+
+# The renderer of each card the outbox worker sends (services queue them as intent).
+CARD_RENDERERS: Mapping[Card, Callable[[Catalog, str, ZoneInfo, datetime], GroupRender]] = {
+    Card.NOTICE: group_renderer,
+    Card.SIGNIN: signin_renderer,
+}
+
+
+def render_card(
+    catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime, card: Card, state: CardState
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One card of a meeting as it stands now, in the group's language, with its buttons."""
+    html, rows = CARD_RENDERERS[card](catalog, locale, tz, now)(state.meeting, state.counts)
+    if not rows:
+        return html, None
+    return html, InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data[3:]) for label, data in row]
+            for row in rows
+        ]
     )

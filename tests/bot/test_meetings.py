@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,8 +14,10 @@ from domain.meetings import Answer, Audience
 from domain.org import Kind, Level, Role, Stage
 from scheduler.meetings import refresh_counters
 from services.authz import Actor
+from services.drafts import save_draft
 from services.groups import bind_chat
 from services.meetings import (
+    CARD_EDIT,
     MeetingSpec,
     answer,
     cancel_meeting,
@@ -30,7 +33,7 @@ from tests.bot.test_notices import RIGHTS, TZ, _member, alert_text, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
-from ui.meetings import group_renderer, meeting_wording
+from ui.meetings import meeting_wording
 
 SUPER = Actor(user_id=0, superadmin=True)
 
@@ -222,7 +225,7 @@ async def test_answers_leave_with_reason_forgery_and_batched_counter(
     assert await refresh_counters(mbot.deps) == 0
     async with mbot.deps.db.read() as s:
         edits = await s.scalar(
-            select(func.count()).select_from(OutboxItem).where(OutboxItem.purpose == "edit")
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.purpose == CARD_EDIT)
         )
     assert edits == 1
 
@@ -457,7 +460,6 @@ async def test_meetings_pages_coming_and_past_meetings(
     world = await make_branch(emu, mbot, clock)
     db, now = mbot.deps.db, clock.now()
     secretary = Actor(user_id=world.secretary.id)
-    render = group_renderer(mbot.deps.catalog, "zh_CN", TZ, now)
     words = meeting_wording(mbot.deps.catalog, "zh_CN", TZ, now)
     ids = []
     for day in range(2, 14):
@@ -472,13 +474,12 @@ async def test_meetings_pages_coming_and_past_meetings(
                 topic=f"第{day}次活动",
                 audience=Audience.BRANCH,
             ),
-            render,
             now=now,
             today=now.date(),
         )
         ids.append(view.id)
     for meeting_id in ids[:3]:  # the first three are over: two held, one called off
-        await open_signin(db, secretary, meeting_id, render, now=now, today=now.date())
+        await open_signin(db, secretary, meeting_id, now=now, today=now.date())
     for meeting_id in ids[:2]:
         await close_meeting(db, secretary, meeting_id, words, now=now, today=now.date())
     await cancel_meeting(db, secretary, ids[2], None, words, now=now, today=now.date())
@@ -574,3 +575,116 @@ async def test_closing_posts_a_summary_without_names_and_counts_full_members_for
     async with mbot.deps.db.read() as s:
         kinds = (await s.scalars(select(MeetingAttendance.signed_by))).all()
     assert sorted(kinds) == ["late", "self", "self"]
+
+
+async def to_preview(bot: BotUnderTest, world: Branch) -> EmuMessage:
+    """Walk /meeting the short way (a theme day, nobody named) to its preview."""
+    sec = world.secretary
+    question = await say(bot, sec, "/meeting")
+    question = await tap(bot, sec, question, "⬜ 主题党日")
+    question = await tap(bot, sec, question, "下一步")
+    question = await tap(bot, sec, await say(bot, sec, "12月5日 19:30"), "对")
+    await say(bot, sec, "三楼会议室")
+    question = await say(bot, sec, "学习新党章")
+    for label in ("跳过", "跳过", "跳过"):  # agenda, host, recorder
+        question = await tap(bot, sec, question, label)
+    preview = await tap(bot, sec, question, "全体党员")
+    assert "确认发布" in preview.button_texts()
+    return preview
+
+
+@pytest.mark.usefixtures("december")
+async def test_pressing_the_old_publish_button_twice_publishes_once(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    sec = world.secretary
+    preview = await to_preview(mbot, world)
+    publish = next(b.callback_data for row in preview.buttons for b in row if b.text == "确认发布")
+    first = await sec.press_raw(preview, str(publish))
+    second = await sec.press_raw(preview, str(publish))  # a double tap, before any reply
+    await mbot.settle()
+    answers = [(await emu.answer_of(q)).text or "" for q in (first, second)]
+    assert sorted(answers) == ["已发布", "这个按钮已失效，请重新操作。"]
+    assert "已发布到支部群" in preview.content
+    async with mbot.deps.db.read() as s:
+        meetings = await s.scalar(select(func.count()).select_from(Meeting))
+        notices = await s.scalar(
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.is_group.is_(True))
+        )
+    assert (meetings, notices) == (1, 1)
+
+
+@pytest.mark.usefixtures("december")
+async def test_a_wizard_left_by_the_previous_release_restarts_politely(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    sec = world.secretary
+    old = {"single_org": True, "types": ["theme_day"], "org_id": world.org_id, "org_name": "x"}
+    await save_draft(mbot.deps.db, sec.id, "meeting", "place", old, clock.now())
+    question = await say(mbot, sec, "三楼会议室")
+    assert "请选择会议类型" in question.content  # started again, from the types
+    assert any("旧版本" in m.content for m in emu.sent_to(sec))
+    # An old leave-reason question: told, and the text is not taken as a reason.
+    await save_draft(
+        mbot.deps.db, sec.id, "meeting_leave", "reason", {"meeting_id": 1}, clock.now()
+    )
+    assert "旧版本" in (await say(mbot, sec, "出差")).content
+    async with mbot.deps.db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(MeetingRsvp)) == 0
+
+
+@pytest.mark.usefixtures("december")
+async def test_the_group_card_is_rendered_as_the_meeting_stands_when_it_is_sent(
+    emu: Emulator, mbot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, mbot, clock)
+    db, now, today = mbot.deps.db, clock.now(), clock.now().date()
+    secretary = Actor(user_id=world.secretary.id)
+    spec = MeetingSpec(
+        org_id=world.org_id,
+        types=(MeetingType.THEME_DAY,),
+        starts_at=datetime(2026, 12, 5, 11, 0, tzinfo=UTC),
+        place="活动室",
+        topic="送出时渲染",
+        audience=Audience.BRANCH,
+    )
+    view, posted = await publish_meeting(db, secretary, spec, now=now, today=today)
+    assert posted
+    # Queued as intent; before the worker sends it, an answer comes in and sign-in opens.
+    await answer(db, world.people["wang"].id, view.id, Answer.ATTEND, now=now, today=today)
+    await open_signin(db, secretary, view.id, now=now, today=today)
+    notice: EmuMessage = await delivered(  # type: ignore[assignment]
+        mbot,
+        lambda: next((m for m in emu.sent_to(world.group) if "送出时渲染" in m.content), None),
+        "the notice",
+    )
+    assert "参加 1 · 请假 0 · 未回复 4" in notice.content
+    assert notice.edits == 0
+    signin: EmuMessage = await delivered(  # type: ignore[assignment]
+        mbot,
+        lambda: next((m for m in emu.sent_to(world.group) if "签到已开始" in m.content), None),
+        "the sign-in card",
+    )
+    assert signin.button_texts() == ["签到"]
+    await _all_sent(mbot)
+    # Called off after both went out: each is edited to the state of when the edit is sent.
+    await cancel_meeting(db, secretary, view.id, "改期", meeting_wording(
+        mbot.deps.catalog, "zh_CN", TZ, now), now=now, today=today)  # fmt: skip
+    await delivered(mbot, lambda: "会议已取消" in notice.content, "the cancelled notice")
+    assert notice.buttons == []
+    await emu.wait_for(lambda: signin.buttons == [], timeout=10)
+
+
+async def _all_sent(bot: BotUnderTest) -> None:
+    """Wait until the outbox has recorded every item as sent (message ids known)."""
+    for _ in range(100):
+        async with bot.deps.db.read() as s:
+            waiting = await s.scalar(
+                select(func.count()).select_from(OutboxItem).where(OutboxItem.status != "sent")
+            )
+        if not waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("outbox items still unsent")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -42,13 +42,17 @@ def summary(view: m.MeetingView, figures: Summary) -> str:
 
 
 WORDING = m.Wording(
-    notice=render,
-    signin=render,
     private_note=lambda locale, before, after: f"{locale}:{before.place}>{after.place}",
     group_note=lambda before, after, mentions: "@" + ",".join(p.name for p in mentions),
     summary=summary,
     default_locale="zh_CN",
 )
+
+
+async def shown(db: Database, item: OutboxItem, t: date) -> str:
+    """A card as the outbox worker renders it when it sends the item (here with `render`)."""
+    state = await m.card_state(db, item.payload["meeting_id"], t)
+    return render(state.meeting, state.counts)[0]
 
 
 async def branch(db: Database, clock: FakeClock, *, bound: bool = True) -> int:
@@ -90,7 +94,7 @@ async def test_publish_posts_once_in_the_main_group_and_remembers_the_item(
     )
     await member(db, clock, branch_id, "王芳")
     view, posted = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock), render, now=clock.now(), today=today(clock)
+        db, secretary, spec(branch_id, clock), now=clock.now(), today=today(clock)
     )
     assert posted
     assert view.types == (MeetingType.GENERAL_MEETING, MeetingType.PARTY_LESSON)
@@ -102,7 +106,12 @@ async def test_publish_posts_once_in_the_main_group_and_remembers_the_item(
     assert item is not None
     assert item.chat_id == GROUP_CHAT
     assert item.is_group
-    assert item.payload["html"] == "学习党章 0/0/2"
+    # Intent, not text: rendered from the meeting as it stands when the worker sends it.
+    assert (item.purpose, item.payload) == (
+        m.CARD,
+        {"meeting_id": view.id, "card": "notice", "version": 1},
+    )
+    assert await shown(db, item, today(clock)) == "学习党章 0/0/2"
 
 
 async def test_only_organizers_publish_and_group_leaders_only_for_their_group(
@@ -112,7 +121,7 @@ async def test_only_organizers_publish_and_group_leaders_only_for_their_group(
     plain, _ = await linked_member(db, clock, branch_id, BASE_UID + 2, "王芳")
     with pytest.raises(Denied):
         await m.publish_meeting(
-            db, plain, spec(branch_id, clock), render, now=clock.now(), today=today(clock)
+            db, plain, spec(branch_id, clock), now=clock.now(), today=today(clock)
         )
     groups = await m.planning(db, SUPER, branch_id, today(clock))
     assert groups.whole_branch
@@ -133,7 +142,6 @@ async def test_only_organizers_publish_and_group_leaders_only_for_their_group(
                 db,
                 leader,
                 spec(branch_id, clock, audience=audience, party_group_id=group),
-                render,
                 now=clock.now(),
                 today=today(clock),
             )
@@ -147,7 +155,6 @@ async def test_only_organizers_publish_and_group_leaders_only_for_their_group(
             audience=Audience.PARTY_GROUP,
             party_group_id=first.id,
         ),
-        render,
         now=clock.now(),
         today=today(clock),
     )
@@ -157,7 +164,6 @@ async def test_only_organizers_publish_and_group_leaders_only_for_their_group(
             db,
             SUPER,
             spec(branch_id, clock, types=(MeetingType.GROUP_MEETING,)),
-            render,
             now=clock.now(),
             today=today(clock),
         )
@@ -166,7 +172,6 @@ async def test_only_organizers_publish_and_group_leaders_only_for_their_group(
             db,
             SUPER,
             spec(branch_id, clock, starts_at=clock.now()),
-            render,
             now=clock.now(),
             today=today(clock),
         )
@@ -184,7 +189,7 @@ async def test_answers_count_once_outsiders_are_refused_and_counters_batch(
     )
     stranger, _ = await linked_member(db, clock, other, BASE_UID + 6, "路人")
     view, _ = await m.publish_meeting(
-        db, SUPER, spec(branch_id, clock), render, now=clock.now(), today=today(clock)
+        db, SUPER, spec(branch_id, clock), now=clock.now(), today=today(clock)
     )
     t = today(clock)
     ok = await m.answer(db, wang.user_id, view.id, Answer.ATTEND, now=clock.now(), today=t)
@@ -202,7 +207,7 @@ async def test_answers_count_once_outsiders_are_refused_and_counters_batch(
     with pytest.raises(ServiceError):
         await m.give_reason(db, li.user_id, view.id, "  ", now=clock.now(), today=t)
     # The group copy is not sent yet: nothing to edit, the counts stay dirty.
-    assert await m.queue_counter_updates(db, render, clock.now(), t) == 0
+    assert await m.queue_counter_updates(db, clock.now()) == 0
     async with db.transaction() as s:
         row = await s.get(Meeting, view.id)
         assert row is not None
@@ -210,12 +215,13 @@ async def test_answers_count_once_outsiders_are_refused_and_counters_batch(
         item = await s.get(OutboxItem, row.group_item_id)
         assert item is not None
         item.status, item.message_id = "sent", 77
-    assert await m.queue_counter_updates(db, render, clock.now(), t) == 1
+    assert await m.queue_counter_updates(db, clock.now()) == 1
     # Nothing new: no second edit.
-    assert await m.queue_counter_updates(db, render, clock.now(), t) == 0
+    assert await m.queue_counter_updates(db, clock.now()) == 0
     async with db.read() as s:
-        edits = (await s.scalars(select(OutboxItem).where(OutboxItem.purpose == "edit"))).all()
-    assert [e.payload["html"] for e in edits] == ["学习党章 1/1/1"]
+        edits = (await s.scalars(select(OutboxItem).where(OutboxItem.purpose == m.CARD_EDIT))).all()
+    assert [e.payload["meeting_id"] for e in edits] == [view.id]
+    assert await shown(db, edits[0], t) == "学习党章 1/1/1"
     assert edits[0].target_message_id == 77
 
 
@@ -240,7 +246,6 @@ async def test_sign_in_window_proxy_late_and_full_member_quorum(
         db,
         secretary,
         spec(branch_id, clock, recorder_id=recorder_member),
-        render,
         now=clock.now(),
         today=today(clock),
     )
@@ -249,8 +254,8 @@ async def test_sign_in_window_proxy_late_and_full_member_quorum(
         await m.sign_in(db, wang.user_id, view.id, now=clock.now(), today=t)
     ).status == "not_open"
     with pytest.raises(Denied):
-        await m.open_signin(db, wang, view.id, render, now=clock.now(), today=t)
-    opened = await m.open_signin(db, recorder, view.id, render, now=clock.now(), today=t)
+        await m.open_signin(db, wang, view.id, now=clock.now(), today=t)
+    opened = await m.open_signin(db, recorder, view.id, now=clock.now(), today=t)
     assert opened.status is Status.OPEN
     assert (
         await m.sign_in(db, stranger.user_id, view.id, now=clock.now(), today=t)
@@ -332,7 +337,7 @@ async def test_edit_bumps_the_version_rerenders_and_tells_each_answerer_once(
     await started(db, secretary.user_id)
     t, now = today(clock), clock.now()
     view, _ = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock, recorder_id=recorder_member), render, now=now, today=t
+        db, secretary, spec(branch_id, clock, recorder_id=recorder_member), now=now, today=t
     )
     await sent(db, view.id)
     for actor, choice in ((wang, Answer.ATTEND), (zhang, Answer.LEAVE), (secretary, Answer.ATTEND)):
@@ -346,9 +351,10 @@ async def test_edit_bumps_the_version_rerenders_and_tells_each_answerer_once(
     assert (result.before.topic, result.after.topic) == ("学习党章", "学习 新党章")
     assert (result.private, result.mentioned) == (1, 1)  # the secretary is not told
     assert result.after.version == 2
-    [edit] = await queued(db, "edit")
-    assert (edit.target_message_id, edit.payload["html"]) == (77, "学习 新党章 2/1/1")
-    _notice, *texts = await queued(db, "text")
+    [edit] = await queued(db, m.CARD_EDIT)
+    assert (edit.target_message_id, edit.payload["version"]) == (77, 2)
+    assert await shown(db, edit, t) == "学习 新党章 2/1/1"
+    texts = await queued(db, "text")
     private = [i for i in texts if not i.is_group]
     group = [i for i in texts if i.is_group]
     assert [(i.chat_id, i.payload["html"]) for i in private] == [
@@ -393,14 +399,30 @@ async def test_an_edit_before_the_notice_is_sent_rewrites_it_instead(
         db, clock, branch_id, BASE_UID + 30, "书记", role=Role.SECRETARY
     )
     t, now = today(clock), clock.now()
-    view, _ = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock), render, now=now, today=t
-    )
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
     await m.edit_meeting(db, secretary, view.id, Detail.TOPIC, "新主题", WORDING, now=now, today=t)
-    assert await queued(db, "edit") == []
-    [notice] = await queued(db, "text")
-    assert notice.payload["html"] == "新主题 0/0/1"
+    assert await queued(db, m.CARD_EDIT) == []
+    [notice] = await queued(db, m.CARD)
+    assert await shown(db, notice, t) == "新主题 0/0/1"
     assert notice.status == "pending"
+
+
+async def test_a_card_an_older_release_queued_as_text_goes_out_as_the_meeting_stands(
+    db: Database, clock: FakeClock
+) -> None:
+    branch_id = await branch(db, clock)
+    secretary, _ = await linked_member(
+        db, clock, branch_id, BASE_UID + 31, "书记", role=Role.SECRETARY
+    )
+    t, now = today(clock), clock.now()
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
+    async with db.transaction() as s:
+        [item] = (await s.scalars(select(OutboxItem))).all()
+        item.purpose, item.payload = "text", {"html": "旧的文字", "buttons": []}
+    await m.edit_meeting(db, secretary, view.id, Detail.TOPIC, "新主题", WORDING, now=now, today=t)
+    [notice] = await queued(db, m.CARD)
+    assert notice.payload["version"] == 2
+    assert await shown(db, notice, t) == "新主题 0/0/1"
 
 
 async def test_cancel_keeps_the_reason_and_refuses_what_follows(
@@ -412,9 +434,7 @@ async def test_cancel_keeps_the_reason_and_refuses_what_follows(
     )
     wang, _ = await linked_member(db, clock, branch_id, BASE_UID + 41, "王芳")
     t, now = today(clock), clock.now()
-    view, _ = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock), render, now=now, today=t
-    )
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
     await sent(db, view.id)
     with pytest.raises(ServiceError) as long:
         await m.cancel_meeting(db, secretary, view.id, "因" * 201, WORDING, now=now, today=t)
@@ -432,13 +452,13 @@ async def test_cancel_keeps_the_reason_and_refuses_what_follows(
     for again in (
         m.cancel_meeting(db, secretary, view.id, None, WORDING, now=now, today=t),
         m.edit_meeting(db, secretary, view.id, Detail.PLACE, "别处", WORDING, now=now, today=t),
-        m.open_signin(db, secretary, view.id, render, now=now, today=t),
+        m.open_signin(db, secretary, view.id, now=now, today=t),
         m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t),
     ):
         with pytest.raises(ServiceError) as refused:
             await again
         assert refused.value.code == "meeting.cancelled"
-    [edit] = await queued(db, "edit")
+    [edit] = await queued(db, m.CARD_EDIT)
     assert edit.target_message_id == 77
 
 
@@ -453,12 +473,10 @@ async def test_closing_posts_one_summary_and_a_second_close_changes_nothing(
     li, _ = await linked_member(db, clock, branch_id, BASE_UID + 52, "李娜")
     await member(db, clock, branch_id, "预备", stage=Stage.PROBATIONARY)
     t, now = today(clock), clock.now()
-    view, _ = await m.publish_meeting(
-        db, secretary, spec(branch_id, clock), render, now=now, today=t
-    )
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
     await sent(db, view.id)
     await m.answer(db, li.user_id, view.id, Answer.LEAVE, now=now, today=t)
-    await m.open_signin(db, secretary, view.id, render, now=now, today=t)
+    await m.open_signin(db, secretary, view.id, now=now, today=t)
     for actor in (secretary, wang):
         await m.sign_in(db, actor.user_id, view.id, now=now, today=t)
     closing = await m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t)
@@ -477,8 +495,8 @@ async def test_closing_posts_one_summary_and_a_second_close_changes_nothing(
         assert row is not None
         notice = await s.get(OutboxItem, row.group_item_id)
     assert notice is not None
-    # The sign-in message was still pending: rewritten in place as closed, not edited.
-    signin = await queued(db, "text")
+    # The sign-in message was still pending: it goes out as closed, not edited.
+    signin = await queued(db, m.CARD)
     assert signin[1].id == notice.payload["signin_item"]
     assert signin[1].status == "pending"
 
@@ -492,24 +510,25 @@ async def test_counter_edits_of_one_message_wait_and_go_three_seconds_apart(
         for i in range(3)
     ]
     t = today(clock)
-    view, _ = await m.publish_meeting(
-        db, SUPER, spec(branch_id, clock), render, now=clock.now(), today=t
-    )
+    view, _ = await m.publish_meeting(db, SUPER, spec(branch_id, clock), now=clock.now(), today=t)
     await sent(db, view.id)
     await m.answer(db, people[0].user_id, view.id, Answer.ATTEND, now=clock.now(), today=t)
-    assert await m.queue_counter_updates(db, render, clock.now(), t) == 1
+    assert await m.queue_counter_updates(db, clock.now()) == 1
     async with db.transaction() as s:
-        [edit] = (await s.scalars(select(OutboxItem).where(OutboxItem.purpose == "edit"))).all()
+        query = select(OutboxItem).where(OutboxItem.purpose == m.CARD_EDIT)
+        [edit] = (await s.scalars(query)).all()
         edit.status, edit.sent_at = "sent", clock.now()
     first_sent = clock.now()
     await m.answer(db, people[1].user_id, view.id, Answer.ATTEND, now=clock.now(), today=t)
     clock.advance(seconds=1)
-    assert await m.queue_counter_updates(db, render, clock.now(), t) == 1
+    assert await m.queue_counter_updates(db, clock.now()) == 1
     # A third press while that edit waits: no second waiting edit, the meeting stays dirty.
     await m.answer(db, people[2].user_id, view.id, Answer.ATTEND, now=clock.now(), today=t)
-    assert await m.queue_counter_updates(db, render, clock.now(), t) == 0
-    edits = await queued(db, "edit")
-    assert [e.payload["html"] for e in edits] == ["学习党章 1/0/2", "学习党章 2/0/1"]
+    assert await m.queue_counter_updates(db, clock.now()) == 0
+    edits = await queued(db, m.CARD_EDIT)
+    assert [e.payload["meeting_id"] for e in edits] == [view.id, view.id]
+    # Each shows the counts of when it is sent: the third answer rides on the waiting edit.
+    assert await shown(db, edits[1], t) == "学习党章 3/0/0"
     # Held back until three seconds after the previous edit went out.
     assert edits[1].not_before == first_sent + timedelta(seconds=3)
 
@@ -532,16 +551,14 @@ async def test_lists_show_organizers_their_meetings_and_members_their_own(
         view, _ = await m.publish_meeting(
             db, secretary,
             spec(branch_id, clock, starts_at=now + timedelta(days=day), topic=f"会{day}",
-                 recorder_id=wang_member if day == 2 else None),
-            render, now=now, today=t,
+                 recorder_id=wang_member if day == 2 else None), now=now, today=t,
         )  # fmt: skip
         ids.append(view.id)
     grouped, _ = await m.publish_meeting(
         db, leader,
         spec(branch_id, clock, types=(MeetingType.GROUP_MEETING,), topic="小组会",
              audience=Audience.PARTY_GROUP, party_group_id=group.id,
-             starts_at=now + timedelta(days=10)),
-        render, now=now, today=t,
+             starts_at=now + timedelta(days=10)), now=now, today=t,
     )  # fmt: skip
     await m.cancel_meeting(db, secretary, ids[0], None, WORDING, now=now, today=t)
     page = await m.managed_meetings(db, secretary, past=False, offset=0, limit=3, today=t)

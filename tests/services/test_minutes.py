@@ -16,7 +16,7 @@ from storage.db import Database
 from storage.models import AuditEntry
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, linked_member, today
-from tests.services.test_meetings import WORDING, branch, render, spec
+from tests.services.test_meetings import WORDING, branch, spec
 
 LESSON = (MeetingType.PARTY_LESSON, MeetingType.COMMITTEE_MEETING)
 
@@ -37,7 +37,6 @@ async def test_who_may_write_and_when(db: Database, clock: FakeClock) -> None:
         db,
         secretary,
         spec(branch_id, clock, types=LESSON, recorder_id=recorder_member),
-        render,
         now=now,
         today=t,
     )
@@ -46,7 +45,7 @@ async def test_who_may_write_and_when(db: Database, clock: FakeClock) -> None:
     with pytest.raises(ServiceError) as early:
         await save_minutes(db, recorder, view.id, values, [], now=now, today=t)
     assert early.value.code == "minutes.not_yet"
-    await m.open_signin(db, recorder, view.id, render, now=now, today=t)
+    await m.open_signin(db, recorder, view.id, now=now, today=t)
     for writer in (recorder, secretary, deputy):
         assert (await minutes_state(db, writer, view.id, t)).writer
     # The organization member runs the meeting and may read the minutes, not write them.
@@ -94,11 +93,10 @@ async def test_the_form_is_checked_and_starts_from_what_the_meeting_says(
         db,
         secretary,
         spec(branch_id, clock, types=LESSON, lecturer_id=secretary_member, agenda="一、学习"),
-        render,
         now=now,
         today=t,
     )
-    await m.open_signin(db, secretary, view.id, render, now=now, today=t)
+    await m.open_signin(db, secretary, view.id, now=now, today=t)
     state = await minutes_state(db, secretary, view.id, t)
     assert [s.field.value for s in state.minutes.form] == [
         "topics",

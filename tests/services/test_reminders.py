@@ -12,12 +12,11 @@ from sqlalchemy import delete, select, update
 from bot.app import build_deps
 from bot.config import parse_config
 from domain.compliance import MeetingType
-from domain.meetings import Answer, Audience, Counts, Status
+from domain.meetings import Answer, Audience, Status
 from domain.org import Level, Role
 from scheduler.jobs import JobRunner
 from scheduler.reminders import MeetingReminders
 from services import meetings as m
-from services.outbox import ButtonRows
 from services.reminders import JOB, due_reminders, reminder_key, reminder_plan
 from services.users import Person, set_private_chat_status, touch_user
 from storage.db import Database
@@ -30,10 +29,6 @@ GROUP_CHAT = -100_777
 STARTS = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)  # Saturday 19:30 in Shanghai
 DAY_BEFORE = STARTS - timedelta(hours=24)
 HOUR_BEFORE = STARTS - timedelta(hours=1)
-
-
-def render(view: m.MeetingView, counts: Counts) -> tuple[str, ButtonRows]:
-    return f"{view.topic} {counts.attend}/{counts.leave}/{counts.silent}", []
 
 
 def deps_for(db: Database, clock: FakeClock, **schedule: Any) -> Deps:
@@ -92,7 +87,7 @@ async def world(db: Database, clock: FakeClock, *, bound: bool = True) -> World:
         db, SUPER,
         m.MeetingSpec(org_id=branch, types=(MeetingType.GENERAL_MEETING,), starts_at=STARTS,
                       place="三楼会议室", topic="学习党章", audience=Audience.BRANCH),
-        render, now=clock.now(), today=today(clock),
+        now=clock.now(), today=today(clock),
     )  # fmt: skip
     t = today(clock)
     await m.answer(db, uids["wang"], view.id, Answer.ATTEND, now=clock.now(), today=t)
