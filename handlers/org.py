@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CommandHandler
 
-from domain.org import KINDS_BY_LEVEL, Kind, Level, Role
+from domain.org import Level, Role
+from domain.org_wizard import NewOrgDraft, begin, choose_kind, choose_level, named, step_back
 from domain.validation import Invalid, clean_text, parse_short_text
-from handlers.common import actor_of, edit_text, is_private, today
+from handlers.common import actor_of, is_private, today
 from handlers.compliance import frequencies_row
+from handlers.press import Press, Presses
 from handlers.registration import registration_link
 from handlers.wizard import WizardRouter
-from services.drafts import DraftView, clear_draft, get_draft, save_draft
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft, save_draft
 from services.errors import Denied, ServiceError
 from services.org_admin import (
     USER_OFFICES,
@@ -26,9 +28,9 @@ from services.org_admin import (
     appoint_secretary,
     appoint_user,
     candidates,
+    create_from_draft,
     creation_target,
     end_office,
-    new_org,
     office_target,
     offices,
     org_card,
@@ -43,7 +45,6 @@ from ui.render import kind_label, role_label
 
 PAGE = 8
 BUTTON_NAME_MAX = 40
-CREATE_FLOW = "org_create"
 HOLDER_FLOW = "org_holder"
 
 LEVEL_KEYS: dict[Level, str] = {
@@ -321,8 +322,7 @@ def render_candidates(
     return text, InlineKeyboardMarkup(keyboard)
 
 
-async def _refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
-    await query.answer(context.plain(error_key(code, "org")), show_alert=True)
+presses = Presses("org")
 
 
 async def org_command(update: Update, context: BotContext) -> None:
@@ -342,115 +342,66 @@ async def org_command(update: Update, context: BotContext) -> None:
     await message.reply_text(text, reply_markup=markup)
 
 
-async def open_button(update: Update, context: BotContext) -> None:
+@presses.on(OpenOrg)
+async def open_org(press: Press[OpenOrg], context: BotContext) -> None:
     """An organization (or the top list) pressed: re-checked in the database, then shown."""
-    query = update.callback_query
-    assert query is not None
-    press = OpenOrg.unpack(query.data)
-    if press is None or press.offset < 0:
-        await _refuse(query, context, "stale")
+    org_id, offset = press.data.org_id, press.data.offset
+    if offset < 0:
+        await press.refuse("stale")
         return
-    actor, db = actor_of(context, query.from_user), context.deps.db
-    try:
-        if press.org_id == 0:
-            top = await top_orgs(db, actor, today(context))
-            text, markup = render_top(context, top, press.offset)
-        else:
-            card = await org_card(db, actor, press.org_id, today(context), offset=press.offset)
-            text, markup = render_card(context, card)
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
-    await query.answer()
-    await edit_text(query, text, reply_markup=markup)
+    if org_id == 0:
+        top = await top_orgs(context.deps.db, press.actor, today(context))
+        text, markup = render_top(context, top, offset)
+    else:
+        card = await org_card(context.deps.db, press.actor, org_id, today(context), offset=offset)
+        text, markup = render_card(context, card)
+    await press.answer()
+    await press.edit(text, markup)
 
 
 # ---- creating an organization: level → kind → typed name → preview ----
 
 
-def _levels(data: dict[str, Any]) -> list[Level]:
-    return [Level(v) for v in data["levels"]]
-
-
-def _kinds(data: dict[str, Any]) -> tuple[Kind, ...]:
-    return KINDS_BY_LEVEL[Level(data["level"])]
-
-
-def _first_open_step(data: dict[str, Any]) -> str:
-    """The next unanswered question; a choice with a single option is made without asking."""
-    if "level" not in data:
-        levels = _levels(data)
-        if len(levels) > 1:
-            return "level"
-        data["level"] = levels[0]
-    if "kind" not in data:
-        kinds = _kinds(data)
-        if len(kinds) > 1:
-            return "kind"
-        data["kind"] = kinds[0]
-    return "name" if "name" not in data else "confirm"
-
-
-def _step_back(data: dict[str, Any], step: str) -> str:
-    """Forget the answer before `step` and return the step that asks it again."""
-    order = ["level", "kind", "name", "confirm"]
-    for previous in reversed(order[: order.index(step)]):
-        if previous == "name":
-            data.pop("name", None)
-            return "name"
-        if previous == "kind" and len(_kinds(data)) > 1:
-            data.pop("kind", None)
-            return "kind"
-        if previous == "level" and len(_levels(data)) > 1:
-            data.pop("kind", None)
-            data.pop("level", None)
-            return "level"
-    return step
-
-
-def _has_back(data: dict[str, Any], step: str) -> bool:
-    return _step_back(dict(data), step) != step
-
-
-def _wizard_nav(context: BotContext, data: dict[str, Any], step: str) -> list[InlineKeyboardButton]:
+def _wizard_nav(context: BotContext, draft: NewOrgDraft) -> list[InlineKeyboardButton]:
     row = []
-    if _has_back(data, step):
+    if step_back(draft) is not None:
         row.append(_button(context.plain("wizard.back"), NewOrg("back")))
     row.append(_button(context.plain("wizard.cancel"), NewOrg("x")))
     return row
 
 
 def render_step(
-    context: BotContext, data: dict[str, Any], step: str, error: str = ""
+    context: BotContext, draft: NewOrgDraft, error: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The question of one create-wizard step, after an error line when there is one."""
+    """The question of the create wizard's step, after an error line when there is one."""
     text = error + "\n\n" if error else ""
-    parent = data.get("parent_name") or context.plain("org.top_parent")
+    parent = draft.parent_name or context.plain("org.top_parent")
     keyboard: Keyboard = []
-    if step == "level":
+    if draft.step == "level":
         text += context.t("org.ask_level", parent=parent)
         keyboard = [
             [_button(_level(context, level), NewOrg("lv", i))]
-            for i, level in enumerate(_levels(data))
+            for i, level in enumerate(draft.levels)
         ]
-    elif step == "kind":
-        level = Level(data["level"])
-        text += context.t("org.ask_kind", level=_level(context, level))
+    elif draft.step == "kind":
+        assert draft.level is not None
+        text += context.t("org.ask_kind", level=_level(context, draft.level))
         keyboard = [
             [_button(kind_label(context, kind), NewOrg("kd", i))]
-            for i, kind in enumerate(_kinds(data))
+            for i, kind in enumerate(draft.kinds)
         ]
-    elif step == "name":
-        level = Level(data["level"])
-        text += context.t(ASK_NAME_KEYS[level], parent=parent, limit=ORG_NAME_MAX)
+    elif draft.step == "name":
+        assert draft.level is not None
+        text += context.t(ASK_NAME_KEYS[draft.level], parent=parent, limit=ORG_NAME_MAX)
     else:
-        level = Level(data["level"])
+        assert draft.level is not None
+        assert draft.kind is not None
         text += context.t(
             "org.preview",
             parent=parent,
-            level=_level(context, level),
-            kind=kind_label(context, Kind(data["kind"])),
-            name=data["name"],
+            level=_level(context, draft.level),
+            kind=kind_label(context, draft.kind),
+            name=draft.name,
         )
         keyboard = [[_button(context.plain("org.confirm_create"), NewOrg("ok"))]]
         keyboard.append(
@@ -460,103 +411,104 @@ def render_step(
             ]
         )
         return text, InlineKeyboardMarkup(keyboard)
-    keyboard.append(_wizard_nav(context, data, step))
+    keyboard.append(_wizard_nav(context, draft))
     return text, InlineKeyboardMarkup(keyboard)
 
 
-async def new_button(update: Update, context: BotContext) -> None:
-    """A button of the create wizard; presses that do not fit the current step are stale."""
-    query = update.callback_query
-    assert query is not None
-    press = NewOrg.unpack(query.data)
-    user, db, now = query.from_user, context.deps.db, context.deps.clock.now()
-    actor = actor_of(context, user)
-    if press is None:
-        await _refuse(query, context, "stale")
+async def _show_step(press: Press[NewOrg], context: BotContext, draft: NewOrgDraft) -> None:
+    await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
+    text, markup = render_step(context, draft)
+    await press.answer()
+    await press.edit(text, markup)
+
+
+@presses.on(NewOrg, action="p")
+async def start_new(press: Press[NewOrg], context: BotContext) -> None:
+    """新建党委 / 新建下级组织: check the right to create here, then the first question."""
+    parent_id = press.data.value or None
+    target = await creation_target(context.deps.db, press.actor, parent_id, today(context))
+    parent_name = target.parent.name if target.parent else None
+    await _show_step(press, context, begin(parent_id, parent_name, target.levels))
+
+
+async def _open(press: Press[NewOrg], context: BotContext) -> NewOrgDraft | None:
+    """The person's create wizard; None (refused as stale) when there is none."""
+    draft = await open_draft(context.deps.db, press.user_id, NewOrgDraft)
+    if not isinstance(draft, NewOrgDraft):
+        await press.refuse("stale")
+        return None
+    return draft
+
+
+@presses.on(NewOrg, action="x")
+async def cancel_new(press: Press[NewOrg], context: BotContext) -> None:
+    """取消: forget the answers, offer the way back."""
+    draft = await _open(press, context)
+    if draft is None:
         return
-    if press.action == "p":
-        parent_id = press.value or None
-        try:
-            target = await creation_target(db, actor, parent_id, today(context))
-        except ServiceError as exc:
-            await _refuse(query, context, exc.code)
-            return
-        data: dict[str, Any] = {
-            "parent_id": parent_id,
-            "parent_name": target.parent.name if target.parent else None,
-            "levels": [level.value for level in target.levels],
-        }
-        step = _first_open_step(data)
-        await save_draft(db, user.id, CREATE_FLOW, step, data, now)
-        text, markup = render_step(context, data, step)
-        await query.answer()
-        await edit_text(query, text, reply_markup=markup)
+    await clear_draft(context.deps.db, press.user_id, NewOrgDraft.FLOW)
+    await press.answer()
+    markup = InlineKeyboardMarkup([[_back_to(context, draft.parent_id)]])
+    await press.edit(context.t("org.create_cancelled"), markup)
+
+
+@presses.on(NewOrg, action=("back", "lv", "kd"))
+async def answer_new(press: Press[NewOrg], context: BotContext) -> None:
+    """上一步, a level or a kind: the next question (buttons of another step are stale)."""
+    draft = await _open(press, context)
+    if draft is None:
         return
-    draft = await get_draft(db, user.id)
-    if draft is None or draft.flow != CREATE_FLOW:
-        await _refuse(query, context, "stale")
-        return
-    data, step = dict(draft.data), draft.step
-    if press.action == "x":
-        await clear_draft(db, user.id, CREATE_FLOW)
-        await query.answer()
-        markup = InlineKeyboardMarkup([[_back_to(context, data.get("parent_id"))]])
-        await edit_text(query, context.t("org.create_cancelled"), reply_markup=markup)
-        return
-    if press.action == "ok" and step == "confirm":
-        await _create(query, context, data)
-        return
-    if press.action == "back" and _has_back(data, step):
-        step = _step_back(data, step)
-    elif press.action == "lv" and step == "level" and 0 <= press.value < len(data["levels"]):
-        data["level"] = data["levels"][press.value]
-        step = _first_open_step(data)
-    elif press.action == "kd" and step == "kind" and 0 <= press.value < len(_kinds(data)):
-        data["kind"] = _kinds(data)[press.value].value
-        step = _first_open_step(data)
+    action, value = press.data.action, press.data.value
+    if action == "back":
+        moved = step_back(draft)
+    elif action == "lv":
+        moved = choose_level(draft, value)
     else:
-        await _refuse(query, context, "stale")
+        moved = choose_kind(draft, value)
+    if moved is None:
+        await press.refuse("stale")
         return
-    await save_draft(db, user.id, CREATE_FLOW, step, data, now)
-    text, markup = render_step(context, data, step)
-    await query.answer()
-    await edit_text(query, text, reply_markup=markup)
+    await _show_step(press, context, moved)
 
 
-async def _create(query: CallbackQuery, context: BotContext, data: dict[str, Any]) -> None:
-    user, db = query.from_user, context.deps.db
+@presses.on(NewOrg, action="ok")
+async def create(press: Press[NewOrg], context: BotContext) -> None:
+    """确认创建: the organization is created and the wizard ends, in one transaction."""
+    draft = await _open(press, context)
+    if draft is None:
+        return
+    if draft.step != "confirm":
+        await press.refuse("stale")
+        return
     try:
-        card = await new_org(
-            db,
-            actor_of(context, user),
-            name=data["name"],
-            level=Level(data["level"]),
-            kind=Kind(data["kind"]),
-            parent_id=data.get("parent_id"),
-            now=context.deps.clock.now(),
-            today=today(context),
+        card = await create_from_draft(
+            context.deps.db, press.actor, now=context.deps.clock.now(), today=today(context)
         )
     except ServiceError as exc:
+        if exc.code == "stale":
+            raise
         # Nothing was created and the same answers would fail again: start over.
-        await clear_draft(db, user.id, CREATE_FLOW)
-        await query.answer()
-        markup = InlineKeyboardMarkup([[_back_to(context, data.get("parent_id"))]])
-        await edit_text(query, context.t(error_key(exc.code, "org")), reply_markup=markup)
+        await clear_draft(context.deps.db, press.user_id, NewOrgDraft.FLOW)
+        await press.answer()
+        markup = InlineKeyboardMarkup([[_back_to(context, draft.parent_id)]])
+        await press.edit(context.t(error_key(exc.code, "org")), markup)
         return
-    await clear_draft(db, user.id, CREATE_FLOW)
-    await query.answer(context.plain("org.created_short"))
+    await press.answer("org.created_short")
     notice = context.t("org.created", level=_level(context, card.org.level), name=card.org.name)
     text, markup = render_card(context, card, notice)
-    await edit_text(query, text, reply_markup=markup)
+    await press.edit(text, markup)
 
 
-async def typed_name(update: Update, context: BotContext, draft: DraftView) -> None:
+async def typed_name(update: Update, context: BotContext, _view: DraftView) -> None:
     """The typed name of a new organization: checked, then the preview."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert message.text is not None
     assert user is not None
-    data = dict(draft.data)
+    draft = await open_draft(context.deps.db, user.id, NewOrgDraft)
+    if not isinstance(draft, NewOrgDraft):
+        await message.reply_text(context.t("wizard.cancelled"))
+        return
     if draft.step != "name":
         await message.reply_text(context.t("org.use_buttons"))
         return
@@ -568,14 +520,13 @@ async def typed_name(update: Update, context: BotContext, draft: DraftView) -> N
             )
         else:
             error = context.t("org.error.name_empty")
-        text, markup = render_step(context, data, "name", error)
+        text, markup = render_step(context, draft, error)
         await message.reply_text(text, reply_markup=markup)
         return
-    data["name"] = name
-    await save_draft(
-        context.deps.db, user.id, CREATE_FLOW, "confirm", data, context.deps.clock.now()
+    preview = await keep_draft(
+        context.deps.db, user.id, named(draft, name), context.deps.clock.now()
     )
-    text, markup = render_step(context, data, "confirm")
+    text, markup = render_step(context, preview)
     await message.reply_text(text, reply_markup=markup)
 
 
@@ -594,26 +545,20 @@ def _holder_question(
     return text, InlineKeyboardMarkup([[cancel]])
 
 
-async def holder_button(update: Update, context: BotContext) -> None:
+@presses.on(AskHolder)
+async def ask_holder(press: Press[AskHolder], context: BotContext) -> None:
     """设置管理员 / 党建指导员: check the right to appoint, then ask who."""
-    query = update.callback_query
-    assert query is not None
-    press = AskHolder.unpack(query.data)
-    role = _holder_role(press.role) if press else None
-    if press is None or role is None:
-        await _refuse(query, context, "stale")
+    role = _holder_role(press.data.role)
+    if role is None:
+        await press.refuse("stale")
         return
-    user, db = query.from_user, context.deps.db
-    try:
-        org = await office_target(db, actor_of(context, user), press.org_id, role, today(context))
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
+    db = context.deps.db
+    org = await office_target(db, press.actor, press.data.org_id, role, today(context))
     data = {"org_id": org.id, "org_name": org.name, "role": role.value}
-    await save_draft(db, user.id, HOLDER_FLOW, "handle", data, context.deps.clock.now())
+    await save_draft(db, press.user_id, HOLDER_FLOW, "handle", data, context.deps.clock.now())
     text, markup = _holder_question(context, role, org.name, org.id)
-    await query.answer()
-    await edit_text(query, text, reply_markup=markup)
+    await press.answer()
+    await press.edit(text, markup)
 
 
 async def typed_holder(update: Update, context: BotContext, draft: DraftView) -> None:
@@ -625,6 +570,8 @@ async def typed_holder(update: Update, context: BotContext, draft: DraftView) ->
     db, data = context.deps.db, draft.data
     role, org_id = Role(data["role"]), int(data["org_id"])
     try:
+        # Granting the same office to the same person again changes nothing (grant_role
+        # returns the office held), so a replayed message cannot appoint twice.
         done = await appoint_user(
             db, actor_of(context, user), org_id, role, message.text,
             now=context.deps.clock.now(), today=today(context),
@@ -650,64 +597,43 @@ async def typed_holder(update: Update, context: BotContext, draft: DraftView) ->
     await message.reply_text(text, reply_markup=markup)
 
 
-async def stop_holder_button(update: Update, context: BotContext) -> None:
+@presses.on(StopHolder)
+async def stop_holder(press: Press[StopHolder], context: BotContext) -> None:
     """取消 on the typed question: forget it and show the organization again."""
-    query = update.callback_query
-    assert query is not None
-    press = StopHolder.unpack(query.data)
-    if press is None:
-        await _refuse(query, context, "stale")
-        return
-    user, db = query.from_user, context.deps.db
-    await clear_draft(db, user.id, HOLDER_FLOW)
+    db = context.deps.db
+    await clear_draft(db, press.user_id, HOLDER_FLOW)
+    cancelled = context.t("org.holder_cancelled")
     try:
-        card = await org_card(db, actor_of(context, user), press.org_id, today(context))
+        card = await org_card(db, press.actor, press.data.org_id, today(context))
     except ServiceError:
-        await query.answer()
-        await edit_text(query, context.t("org.holder_cancelled"))
+        await press.answer()
+        await press.edit(cancelled)
         return
-    await query.answer()
-    text, markup = render_card(context, card, context.t("org.holder_cancelled"))
-    await edit_text(query, text, reply_markup=markup)
+    await press.answer()
+    text, markup = render_card(context, card, cancelled)
+    await press.edit(text, markup)
 
 
-async def secretary_list_button(update: Update, context: BotContext) -> None:
+@presses.on(PickSecretary)
+async def pick_secretary(press: Press[PickSecretary], context: BotContext) -> None:
     """设置书记: the branch's roster as buttons (re-checked in the database)."""
-    query = update.callback_query
-    assert query is not None
-    press = PickSecretary.unpack(query.data)
-    if press is None or press.offset < 0:
-        await _refuse(query, context, "stale")
+    if press.data.offset < 0:
+        await press.refuse("stale")
         return
-    try:
-        result = await candidates(
-            context.deps.db, actor_of(context, query.from_user), press.org_id, today(context)
-        )
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
-    text, markup = render_candidates(context, result, press.offset)
-    await query.answer()
-    await edit_text(query, text, reply_markup=markup)
+    result = await candidates(context.deps.db, press.actor, press.data.org_id, today(context))
+    text, markup = render_candidates(context, result, press.data.offset)
+    await press.answer()
+    await press.edit(text, markup)
 
 
-async def secretary_button(update: Update, context: BotContext) -> None:
+@presses.on(SetSecretary)
+async def set_secretary(press: Press[SetSecretary], context: BotContext) -> None:
     """A roster member picked as secretary: the previous secretary's term ends."""
-    query = update.callback_query
-    assert query is not None
-    press = SetSecretary.unpack(query.data)
-    if press is None:
-        await _refuse(query, context, "stale")
-        return
-    try:
-        done = await appoint_secretary(
-            context.deps.db, actor_of(context, query.from_user), press.org_id, press.member_id,
-            now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
-    await query.answer(context.plain("org.appointed_short"))
+    done = await appoint_secretary(
+        context.deps.db, press.actor, press.data.org_id, press.data.member_id,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer("org.appointed_short")
     notice = context.t(
         "org.appointed",
         holder=done.role.holder,
@@ -715,114 +641,65 @@ async def secretary_button(update: Update, context: BotContext) -> None:
         role=role_label(context, Role.SECRETARY),
     )
     text, markup = render_offices(context, done.offices, notice=notice)
-    await edit_text(query, text, reply_markup=markup)
+    await press.edit(text, markup)
 
 
-async def offices_button(update: Update, context: BotContext) -> None:
+@presses.on(ShowOffices)
+async def show_offices(press: Press[ShowOffices], context: BotContext) -> None:
     """查看职务: the offices held today, with 卸任 buttons."""
-    query = update.callback_query
-    assert query is not None
-    press = ShowOffices.unpack(query.data)
-    if press is None or press.offset < 0:
-        await _refuse(query, context, "stale")
+    if press.data.offset < 0:
+        await press.refuse("stale")
         return
-    try:
-        result = await offices(
-            context.deps.db, actor_of(context, query.from_user), press.org_id, today(context)
-        )
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
-    text, markup = render_offices(context, result, press.offset)
-    await query.answer()
-    await edit_text(query, text, reply_markup=markup)
+    result = await offices(context.deps.db, press.actor, press.data.org_id, today(context))
+    text, markup = render_offices(context, result, press.data.offset)
+    await press.answer()
+    await press.edit(text, markup)
 
 
-async def end_button(update: Update, context: BotContext) -> None:
+@presses.on(EndOffice)
+async def end(press: Press[EndOffice], context: BotContext) -> None:
     """卸任: end the office today (recorded in the audit log) and show the offices again."""
-    query = update.callback_query
-    assert query is not None
-    press = EndOffice.unpack(query.data)
-    if press is None:
-        await _refuse(query, context, "stale")
-        return
-    try:
-        ended = await end_office(
-            context.deps.db, actor_of(context, query.from_user), press.role_id,
-            now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
-    await query.answer(context.plain("org.ended_short"))
+    ended = await end_office(
+        context.deps.db, press.actor, press.data.role_id,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer("org.ended_short")
     notice = context.t(
         "org.ended", holder=ended.office.holder, role=role_label(context, ended.office.role)
     )
     text, markup = render_offices(context, ended.offices, notice=notice)
-    await edit_text(query, text, reply_markup=markup)
+    await press.edit(text, markup)
 
 
-async def gate_button(update: Update, context: BotContext) -> None:
+@presses.on(ToggleGate, enabled=(0, 1))
+async def gate(press: Press[ToggleGate], context: BotContext) -> None:
     """群门禁 on or off for a branch."""
-    query = update.callback_query
-    assert query is not None
-    press = ToggleGate.unpack(query.data)
-    if press is None or press.enabled not in (0, 1):
-        await _refuse(query, context, "stale")
-        return
-    try:
-        card = await switch_gate(
-            context.deps.db, actor_of(context, query.from_user), press.org_id,
-            bool(press.enabled), now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
-    await query.answer(context.plain("org.gate_on_done" if press.enabled else "org.gate_off_done"))
+    enabled = bool(press.data.enabled)
+    card = await switch_gate(
+        context.deps.db, press.actor, press.data.org_id, enabled,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer("org.gate_on_done" if enabled else "org.gate_off_done")
     text, markup = render_card(context, card)
-    await edit_text(query, text, reply_markup=markup)
+    await press.edit(text, markup)
 
 
-async def link_button(update: Update, context: BotContext) -> None:
+@presses.on(ShowLink)
+async def link(press: Press[ShowLink], context: BotContext) -> None:
     """登记链接: the deep link members open to register with this branch."""
-    query = update.callback_query
-    assert query is not None
-    press = ShowLink.unpack(query.data)
-    if press is None:
-        await _refuse(query, context, "stale")
-        return
-    try:
-        card = await org_card(
-            context.deps.db, actor_of(context, query.from_user), press.org_id, today(context)
-        )
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
+    card = await org_card(context.deps.db, press.actor, press.data.org_id, today(context))
     if card.org.level == Level.COMMITTEE:
         # Members register with a branch; a committee has no roster of its own.
-        await _refuse(query, context, "stale")
+        await press.refuse("stale")
         return
-    link = registration_link(context.bot.username, card.org.id)
-    await query.answer()
+    url = registration_link(context.bot.username, card.org.id)
+    await press.answer()
     markup = InlineKeyboardMarkup([[_back_to(context, card.org.id)]])
-    await edit_text(query, context.t("org.link_text", name=card.org.name, link=link),
-                    reply_markup=markup)  # fmt: skip
+    await press.edit(context.t("org.link_text", name=card.org.name, link=url), markup)
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("org", org_command))
-    for data, callback in (
-        (OpenOrg, open_button),
-        (NewOrg, new_button),
-        (AskHolder, holder_button),
-        (StopHolder, stop_holder_button),
-        (PickSecretary, secretary_list_button),
-        (SetSecretary, secretary_button),
-        (ShowOffices, offices_button),
-        (EndOffice, end_button),
-        (ToggleGate, gate_button),
-        (ShowLink, link_button),
-    ):
-        app.add_handler(CallbackQueryHandler(callback, pattern=data.pattern()))
-    router.on_text(CREATE_FLOW, typed_name)
+    presses.register(app)
+    router.on_text(NewOrgDraft.FLOW, typed_name)
     router.on_text(HOLDER_FLOW, typed_holder)
