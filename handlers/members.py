@@ -9,12 +9,14 @@ from typing import ClassVar
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from domain.org import BRANCH_ROLES, Role, Stage
 from handlers import lang
-from handlers.common import actor_of, edit_text, is_private, refuse, today
+from handlers.common import actor_of, is_private, today
+from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter
+from services.authz import Actor
 from services.drafts import DraftView, clear_draft, save_draft
 from services.errors import ServiceError
 from services.membership import (
@@ -42,6 +44,8 @@ from ui.render import format_datetime, role_label, split_message, stage_label
 PAGE = 8
 PHONE_FLOW = "me_phone"
 LEFT_FLOW = "member_left"
+
+presses = Presses()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,7 +168,7 @@ async def members_command(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t("members.none"))
         return
     if len(choices) == 1:
-        await _send_roster(update, context, choices[0].id)
+        await _send_roster(context, actor_of(context, user), message.chat_id, choices[0].id)
         return
     buttons = [
         [InlineKeyboardButton(o.name[:60], callback_data=ShowRoster(o.id).pack())]
@@ -173,14 +177,11 @@ async def members_command(update: Update, context: BotContext) -> None:
     await message.reply_text(context.t("members.pick"), reply_markup=InlineKeyboardMarkup(buttons))
 
 
-async def _send_roster(update: Update, context: BotContext, org_id: int) -> None:
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None
-    assert chat is not None
+async def _send_roster(context: BotContext, actor: Actor, chat_id: int, org_id: int) -> None:
     try:
-        result = await roster(context.deps.db, actor_of(context, user), org_id, today(context))
+        result = await roster(context.deps.db, actor, org_id, today(context))
     except ServiceError as exc:
-        await context.bot.send_message(chat.id, context.t(error_key(exc.code)))
+        await context.bot.send_message(chat_id, context.t(error_key(exc.code)))
         return
     parts = render_roster(context, result)
     markup = None
@@ -199,46 +200,32 @@ async def _send_roster(update: Update, context: BotContext, org_id: int) -> None
         markup = InlineKeyboardMarkup([row])
     for i, part in enumerate(parts):
         await context.bot.send_message(
-            chat.id, part, reply_markup=markup if i == len(parts) - 1 else None
+            chat_id, part, reply_markup=markup if i == len(parts) - 1 else None
         )
 
 
-async def roster_button(update: Update, context: BotContext) -> None:
+@presses.on(ShowRoster)
+async def pick_roster(press: Press[ShowRoster], context: BotContext) -> None:
     """A branch picked from /members."""
-    query = update.callback_query
-    assert query is not None
-    press = ShowRoster.unpack(query.data)
-    if press is None:
-        await refuse(query, context, "stale")
-        return
-    await query.answer()
-    await _send_roster(update, context, press.org_id)
+    await press.answer()
+    await _send_roster(context, press.actor, press.user_id, press.data.org_id)
 
 
-async def export_button(update: Update, context: BotContext) -> None:
+@presses.on(ExportRoster)
+async def export(press: Press[ExportRoster], context: BotContext) -> None:
     """Send the roster as an XLSX file (audited: it holds personal data)."""
-    query = update.callback_query
-    assert query is not None
-    press = ExportRoster.unpack(query.data)
-    if press is None:
-        await refuse(query, context, "stale")
-        return
-    try:
-        result = await roster_export(
-            context.deps.db, actor_of(context, query.from_user), press.org_id,
-            now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    await query.answer()
+    result = await roster_export(
+        context.deps.db, press.actor, press.data.org_id,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer()
     data = roster_xlsx(context, result)
     name = context.plain(
         "members.export_filename", branch=result.org.name, date=today(context).isoformat()
     )
     caption = context.t("members.export_caption", branch=result.org.name, count=len(result.entries))
     await context.bot.send_document(
-        query.from_user.id, InputFile(io.BytesIO(data), filename=name), caption=caption
+        press.user_id, InputFile(io.BytesIO(data), filename=name), caption=caption
     )
 
 
@@ -279,69 +266,51 @@ def roster_xlsx(context: BotContext, result: Roster) -> bytes:
     return out.getvalue()
 
 
-async def page_button(update: Update, context: BotContext) -> None:
+@presses.on(MemberPage)
+async def member_page(press: Press[MemberPage], context: BotContext) -> None:
     """A page of member buttons for admins to pick one to act on."""
-    query = update.callback_query
-    assert query is not None
-    press = MemberPage.unpack(query.data)
-    if press is None or press.offset < 0:
-        await refuse(query, context, "stale")
+    org_id, offset = press.data.org_id, press.data.offset
+    if offset < 0:
+        await press.refuse("stale")
         return
-    try:
-        result = await roster(
-            context.deps.db, actor_of(context, query.from_user), press.org_id, today(context)
-        )
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
+    result = await roster(context.deps.db, press.actor, org_id, today(context))
     if not result.can_manage:
-        await refuse(query, context, "auth.manage_members")
+        await press.refuse("auth.manage_members")
         return
-    await query.answer()
-    entries = result.entries[press.offset : press.offset + PAGE]
+    await press.answer()
+    entries = result.entries[offset : offset + PAGE]
     keyboard = [
         [InlineKeyboardButton(e.name[:60] or "?", callback_data=ShowMember(e.member_id).pack())]
         for e in entries
     ]
     nav = []
-    if press.offset > 0:
+    if offset > 0:
         nav.append(
             InlineKeyboardButton(
                 context.plain("common.prev"),
-                callback_data=MemberPage(press.org_id, max(0, press.offset - PAGE)).pack(),
+                callback_data=MemberPage(org_id, max(0, offset - PAGE)).pack(),
             )
         )
-    if press.offset + PAGE < len(result.entries):
+    if offset + PAGE < len(result.entries):
         nav.append(
             InlineKeyboardButton(
                 context.plain("common.next"),
-                callback_data=MemberPage(press.org_id, press.offset + PAGE).pack(),
+                callback_data=MemberPage(org_id, offset + PAGE).pack(),
             )
         )
     if nav:
         keyboard.append(nav)
     await context.bot.send_message(
-        query.from_user.id, context.t("members.pick_member", branch=result.org.name),
+        press.user_id, context.t("members.pick_member", branch=result.org.name),
         reply_markup=InlineKeyboardMarkup(keyboard),
     )  # fmt: skip
 
 
-async def member_button(update: Update, context: BotContext) -> None:
+@presses.on(ShowMember)
+async def show_member(press: Press[ShowMember], context: BotContext) -> None:
     """A member's card with the actions the presser may take."""
-    query = update.callback_query
-    assert query is not None
-    press = ShowMember.unpack(query.data)
-    if press is None:
-        await refuse(query, context, "stale")
-        return
-    try:
-        card = await member_card(
-            context.deps.db, actor_of(context, query.from_user), press.member_id, today(context)
-        )
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    await query.answer()
+    card = await member_card(context.deps.db, press.actor, press.data.member_id, today(context))
+    await press.answer()
     e = card.entry
     text = context.t(
         "members.card",
@@ -378,130 +347,108 @@ async def member_button(update: Update, context: BotContext) -> None:
             ]
         )
     await context.bot.send_message(
-        query.from_user.id, text, reply_markup=InlineKeyboardMarkup(rows) if rows else None
+        press.user_id, text, reply_markup=InlineKeyboardMarkup(rows) if rows else None
     )
 
 
-async def action_button(update: Update, context: BotContext) -> None:
-    """role / left / move pressed on a member card."""
-    query = update.callback_query
-    assert query is not None
-    press = MemberAction.unpack(query.data)
-    if press is None or press.action not in ("role", "left", "move"):
-        await refuse(query, context, "stale")
+@presses.on(MemberAction, action="role")
+async def choose_role(press: Press[MemberAction], context: BotContext) -> None:
+    """设置职务 on a member card: the branch offices as buttons."""
+    member_id = press.data.member_id
+    card = await member_card(context.deps.db, press.actor, member_id, today(context))
+    if not card.can_grant:
+        await press.refuse("auth.manage_roles")
         return
-    actor = actor_of(context, query.from_user)
-    db = context.deps.db
-    try:
-        card = await member_card(db, actor, press.member_id, today(context))
-        if press.action == "move":
-            targets = await transfer_targets(db, actor, press.member_id, today(context))
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    if press.action == "role":
-        if not card.can_grant:
-            await refuse(query, context, "auth.manage_roles")
-            return
-        await query.answer()
-        buttons = [
-            InlineKeyboardButton(
-                role_label(context, r), callback_data=GiveRole(press.member_id, i).pack()
-            )
-            for i, r in enumerate(BRANCH_ROLES)
-        ]
-        keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-        await context.bot.send_message(
-            query.from_user.id,
-            context.t("members.pick_role", name=card.entry.name),
-            reply_markup=InlineKeyboardMarkup(keyboard),
-        )
-    elif press.action == "left":
-        if not card.can_manage:
-            await refuse(query, context, "auth.manage_members")
-            return
-        await query.answer()
-        await save_draft(
-            db,
-            query.from_user.id,
-            LEFT_FLOW,
-            "reason",
-            {"member_id": press.member_id},
-            context.deps.clock.now(),
-        )
-        await context.bot.send_message(
-            query.from_user.id, context.t("members.ask_left_reason", name=card.entry.name)
-        )
-    else:
-        if not targets:
-            await refuse(query, context, "member.bad_transfer_target")
-            return
-        await query.answer()
-        keyboard = [
-            [
-                InlineKeyboardButton(
-                    o.name[:60], callback_data=MoveMember(press.member_id, o.id).pack()
-                )
-            ]
-            for o in targets[:50]
-        ]
-        await context.bot.send_message(
-            query.from_user.id,
-            context.t("members.pick_target", name=card.entry.name),
-            reply_markup=InlineKeyboardMarkup(keyboard),
-        )
+    await press.answer()
+    buttons = [
+        InlineKeyboardButton(role_label(context, r), callback_data=GiveRole(member_id, i).pack())
+        for i, r in enumerate(BRANCH_ROLES)
+    ]
+    keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    await context.bot.send_message(
+        press.user_id,
+        context.t("members.pick_role", name=card.entry.name),
+        reply_markup=InlineKeyboardMarkup(keyboard),
+    )
 
 
-async def role_button(update: Update, context: BotContext) -> None:
+@presses.on(MemberAction, action="left")
+async def ask_left(press: Press[MemberAction], context: BotContext) -> None:
+    """标记离开 on a member card: ask why (typed)."""
+    member_id = press.data.member_id
+    card = await member_card(context.deps.db, press.actor, member_id, today(context))
+    if not card.can_manage:
+        await press.refuse("auth.manage_members")
+        return
+    await press.answer()
+    await save_draft(
+        context.deps.db,
+        press.user_id,
+        LEFT_FLOW,
+        "reason",
+        {"member_id": member_id},
+        context.deps.clock.now(),
+    )
+    await context.bot.send_message(
+        press.user_id, context.t("members.ask_left_reason", name=card.entry.name)
+    )
+
+
+@presses.on(MemberAction, action="move")
+async def choose_target(press: Press[MemberAction], context: BotContext) -> None:
+    """组织关系转接 on a member card: the branches they may move to."""
+    member_id, db = press.data.member_id, context.deps.db
+    card = await member_card(db, press.actor, member_id, today(context))
+    targets = await transfer_targets(db, press.actor, member_id, today(context))
+    if not targets:
+        await press.refuse("member.bad_transfer_target")
+        return
+    await press.answer()
+    keyboard = [
+        [InlineKeyboardButton(o.name[:60], callback_data=MoveMember(member_id, o.id).pack())]
+        for o in targets[:50]
+    ]
+    await context.bot.send_message(
+        press.user_id,
+        context.t("members.pick_target", name=card.entry.name),
+        reply_markup=InlineKeyboardMarkup(keyboard),
+    )
+
+
+@presses.on(GiveRole, role=tuple(range(len(BRANCH_ROLES))))
+async def give_role(press: Press[GiveRole], context: BotContext) -> None:
     """Grant the picked office (asking for the party group first for group leaders)."""
-    query = update.callback_query
-    assert query is not None
-    press = GiveRole.unpack(query.data)
-    if press is None or not 0 <= press.role < len(BRANCH_ROLES):
-        await refuse(query, context, "stale")
-        return
-    role = BRANCH_ROLES[press.role]
-    actor = actor_of(context, query.from_user)
-    db = context.deps.db
-    if role == Role.GROUP_LEADER and not press.party_group_id:
-        try:
-            card = await member_card(db, actor, press.member_id, today(context))
-        except ServiceError as exc:
-            await refuse(query, context, exc.code)
-            return
+    data, db = press.data, context.deps.db
+    role = BRANCH_ROLES[data.role]
+    card = await member_card(db, press.actor, data.member_id, today(context))
+    if role == Role.GROUP_LEADER and not data.party_group_id:
         groups = await party_groups_of(db, card.org.id)
         if not groups:
-            await refuse(query, context, "role.needs_party_group")
+            await press.refuse("role.needs_party_group")
             return
-        await query.answer()
+        await press.answer()
         keyboard = [
             [
                 InlineKeyboardButton(
-                    g.name[:60], callback_data=GiveRole(press.member_id, press.role, g.id).pack()
+                    g.name[:60], callback_data=GiveRole(data.member_id, data.role, g.id).pack()
                 )
             ]
             for g in groups
         ]
         await context.bot.send_message(
-            query.from_user.id,
+            press.user_id,
             context.t("members.pick_group"),
             reply_markup=InlineKeyboardMarkup(keyboard),
         )
         return
-    try:
-        card = await member_card(db, actor, press.member_id, today(context))
-        granted = await grant_role(
-            db, actor, card.org.id, role, member_id=press.member_id,
-            party_group_id=press.party_group_id or None,
-            now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    await query.answer()
-    await edit_text(
-        query,
-        context.t("members.role_granted", name=granted.holder, role=role_label(context, role)),
+    granted = await grant_role(
+        db, press.actor, card.org.id, role, member_id=data.member_id,
+        party_group_id=data.party_group_id or None,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer()
+    await press.edit(
+        context.t("members.role_granted", name=granted.holder, role=role_label(context, role))
     )
 
 
@@ -525,24 +472,15 @@ async def left_reason(update: Update, context: BotContext, draft: DraftView) -> 
     await message.reply_text(context.t("members.left_done"))
 
 
-async def move_button(update: Update, context: BotContext) -> None:
+@presses.on(MoveMember)
+async def move(press: Press[MoveMember], context: BotContext) -> None:
     """Move a member to the picked branch (组织关系转接)."""
-    query = update.callback_query
-    assert query is not None
-    press = MoveMember.unpack(query.data)
-    if press is None:
-        await refuse(query, context, "stale")
-        return
-    try:
-        await transfer_member(
-            context.deps.db, actor_of(context, query.from_user), press.member_id, press.org_id,
-            now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    await query.answer()
-    await edit_text(query, context.t("members.moved"))
+    await transfer_member(
+        context.deps.db, press.actor, press.data.member_id, press.data.org_id,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer()
+    await press.edit(context.t("members.moved"))
 
 
 def _profile_keyboard(context: BotContext, has_units: bool) -> InlineKeyboardMarkup:
@@ -605,81 +543,85 @@ async def me_command(update: Update, context: BotContext) -> None:
     await message.reply_text(text, reply_markup=_profile_keyboard(context, has_units))
 
 
-async def me_button(update: Update, context: BotContext) -> None:
-    """A /me button: edit phone or unit, language, or delete the account (asked twice)."""
-    query = update.callback_query
-    assert query is not None
-    press = MeAction.unpack(query.data)
-    user = query.from_user
+@presses.on(MeAction, action="phone")
+async def ask_phone(press: Press[MeAction], context: BotContext) -> None:
+    """修改手机号: ask for the new number (typed)."""
+    await press.answer()
+    await save_draft(
+        context.deps.db, press.user_id, PHONE_FLOW, "phone", {}, context.deps.clock.now()
+    )
+    await context.bot.send_message(press.user_id, context.t("me.ask_phone"))
+
+
+@presses.on(MeAction, action="unit")
+async def choose_unit(press: Press[MeAction], context: BotContext) -> None:
+    """修改单位: the branch's units as buttons."""
     db = context.deps.db
-    if press is None:
-        await refuse(query, context, "stale")
+    mine = await profile(db, press.user_id, today(context))
+    units = await units_of(db, mine.org.id) if mine else []
+    if not units:
+        await press.refuse("stale")
         return
-    if press.action == "phone":
-        await query.answer()
-        await save_draft(db, user.id, PHONE_FLOW, "phone", {}, context.deps.clock.now())
-        await context.bot.send_message(user.id, context.t("me.ask_phone"))
-    elif press.action == "unit":
-        mine = await profile(db, user.id, today(context))
-        units = await units_of(db, mine.org.id) if mine else []
-        if not units:
-            await refuse(query, context, "stale")
-            return
-        await query.answer()
-        keyboard = [
-            [InlineKeyboardButton(u.name[:60], callback_data=MeUnit(u.id).pack())] for u in units
-        ]
-        await context.bot.send_message(
-            user.id, context.t("reg.ask_unit"), reply_markup=InlineKeyboardMarkup(keyboard)
-        )
-    elif press.action == "lang":
-        await query.answer()
-        await lang.ask_language(update, context)
-    elif press.action == "del":
-        await query.answer()
-        confirm = InlineKeyboardMarkup(
+    await press.answer()
+    keyboard = [
+        [InlineKeyboardButton(u.name[:60], callback_data=MeUnit(u.id).pack())] for u in units
+    ]
+    await context.bot.send_message(
+        press.user_id, context.t("reg.ask_unit"), reply_markup=InlineKeyboardMarkup(keyboard)
+    )
+
+
+@presses.on(MeAction, action="lang")
+async def choose_language(press: Press[MeAction], context: BotContext) -> None:
+    """语言: the language buttons."""
+    await press.answer()
+    await lang.offer_languages(context, press.user_id)
+
+
+@presses.on(MeAction, action="del")
+async def ask_delete(press: Press[MeAction], context: BotContext) -> None:
+    """删除我的信息: asked once more before anything is deleted."""
+    await press.answer()
+    confirm = InlineKeyboardMarkup(
+        [
             [
-                [
-                    InlineKeyboardButton(
-                        context.plain("me.delete_confirm"), callback_data=MeAction("delok").pack()
-                    ),
-                    InlineKeyboardButton(
-                        context.plain("me.delete_keep"), callback_data=MeAction("keep").pack()
-                    ),
-                ]
+                InlineKeyboardButton(
+                    context.plain("me.delete_confirm"), callback_data=MeAction("delok").pack()
+                ),
+                InlineKeyboardButton(
+                    context.plain("me.delete_keep"), callback_data=MeAction("keep").pack()
+                ),
             ]
-        )
-        await context.bot.send_message(
-            user.id, context.t("me.delete_warning"), reply_markup=confirm
-        )
-    elif press.action == "delok":
-        await delete_account(db, user.id, context.deps.clock.now(), today(context))
-        await query.answer()
-        await edit_text(query, context.t("me.deleted"))
-    elif press.action == "keep":
-        await query.answer()
-        await edit_text(query, context.t("me.kept"))
-    else:
-        await refuse(query, context, "stale")
+        ]
+    )
+    await context.bot.send_message(
+        press.user_id, context.t("me.delete_warning"), reply_markup=confirm
+    )
 
 
-async def unit_button(update: Update, context: BotContext) -> None:
+@presses.on(MeAction, action="delok")
+async def delete(press: Press[MeAction], context: BotContext) -> None:
+    """确认删除: the account's personal data goes."""
+    await delete_account(context.deps.db, press.user_id, context.deps.clock.now(), today(context))
+    await press.answer()
+    await press.edit(context.t("me.deleted"))
+
+
+@presses.on(MeAction, action="keep")
+async def keep(press: Press[MeAction], context: BotContext) -> None:
+    """保留: nothing deleted."""
+    await press.answer()
+    await press.edit(context.t("me.kept"))
+
+
+@presses.on(MeUnit)
+async def set_unit(press: Press[MeUnit], context: BotContext) -> None:
     """A unit picked from /me."""
-    query = update.callback_query
-    assert query is not None
-    press = MeUnit.unpack(query.data)
-    if press is None:
-        await refuse(query, context, "stale")
-        return
-    try:
-        name = await update_own_unit(
-            context.deps.db, query.from_user.id, press.unit_id, context.deps.clock.now()
-        )
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    await query.answer()
-    await edit_text(query, context.t("me.unit_changed", unit=name))
+    name = await update_own_unit(
+        context.deps.db, press.user_id, press.data.unit_id, context.deps.clock.now()
+    )
+    await press.answer()
+    await press.edit(context.t("me.unit_changed", unit=name))
 
 
 async def typed_phone(update: Update, context: BotContext, draft: DraftView) -> None:
@@ -704,17 +646,6 @@ async def typed_phone(update: Update, context: BotContext, draft: DraftView) -> 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("members", members_command))
     app.add_handler(CommandHandler("me", me_command))
-    for data, callback in (
-        (ShowRoster, roster_button),
-        (ExportRoster, export_button),
-        (MemberPage, page_button),
-        (ShowMember, member_button),
-        (MemberAction, action_button),
-        (GiveRole, role_button),
-        (MoveMember, move_button),
-        (MeAction, me_button),
-        (MeUnit, unit_button),
-    ):
-        app.add_handler(CallbackQueryHandler(callback, pattern=data.pattern()))
+    presses.register(app)
     router.on_text(PHONE_FLOW, typed_phone)
     router.on_text(LEFT_FLOW, left_reason)
