@@ -66,4 +66,3 @@ async def send_private(context: BotContext, user_id: int, text: str, **kwargs: A
     except Forbidden:
         return False
     return True
-

@@ -143,9 +143,6 @@ async def open_org(press: Press[OpenOrg], context: BotContext) -> None:
     await press.edit(text, markup)
 
 
-# ---- creating an organization: level → kind → typed name → preview ----
-
-
 @presses.on(ToggleGate, enabled=(0, 1))
 async def gate(press: Press[ToggleGate], context: BotContext) -> None:
     """群门禁 on or off for a branch."""

@@ -196,6 +196,3 @@ async def typed_name(update: Update, context: BotContext, _view: DraftView) -> N
     )
     text, markup = render_step(context, preview)
     await message.reply_text(text, reply_markup=markup)
-
-
-# ---- offices: committee admins and instructors (typed), secretaries (from the roster) ----
