@@ -11,7 +11,6 @@ from telegram.error import BadRequest, Forbidden
 from services.authz import Actor
 from services.users import Person
 from ui.deps import BotContext
-from ui.errors import error_key
 
 
 def person_of(user: User) -> Person:
@@ -67,8 +66,3 @@ async def send_private(context: BotContext, user_id: int, text: str, **kwargs: A
     except Forbidden:
         return False
     return True
-
-
-async def refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
-    """Answer a button press with a short alert for a refusal code."""
-    await query.answer(context.plain(error_key(code)), show_alert=True)

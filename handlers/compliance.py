@@ -6,11 +6,11 @@ in); the buttons are ordinary callbacks, each re-authorized against the database
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import Application
 
 from domain.compliance import MeetingType
-from handlers.common import actor_of, edit_text, today
+from handlers.common import today
 from handlers.meetings import open_wizard_for
 from handlers.press import Press, Presses
 from services.compliance import (
@@ -18,7 +18,6 @@ from services.compliance import (
     requirements_of,
     set_requirements,
 )
-from services.errors import ServiceError
 from services.meetings import planning
 from ui.callbacks import button
 from ui.compliance import (
@@ -32,7 +31,6 @@ from ui.compliance import (
     frequency_text,
 )
 from ui.deps import BotContext
-from ui.errors import error_key
 from ui.meetings import TYPE_KEYS
 
 # ---- 立即安排 ----
@@ -117,54 +115,54 @@ def render_choices(
     return text, InlineKeyboardMarkup(keyboard)
 
 
-async def frequencies_button(update: Update, context: BotContext) -> None:
-    """Show, pick or set a committee's meeting frequencies (committee admins, superadmins)."""
-    query = update.callback_query
-    assert query is not None
-    press: ShowFrequencies | PickFrequency | SetFrequency | None = (
-        ShowFrequencies.unpack(query.data)
-        or PickFrequency.unpack(query.data)
-        or SetFrequency.unpack(query.data)
-    )
-    index = press.type_index if isinstance(press, PickFrequency | SetFrequency) else 0
-    if press is None or not 0 <= index < len(TYPES):
-        await query.answer(context.plain(error_key("stale")), show_alert=True)
-        return
-    org_id = press.org_id
-    pick = press if isinstance(press, PickFrequency) else None
-    choose = press if isinstance(press, SetFrequency) else None
-    actor, db, tz = actor_of(context, query.from_user), context.deps.db, context.deps.settings
-    now = context.deps.clock.now()
-    try:
-        if choose is not None:
-            if not 0 <= choose.choice <= INHERIT:
-                await query.answer(context.plain(error_key("stale")), show_alert=True)
-                return
-            kind = TYPES[index]
-            inherit = choose.choice == INHERIT
-            view = await set_requirements(
-                db, actor, org_id,
-                changes={} if inherit else {kind: FREQUENCY_CHOICES[choose.choice]},
-                clear=[kind] if inherit else [], now=now, today=today(context),
-                default_tz=str(tz.timezone),
-            )  # fmt: skip
-            text, markup = render_frequencies(context, view, context.t("compliance.req.saved"))
-        else:
-            view = await requirements_of(db, actor, org_id, today(context), str(tz.timezone))
-            if pick is not None:
-                text, markup = render_choices(context, view, TYPES[index])
-            else:
-                text, markup = render_frequencies(context, view)
-    except ServiceError as exc:
-        key = error_key(exc.code, "compliance")
-        await query.answer(context.plain(key), show_alert=True)
-        return
-    await query.answer()
-    await edit_text(query, text, reply_markup=markup)
+frequency_presses = Presses("compliance")
+_TYPE_INDEXES = tuple(range(len(TYPES)))
+
+
+@frequency_presses.on(ShowFrequencies)
+async def show_frequencies(press: Press[ShowFrequencies], context: BotContext) -> None:
+    """会议频次要求: each type's frequency (committee admins, superadmins)."""
+    view = await _requirements(press, context)
+    text, markup = render_frequencies(context, view)
+    await press.answer()
+    await press.edit(text, markup)
+
+
+@frequency_presses.on(PickFrequency, type_index=_TYPE_INDEXES)
+async def pick_frequency(press: Press[PickFrequency], context: BotContext) -> None:
+    """A type pressed: the frequencies it can be given."""
+    view = await _requirements(press, context)
+    text, markup = render_choices(context, view, TYPES[press.data.type_index])
+    await press.answer()
+    await press.edit(text, markup)
+
+
+@frequency_presses.on(SetFrequency, type_index=_TYPE_INDEXES, choice=tuple(range(INHERIT + 1)))
+async def set_frequency(press: Press[SetFrequency], context: BotContext) -> None:
+    """A frequency (or 沿用上级) chosen: saved, audited, and the list shown again."""
+    kind, choice = TYPES[press.data.type_index], press.data.choice
+    inherit = choice == INHERIT
+    view = await set_requirements(
+        context.deps.db, press.actor, press.data.org_id,
+        changes={} if inherit else {kind: FREQUENCY_CHOICES[choice]},
+        clear=[kind] if inherit else [], now=context.deps.clock.now(), today=today(context),
+        default_tz=str(context.deps.settings.timezone),
+    )  # fmt: skip
+    text, markup = render_frequencies(context, view, context.t("compliance.req.saved"))
+    await press.answer()
+    await press.edit(text, markup)
+
+
+async def _requirements(
+    press: Press[ShowFrequencies] | Press[PickFrequency], context: BotContext
+) -> RequirementsView:
+    return await requirements_of(
+        context.deps.db, press.actor, press.data.org_id, today(context),
+        str(context.deps.settings.timezone),
+    )  # fmt: skip
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Install 立即安排 and the committee frequencies screen."""
     schedule_presses.register(app)
-    for data in (ShowFrequencies, PickFrequency, SetFrequency):
-        app.add_handler(CallbackQueryHandler(frequencies_button, pattern=data.pattern()))
+    frequency_presses.register(app)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from telegram import (
-    CallbackQuery,
     Chat,
     ChatMember,
     ChatMemberAdministrator,
@@ -20,16 +19,16 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
 )
 
-from handlers.common import actor_of, display_name, edit_text, refuse, send_private, today
+from handlers.common import actor_of, display_name, send_private, today
+from handlers.press import Press, Presses
 from handlers.registration import registration_link
-from services.errors import ServiceError
+from services.authz import Actor
 from services.groups import (
     BindResult,
     bind_candidates,
@@ -50,6 +49,8 @@ from ui.render import split_message
 log = logging.getLogger(__name__)
 
 PAGE = 8
+
+presses = Presses()
 
 # The rights the bot needs as a group admin, and the catalog key naming each.
 NEEDED_RIGHTS: dict[str, str] = {
@@ -108,15 +109,14 @@ async def bind_command(update: Update, context: BotContext) -> None:
     if not _is_group(message.chat):
         await message.reply_text(context.t("bind.use_in_group"))
         return
-    await _offer(update, context, user, offset=0, edit=False)
+    await _offer(context, message.chat, actor_of(context, user), offset=0)
 
 
 async def _offer(
-    update: Update, context: BotContext, user: User, *, offset: int, edit: bool
+    context: BotContext, chat: Chat, actor: Actor, *, offset: int, press: Press[Any] | None = None
 ) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    actor = actor_of(context, user)
+    """The branches one may bind this group to (a page of them): a new message, or the
+    pressed one edited."""
     orgs, total = await bind_candidates(
         context.deps.db, actor, today(context), offset=offset, limit=PAGE
     )
@@ -155,99 +155,89 @@ async def _offer(
         new = InlineKeyboardButton(context.plain("bind.create"), callback_data=BindNew(0, 0).pack())
         keyboard.append([new])
     markup = InlineKeyboardMarkup(keyboard)
-    if edit and update.callback_query is not None:
-        await edit_text(update.callback_query, "\n".join(lines), reply_markup=markup)
+    if press is not None:
+        await press.edit("\n".join(lines), markup)
     else:
         await context.bot.send_message(chat.id, "\n".join(lines), reply_markup=markup)
 
 
-async def page_button(update: Update, context: BotContext) -> None:
+def _group(press: Press[Any]) -> Chat | None:
+    """The group the button was pressed in (None in a private chat)."""
+    message = press.query.message
+    return message.chat if message is not None and _is_group(message.chat) else None
+
+
+@presses.on(BindPage)
+async def page(press: Press[BindPage], context: BotContext) -> None:
     """Show another page of branches (same permission check as /bind)."""
-    query = update.callback_query
-    assert query is not None
-    press = BindPage.unpack(query.data)
-    if press is None or press.offset < 0:
-        await refuse(query, context, "stale")
+    message = press.query.message
+    if press.data.offset < 0 or message is None:
+        await press.refuse("stale")
         return
-    await query.answer()
-    await _offer(update, context, query.from_user, offset=press.offset, edit=True)
+    await press.answer()
+    await _offer(context, message.chat, press.actor, offset=press.data.offset, press=press)
 
 
-async def bind_button(update: Update, context: BotContext) -> None:
+@presses.on(Bind)
+async def bind(press: Press[Bind], context: BotContext) -> None:
     """A branch picked: bind (re-authorized in the service), then report to the presser."""
-    query = update.callback_query
-    assert query is not None
-    press = Bind.unpack(query.data)
-    chat = update.effective_chat
-    if press is None or not _is_group(chat):
-        await refuse(query, context, "stale")
+    chat = _group(press)
+    if chat is None:
+        await press.refuse("stale")
         return
-    assert chat is not None
-    try:
-        result = await bind_chat(
-            context.deps.db, actor_of(context, query.from_user), chat.id, press.org_id,
-            make_main=bool(press.main), now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    await query.answer()
-    await _bound(context, query, chat, result)
+    result = await bind_chat(
+        context.deps.db, press.actor, chat.id, press.data.org_id,
+        make_main=bool(press.data.main), now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer()
+    await _bound(context, press, chat, result)
 
 
-async def new_branch_button(update: Update, context: BotContext) -> None:
+@presses.on(BindNew)
+async def new_branch(press: Press[BindNew], context: BotContext) -> None:
     """以本群名称新建支部: pick the parent committee (if several), create, bind as main."""
-    query = update.callback_query
-    assert query is not None
-    press = BindNew.unpack(query.data)
-    chat = update.effective_chat
-    if press is None or press.offset < 0 or not _is_group(chat):
-        await refuse(query, context, "stale")
+    chat, offset = _group(press), press.data.offset
+    if chat is None or offset < 0:
+        await press.refuse("stale")
         return
-    assert chat is not None
-    actor = actor_of(context, query.from_user)
-    parent_id = press.parent_id
+    parent_id = press.data.parent_id
     if not parent_id:
         parents, total = await branch_parents(
-            context.deps.db, actor, today(context), offset=press.offset, limit=PAGE
+            context.deps.db, press.actor, today(context), offset=offset, limit=PAGE
         )
         if total == 0:
-            await refuse(query, context, "auth.manage_orgs")
+            await press.refuse("auth.manage_orgs")
             return
         if total > 1:
-            await query.answer()
+            await press.answer()
             keyboard = [
                 [InlineKeyboardButton(o.name[:60], callback_data=BindNew(o.id, 0).pack())]
                 for o in parents
             ]
             nav = []
-            if press.offset > 0:
-                back = BindNew(0, max(0, press.offset - PAGE)).pack()
+            if offset > 0:
+                back = BindNew(0, max(0, offset - PAGE)).pack()
                 nav.append(InlineKeyboardButton(context.plain("common.prev"), callback_data=back))
-            if press.offset + PAGE < total:
-                more = BindNew(0, press.offset + PAGE).pack()
+            if offset + PAGE < total:
+                more = BindNew(0, offset + PAGE).pack()
                 nav.append(InlineKeyboardButton(context.plain("common.next"), callback_data=more))
             if nav:
                 keyboard.append(nav)
-            await edit_text(
-                query, context.t("bind.pick_parent", name=chat.title or ""),
-                reply_markup=InlineKeyboardMarkup(keyboard),
-            )  # fmt: skip
+            await press.edit(
+                context.t("bind.pick_parent", name=chat.title or ""),
+                InlineKeyboardMarkup(keyboard),
+            )
             return
         parent_id = parents[0].id
-    try:
-        result = await create_and_bind(
-            context.deps.db, actor, chat.id, parent_id=parent_id, name=chat.title or "",
-            now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
-    await query.answer()
-    await _bound(context, query, chat, result)
+    result = await create_and_bind(
+        context.deps.db, press.actor, chat.id, parent_id=parent_id, name=chat.title or "",
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer()
+    await _bound(context, press, chat, result)
 
 
-async def _bound(context: BotContext, query: CallbackQuery, chat: Chat, result: BindResult) -> None:
+async def _bound(context: BotContext, press: Press[Any], chat: Chat, result: BindResult) -> None:
     """Say what the binding did, invite registration, and report the group's people."""
     binding = result.binding
     key = "bind.done_main" if binding.main else "bind.done_extra"
@@ -268,7 +258,7 @@ async def _bound(context: BotContext, query: CallbackQuery, chat: Chat, result: 
         text += "\n" + context.t("bind.moved_from", branch=result.previous_org.name)
     if chat.type == Chat.GROUP:
         text += "\n" + context.t("bind.basic_group_gate")
-    await edit_text(query, text, reply_markup=markup)
+    await press.edit(text, markup)
     button = InlineKeyboardButton(
         context.plain("reg.button"), url=registration_link(context.bot.username, binding.org.id)
     )
@@ -276,7 +266,7 @@ async def _bound(context: BotContext, query: CallbackQuery, chat: Chat, result: 
         chat.id, context.t("bind.register_prompt", branch=binding.org.name),
         reply_markup=InlineKeyboardMarkup([[button]]),
     )  # fmt: skip
-    await _send_report(context, query.from_user, chat.id, binding.org.id, binding.org.name)
+    await _send_report(context, press.query.from_user, chat.id, binding.org.id, binding.org.name)
 
 
 async def _send_report(
@@ -363,9 +353,7 @@ async def member_left(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("bind", bind_command))
-    app.add_handler(CallbackQueryHandler(bind_button, pattern=Bind.pattern()))
-    app.add_handler(CallbackQueryHandler(page_button, pattern=BindPage.pattern()))
-    app.add_handler(CallbackQueryHandler(new_branch_button, pattern=BindNew.pattern()))
+    presses.register(app)
     app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, member_joined))
     app.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, member_left))
     app.add_handler(ChatMemberHandler(chat_member_changed, ChatMemberHandler.CHAT_MEMBER))

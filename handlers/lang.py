@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
-from handlers.common import deep_link, edit_text, is_private
+from handlers.common import deep_link, is_private
+from handlers.press import Press, Presses
 from services.users import set_locale
 from ui.callbacks import SetLanguage
 from ui.deps import BotContext
@@ -33,9 +34,14 @@ async def ask_language(update: Update, context: BotContext) -> None:
     """Offer the language buttons in private chat."""
     message = update.effective_message
     assert message is not None
+    await offer_languages(context, message.chat_id)
+
+
+async def offer_languages(context: BotContext, chat_id: int) -> None:
+    """Send the language buttons, naming the language in use."""
     current = context.deps.catalog.plain(context.locale, "lang.self_name")
-    await message.reply_text(
-        context.t("lang.choose", current=current), reply_markup=_keyboard(context)
+    await context.bot.send_message(
+        chat_id, context.t("lang.choose", current=current), reply_markup=_keyboard(context)
     )
 
 
@@ -55,25 +61,27 @@ async def lang_command(update: Update, context: BotContext) -> None:
     )
 
 
-async def language_chosen(update: Update, context: BotContext) -> None:
+presses = Presses()
+
+
+@presses.on(SetLanguage)
+async def language_chosen(press: Press[SetLanguage], context: BotContext) -> None:
     """Save the pressed language for the presser and confirm in that language."""
-    query = update.callback_query
-    assert query is not None
-    choice = SetLanguage.unpack(query.data)
+    locale, catalog = press.data.locale, context.deps.catalog
     # The button only ever changes the presser's own setting, so any presser is authorized;
     # a forged or unknown locale is refused without a change.
-    if choice is None or choice.locale not in context.deps.catalog.locales:
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
+    if locale not in catalog.locales or not await set_locale(
+        context.deps.db, press.user_id, locale
+    ):
+        await press.refuse("stale")
         return
-    if not await set_locale(context.deps.db, query.from_user.id, choice.locale):
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
-        return
-    catalog = context.deps.catalog
-    await query.answer(catalog.plain(choice.locale, "lang.changed_short"))
-    if query.message is not None and query.message.chat.type == "private":
-        await edit_text(query, catalog.t(choice.locale, "lang.changed"))
+    # The confirmation speaks the chosen language, not the one the press came in.
+    press.answered = True
+    await press.query.answer(catalog.plain(locale, "lang.changed_short"))
+    if press.in_private:
+        await press.edit(catalog.t(locale, "lang.changed"))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("lang", lang_command))
-    app.add_handler(CallbackQueryHandler(language_chosen, pattern=SetLanguage.pattern()))
+    presses.register(app)

@@ -14,14 +14,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import Application, CommandHandler
 
 from domain.attendance import Mark, NamedPeriod, named_period, parse_range
 from domain.compliance import MeetingType, Period, PeriodKind
 from domain.meetings import Audience
 from domain.validation import Invalid
-from handlers.common import actor_of, edit_text, is_private, today
+from handlers.common import actor_of, is_private, today
+from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter
 from services.authz import Actor
 from services.drafts import DraftView, clear_draft, save_draft
@@ -45,6 +46,8 @@ from ui.render import MONTH_KEYS, STAGE_KEYS, WEEKDAY_KEYS, split_message
 
 FLOW = "ledger"
 PAGE = 8
+
+presses = Presses("ledger")
 
 PERIOD_BUTTONS: dict[NamedPeriod, str] = {
     NamedPeriod.THIS_MONTH: "ledger.period_button.tm",
@@ -230,77 +233,52 @@ def _period_question(
     return text, InlineKeyboardMarkup(keyboard)
 
 
-async def page_button(update: Update, context: BotContext) -> None:
+@presses.on(LedgerPage)
+async def branch_page(press: Press[LedgerPage], context: BotContext) -> None:
     """Another page of branches (or back from the period question)."""
-    query = update.callback_query
-    assert query is not None
-    press = LedgerPage.unpack(query.data)
-    actor = actor_of(context, query.from_user)
-    branches = await ledger_branches(context.deps.db, actor, today(context))
-    if press is None or not 0 <= press.offset < max(1, len(branches)) or not branches:
-        await _refuse(query, context, "stale" if branches else "auth.ledger")
+    branches = await ledger_branches(context.deps.db, press.actor, today(context))
+    if not branches:
+        await press.refuse("auth.ledger")
+        return
+    if not 0 <= press.data.offset < len(branches):
+        await press.refuse("stale")
         return
     now = context.deps.clock.now()
-    await save_draft(context.deps.db, query.from_user.id, FLOW, "branch", {}, now)
-    await query.answer()
-    text, markup = _branch_page(context, branches, press.offset)
-    await edit_text(query, text, reply_markup=markup)
+    await save_draft(context.deps.db, press.user_id, FLOW, "branch", {}, now)
+    await press.answer()
+    text, markup = _branch_page(context, branches, press.data.offset)
+    await press.edit(text, markup)
 
 
-async def branch_button(update: Update, context: BotContext) -> None:
+@presses.on(LedgerBranch)
+async def pick_branch(press: Press[LedgerBranch], context: BotContext) -> None:
     """A branch picked: re-checked, then the period question."""
-    query = update.callback_query
-    assert query is not None
-    press = LedgerBranch.unpack(query.data)
-    if press is None:
-        await _refuse(query, context, "stale")
-        return
-    actor = actor_of(context, query.from_user)
-    try:
-        org = await ledger_branch(context.deps.db, actor, press.org_id, today(context))
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
+    org = await ledger_branch(context.deps.db, press.actor, press.data.org_id, today(context))
     data = {"org_id": org.id, "single": False}
     now = context.deps.clock.now()
-    await save_draft(context.deps.db, query.from_user.id, FLOW, "period", data, now)
-    await query.answer()
+    await save_draft(context.deps.db, press.user_id, FLOW, "period", data, now)
+    await press.answer()
     text, markup = _period_question(context, org, single=False)
-    await edit_text(query, text, reply_markup=markup)
+    await press.edit(text, markup)
 
 
-async def period_button(update: Update, context: BotContext) -> None:
+@presses.on(LedgerPeriod, period=tuple(NamedPeriod))
+async def pick_period(press: Press[LedgerPeriod], context: BotContext) -> None:
     """本月 / 上月 / … pressed: send the ledger of that period."""
-    query = update.callback_query
-    assert query is not None
-    press = LedgerPeriod.unpack(query.data)
-    try:
-        which = NamedPeriod(press.period) if press is not None else None
-    except ValueError:
-        which = None
-    if press is None or which is None:
-        await _refuse(query, context, "stale")
-        return
-    period = named_period(which, today(context))
-    actor = actor_of(context, query.from_user)
-    try:
-        result = await _read(context, actor, press.org_id, period.start, period.end)
-    except ServiceError as exc:
-        await _refuse(query, context, exc.code)
-        return
-    await query.answer()
+    period = named_period(NamedPeriod(press.data.period), today(context))
+    result = await _read(context, press.actor, press.data.org_id, period.start, period.end)
+    await press.answer()
     span = period_text(context.deps.catalog, context.locale, result.start, result.end)
-    await edit_text(query, context.t("ledger.sending", branch=result.org.name, range=span))
-    await _deliver(context, query.from_user.id, result)
+    await press.edit(context.t("ledger.sending", branch=result.org.name, range=span))
+    await _deliver(context, press.user_id, result)
 
 
-async def cancel_button(update: Update, context: BotContext) -> None:
+@presses.on(LedgerCancel)
+async def cancel(press: Press[LedgerCancel], context: BotContext) -> None:
     """取消: forget the /ledger wizard."""
-    query = update.callback_query
-    assert query is not None
-    await clear_draft(context.deps.db, query.from_user.id, FLOW)
-    await query.answer()
-    await edit_text(query, context.t("wizard.cancelled"))
+    await clear_draft(context.deps.db, press.user_id, FLOW)
+    await press.answer()
+    await press.edit(context.t("wizard.cancelled"))
 
 
 async def typed_range(update: Update, context: BotContext, draft: DraftView) -> None:
@@ -406,10 +384,6 @@ def _flag_line(context: BotContext, flag: AbsenceFlag) -> str:
         leaves=Html(leaves),
         last=Html(last),
     )
-
-
-async def _refuse(query: CallbackQuery, context: BotContext, code: str) -> None:
-    await query.answer(context.plain(error_key(code)), show_alert=True)
 
 
 # ---- wording shared with the spreadsheet ----
@@ -646,8 +620,5 @@ def ledger_xlsx(catalog: Catalog, locale: str, result: Ledger) -> bytes:
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("ledger", ledger_command))
-    app.add_handler(CallbackQueryHandler(page_button, pattern=LedgerPage.pattern()))
-    app.add_handler(CallbackQueryHandler(branch_button, pattern=LedgerBranch.pattern()))
-    app.add_handler(CallbackQueryHandler(period_button, pattern=LedgerPeriod.pattern()))
-    app.add_handler(CallbackQueryHandler(cancel_button, pattern=LedgerCancel.pattern()))
+    presses.register(app)
     router.on_text(FLOW, typed_range)

@@ -4,29 +4,44 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import (
-    Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
 
 from domain.meetings import NOTE_MAX
-from domain.minutes import PHOTOS_MAX, Field, FieldSpec, parse_field, text_length
-from domain.validation import Invalid
-from handlers.common import actor_of, edit_text, today
+from domain.minutes import PHOTOS_MAX, Field, FieldSpec
+from domain.minutes_draft import (
+    ATTENDANCE,
+    NOTE,
+    PHOTOS,
+    PICK,
+    PREVIEW,
+    MinutesDraft,
+    field_index,
+    first_problem,
+    previous_step,
+    start,
+    steps_for,
+)
+from domain.wizard import Event, Refusal, apply
+from handlers.common import today
 from handlers.meetings import attendance_lines, sign_result_text
+from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter
 from services.authz import Actor
-from services.drafts import DraftView, clear_draft, get_draft, save_draft
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft
 from services.errors import ServiceError
 from services.meetings import sign_for
-from services.minutes import Minutes, MinutesState, minutes_state, prefilled, save_minutes
+from services.minutes import (
+    Minutes,
+    MinutesState,
+    minutes_state,
+    prefilled,
+    save_minutes_draft,
+)
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
 from ui.errors import error_key
@@ -36,7 +51,6 @@ from ui.render import format_datetime, split_html
 
 log = logging.getLogger(__name__)
 
-FLOW = "minutes"
 PAGE = 8
 # Before the notice wizard's media handler (-1): a photo for open minutes is ours.
 MEDIA_GROUP = -3
@@ -153,32 +167,9 @@ async def _send(
 # ---- the wizard's steps ----
 
 
-def _field_step(index: int) -> str:
-    return f"f{index}"
-
-
-def _field_index(step: str) -> int | None:
-    if step.startswith("f") and step[1:].isdigit():
-        return int(step[1:])
-    return None
-
-
-def _previous(step: str, form: tuple[FieldSpec, ...]) -> str | None:
-    index = _field_index(step)
-    if index is not None:
-        return "att" if index == 0 else _field_step(index - 1)
-    if step == "ph":
-        return _field_step(len(form) - 1)
-    if step == "pre":
-        return "ph"
-    if step in ("pick", "note"):
-        return "att"
-    return None
-
-
 def _nav(context: BotContext, step: str, form: tuple[FieldSpec, ...]) -> list[InlineKeyboardButton]:
     row = []
-    if _previous(step, form) is not None:
+    if previous_step(step, form) is not None:
         row.append(_button(context.plain("wizard.back"), MinutesStep(step, "back")))
     row.append(_button(context.plain("wizard.cancel"), MinutesStep(step, "x")))
     return row
@@ -190,26 +181,27 @@ def _not_signed(state: MinutesState) -> list[tuple[int, str]]:
 
 
 def _screen(
-    context: BotContext, state: MinutesState, data: dict[str, Any], step: str
+    context: BotContext, state: MinutesState, draft: MinutesDraft
 ) -> tuple[list[str], InlineKeyboardMarkup]:
-    """The question of one step: its lines and its buttons."""
+    """The question of the draft's step: its lines and its buttons."""
     minutes = state.minutes
     form = minutes.form
+    step = draft.step
     total = len(form) + 2  # attendance, the fields, photos
     types_topic = card_lines(context, minutes.meeting)[0]
     keyboard: Keyboard = []
     lines: list[str] = []
-    index = _field_index(step)
-    if step == "att":
+    index = field_index(step)
+    if step == ATTENDANCE:
         lines = [context.t("minutes.ask_attendance", n=1, total=total, meeting=Html(types_topic))]
         lines += attendance_lines(context, state.attendance)
         lines += ["", context.t("minutes.attendance_tail")]
         if _not_signed(state):
             keyboard.append([_button(context.plain("minutes.correct"), MinutesStep("att", "pick"))])
         keyboard.append([_button(context.plain("minutes.continue"), MinutesStep("att", "go"))])
-    elif step == "pick":
+    elif step == PICK:
         people = _not_signed(state)
-        offset = max(0, min(int(data.get("offset", 0)), max(0, len(people) - 1)))
+        offset = max(0, min(draft.offset, max(0, len(people) - 1)))
         lines = [context.t("minutes.ask_pick")]
         keyboard = [
             [_button(name, MinutesStep("pick", "m", member_id))]
@@ -228,7 +220,7 @@ def _screen(
             )
         if pager:
             keyboard.append(pager)
-    elif step == "note":
+    elif step == NOTE:
         lines = [context.t("meeting.proxy.ask_note")]
         keyboard = [[_button(context.plain("wizard.skip"), MinutesStep("note", "skip"))]]
     elif index is not None and index < len(form):
@@ -244,7 +236,7 @@ def _screen(
             ),
             context.t(HINT_KEYS[spec.field]),
         ]
-        current = data["fields"].get(spec.field.value)
+        current = draft.value(spec.field.value)
         if current:
             lines.append(context.t("minutes.current"))
             lines += [context.t("minutes.view.text", text=line) for line in current.split("\n")]
@@ -252,24 +244,24 @@ def _screen(
         lines.append(context.t("minutes.type_it", limit=spec.limit))
         if not spec.required:
             keyboard.append([_button(context.plain("wizard.skip"), MinutesStep(step, "skip"))])
-    elif step == "ph":
+    elif step == PHOTOS:
         lines = [
             context.t(
                 "minutes.ask_photos",
                 n=total,
                 total=total,
                 max=PHOTOS_MAX,
-                count=len(data["photos"]),
+                count=len(draft.photos),
             )
         ]
         keyboard.append([_button(context.plain("minutes.photos_done"), MinutesStep("ph", "done"))])
-        if data["photos"]:
+        if draft.photos:
             keyboard.append(
                 [_button(context.plain("minutes.photos_clear"), MinutesStep("ph", "clear"))]
             )
-    elif step == "pre":
+    elif step == PREVIEW:
         lines = [context.t("minutes.preview_intro"), ""]
-        lines += minutes_lines(context, minutes, state, data["fields"], len(data["photos"]))
+        lines += minutes_lines(context, minutes, state, draft.answers(), len(draft.photos))
         keyboard = [
             [_button(context.plain("minutes.save"), MinutesStep("pre", "save"))],
             [_button(context.plain("minutes.redo"), MinutesStep("pre", "redo"))],
@@ -289,69 +281,52 @@ async def _state(context: BotContext, user_id: int, meeting_id: int) -> MinutesS
     )
 
 
-async def _drop_buttons(query: CallbackQuery) -> None:
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest as exc:
-        if "message is not modified" not in exc.message.lower():
-            raise
-
-
 async def _ask(
     context: BotContext,
     user_id: int,
-    data: dict[str, Any],
-    step: str,
+    draft: MinutesDraft,
     *,
     error: str = "",
-    query: CallbackQuery | None = None,
+    press: Press[Any] | None = None,
     state: MinutesState | None = None,
 ) -> None:
-    """Save the step and send its question as a new message (the pressed one loses its
-    buttons); `error` is a line shown above the question."""
-    state = state or await _state(context, user_id, int(data["meeting_id"]))
-    lines, markup = _screen(context, state, data, step)
+    """Keep the draft and send its step's question as a new message (the pressed one loses
+    its buttons); `error` is a line shown above the question."""
+    state = state or await _state(context, user_id, draft.meeting_id)
+    lines, markup = _screen(context, state, draft)
     if error:
         lines = [error, "", *lines]
-    await save_draft(context.deps.db, user_id, FLOW, step, data, context.deps.clock.now())
-    if query is not None:
-        await query.answer()
-        await _drop_buttons(query)
+    now = context.deps.clock.now()
+    await keep_draft(context.deps.db, user_id, draft, now)
+    if press is not None:
+        await press.answer()
+        await press.drop_buttons()
     sent = await _send(context, user_id, lines, markup)
-    if step == "ph":
+    if draft.step == PHOTOS:
         # The photo prompt is edited in place as photos arrive (one message, not nine).
-        data["prompt"] = sent.message_id
-        await save_draft(context.deps.db, user_id, FLOW, step, data, context.deps.clock.now())
+        await keep_draft(context.deps.db, user_id, replace(draft, prompt=sent.message_id), now)
 
 
-async def _start(
-    query: CallbackQuery, context: BotContext, meeting_id: int, state: MinutesState
-) -> None:
+async def _start(press: Press[MinutesOpen], context: BotContext, state: MinutesState) -> None:
     """Open the wizard at the attendance step: resume an unfinished one for this meeting."""
-    user_id = query.from_user.id
-    draft = await get_draft(context.deps.db, user_id)
-    if draft is not None and draft.flow == FLOW and draft.data.get("meeting_id") == meeting_id:
-        await _ask(context, user_id, dict(draft.data), draft.step, query=query, state=state)
-        return
-    data: dict[str, Any] = {
-        "meeting_id": meeting_id,
-        "fields": prefilled(state.minutes),
-        "photos": list(state.minutes.photos),
-        "editing": state.minutes.exists,
-    }
-    await _ask(context, user_id, data, "att", query=query, state=state)
+    meeting_id = press.data.meeting_id
+    draft = await open_draft(context.deps.db, press.user_id, MinutesDraft)
+    if not isinstance(draft, MinutesDraft) or draft.meeting_id != meeting_id:
+        minutes = state.minutes
+        draft = start(meeting_id, prefilled(minutes), minutes.photos, minutes.exists)
+    await _ask(context, press.user_id, draft, press=press, state=state)
 
 
-async def _show(query: CallbackQuery, context: BotContext, state: MinutesState) -> None:
+async def _show(press: Press[MinutesOpen], context: BotContext, state: MinutesState) -> None:
     """The saved minutes as text, then their photos one by one."""
     minutes = state.minutes
     meeting_id = minutes.meeting.id
-    user_id = query.from_user.id
+    user_id = press.user_id
     rows: Keyboard = []
     if state.writer:
         rows.append([_button(context.plain("minutes.edit"), MinutesOpen("edit", meeting_id))])
     rows.append([_button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))])
-    await query.answer()
+    await press.answer()
     lines = minutes_lines(context, minutes, state, minutes.fields, len(minutes.photos))
     photos = minutes.photos
     await _send(context, user_id, lines, None if photos else InlineKeyboardMarkup(rows))
@@ -375,170 +350,169 @@ async def _show(query: CallbackQuery, context: BotContext, state: MinutesState) 
         )
 
 
-# ---- handlers ----
+# ---- buttons ----
+
+presses = Presses("minutes")
 
 
-async def open_button(update: Update, context: BotContext) -> None:
+@presses.on(MinutesOpen, action=("open", "edit", "view"))
+async def open_minutes(press: Press[MinutesOpen], context: BotContext) -> None:
     """会议记录 on the manage screen: show the minutes, or start writing them."""
-    query = update.callback_query
-    assert query is not None
-    press = MinutesOpen.unpack(query.data)
-    if press is None or press.action not in ("open", "edit", "view"):
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
+    state = await _state(context, press.user_id, press.data.meeting_id)
+    action = press.data.action
+    if action == "edit" or (action == "open" and not state.minutes.exists):
+        if not state.writer:
+            key = "minutes.error.denied" if state.minutes.exists else "minutes.none_yet"
+            await press.answer(key, alert=True)
+            return
+        await _start(press, context, state)
+        return
+    if not state.minutes.exists:
+        await press.answer("minutes.none_yet", alert=True)
+        return
+    await _show(press, context, state)
+
+
+async def _current(press: Press[MinutesStep], context: BotContext) -> MinutesDraft | None:
+    """The open minutes wizard this button belongs to; None (refused as stale) otherwise."""
+    draft = await open_draft(context.deps.db, press.user_id, MinutesDraft)
+    if not isinstance(draft, MinutesDraft) or press.data.step != draft.step:
+        await press.refuse("stale")
+        return None
+    return draft
+
+
+@presses.on(MinutesStep, action="x")
+async def cancel(press: Press[MinutesStep], context: BotContext) -> None:
+    """取消: the wizard is dropped; saved minutes stay as they were."""
+    if not await clear_draft(context.deps.db, press.user_id, MinutesDraft.FLOW):
+        await press.refuse("stale")
+        return
+    await press.answer()
+    await press.edit(context.t("minutes.cancelled"))
+
+
+@presses.on(MinutesStep, step=PREVIEW, action="save")
+async def save(press: Press[MinutesStep], context: BotContext) -> None:
+    """✅ 保存: the minutes, their audit and the end of the wizard, in one transaction."""
+    draft = await _current(press, context)
+    if draft is None:
         return
     try:
-        state = await _state(context, query.from_user.id, press.meeting_id)
-        if press.action == "edit" or (press.action == "open" and not state.minutes.exists):
-            if not state.writer:
-                key = "minutes.error.denied" if state.minutes.exists else "minutes.none_yet"
-                await query.answer(context.plain(key), show_alert=True)
-                return
-            await _start(query, context, press.meeting_id, state)
-            return
-        if not state.minutes.exists:
-            await query.answer(context.plain("minutes.none_yet"), show_alert=True)
-            return
-        await _show(query, context, state)
-    except ServiceError as exc:
-        await query.answer(context.plain(error_key(exc.code)), show_alert=True)
-
-
-async def wizard_button(update: Update, context: BotContext) -> None:
-    """A button of the minutes wizard; presses that do not fit the current step are stale."""
-    query = update.callback_query
-    assert query is not None
-    press = MinutesStep.unpack(query.data)
-    user_id = query.from_user.id
-    draft = await get_draft(context.deps.db, user_id)
-    if press is None or draft is None or draft.flow != FLOW:
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
-        return
-    data, step = dict(draft.data), draft.step
-    if press.action == "x":
-        await clear_draft(context.deps.db, user_id, FLOW)
-        await query.answer()
-        await edit_text(query, context.t("minutes.cancelled"))
-        return
-    if press.step != step:
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
-        return
-    try:
-        await _on_button(query, context, press, data, step)
-    except ServiceError as exc:
-        await clear_draft(context.deps.db, user_id, FLOW)
-        await query.answer(context.plain(error_key(exc.code)), show_alert=True)
-
-
-async def _on_button(
-    query: CallbackQuery, context: BotContext, press: MinutesStep, data: dict[str, Any], step: str
-) -> None:
-    user_id = query.from_user.id
-    state = await _state(context, user_id, int(data["meeting_id"]))
-    form = state.minutes.form
-    index = _field_index(step)
-    action = press.action
-    if action == "back":
-        previous = _previous(step, form)
-        if previous is None:
-            await query.answer(context.plain("callback.invalid"), show_alert=True)
-            return
-        await _ask(context, user_id, data, previous, query=query, state=state)
-    elif step == "att" and action == "go":
-        await _ask(context, user_id, data, _field_step(0), query=query, state=state)
-    elif step == "att" and action == "pick":
-        data["offset"] = 0
-        await _ask(context, user_id, data, "pick", query=query, state=state)
-    elif step == "pick" and action == "pg":
-        data["offset"] = max(0, press.value)
-        lines, markup = _screen(context, state, data, "pick")
-        await save_draft(context.deps.db, user_id, FLOW, "pick", data, context.deps.clock.now())
-        await query.answer()
-        await edit_text(query, "\n".join(lines), reply_markup=markup)
-    elif step == "pick" and action == "m":
-        if press.value not in {m for m, _ in _not_signed(state)}:
-            await query.answer(context.plain("callback.invalid"), show_alert=True)
-            return
-        data["member_id"] = press.value
-        await _ask(context, user_id, data, "note", query=query, state=state)
-    elif step == "note" and action == "skip":
-        await query.answer()
-        await _drop_buttons(query)
-        await _sign(context, user_id, data, None)
-    elif index is not None and action == "keep" and data["fields"].get(form[index].field.value):
-        await _ask(context, user_id, data, _after_field(index, form), query=query, state=state)
-    elif index is not None and action == "skip" and not form[index].required:
-        data["fields"].pop(form[index].field.value, None)
-        await _ask(context, user_id, data, _after_field(index, form), query=query, state=state)
-    elif step == "ph" and action == "done":
-        await _ask(context, user_id, data, "pre", query=query, state=state)
-    elif step == "ph" and action == "clear":
-        data["photos"] = []
-        await _ask(context, user_id, data, "ph", query=query, state=state)
-    elif step == "pre" and action == "redo":
-        await _ask(context, user_id, data, "att", query=query, state=state)
-    elif step == "pre" and action == "save":
-        await _save(query, context, data, state)
-    else:
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
-
-
-def _after_field(index: int, form: tuple[FieldSpec, ...]) -> str:
-    return _field_step(index + 1) if index + 1 < len(form) else "ph"
-
-
-async def _save(
-    query: CallbackQuery, context: BotContext, data: dict[str, Any], state: MinutesState
-) -> None:
-    user_id = query.from_user.id
-    meeting_id = int(data["meeting_id"])
-    try:
-        await save_minutes(
-            context.deps.db,
-            actor_of(context, query.from_user),
-            meeting_id,
-            dict(data["fields"]),
-            list(data["photos"]),
-            now=context.deps.clock.now(),
-            today=today(context),
+        saved = await save_minutes_draft(
+            context.deps.db, press.actor, now=context.deps.clock.now(), today=today(context)
         )
     except ServiceError as exc:
         fields = exc.params.get("fields")
         if exc.code in ("minutes.missing", "minutes.too_long") and isinstance(fields, list):
             # Back to the first field that needs attention; the answers stay.
-            form = [s.field.value for s in state.minutes.form]
-            first = min(form.index(f) for f in fields if f in form)
-            await _ask(
-                context,
-                user_id,
-                data,
-                _field_step(first),
-                error=context.t(error_key(exc.code)),
-                query=query,
-                state=state,
-            )
+            state = await _state(context, press.user_id, draft.meeting_id)
+            step = first_problem(state.minutes.form, fields)
+            error = context.t(error_key(exc.code, "minutes"))
+            await _ask(context, press.user_id, replace(draft, step=step), error=error, press=press)
             return
+        if exc.code != "stale":
+            await clear_draft(context.deps.db, press.user_id, MinutesDraft.FLOW)
         raise
-    await clear_draft(context.deps.db, user_id, FLOW)
-    await query.answer(context.plain("minutes.saved_short"))
-    await _drop_buttons(query)
+    meeting_id = saved.minutes.meeting.id
+    await press.answer("minutes.saved_short")
+    await press.drop_buttons()
     markup = InlineKeyboardMarkup(
         [
             [_button(context.plain("minutes.view"), MinutesOpen("view", meeting_id))],
             [_button(context.plain("meeting.back_to_meeting"), Manage("scr", meeting_id))],
         ]
     )
-    key = "minutes.saved_again" if data.get("editing") else "minutes.saved"
-    await context.bot.send_message(user_id, context.t(key), reply_markup=markup)
+    key = "minutes.saved_again" if saved.editing else "minutes.saved"
+    await context.bot.send_message(press.user_id, context.t(key), reply_markup=markup)
 
 
-async def _sign(context: BotContext, user_id: int, data: dict[str, Any], note: str | None) -> None:
+@presses.on(MinutesStep, step=PICK, action="pg")
+async def page(press: Press[MinutesStep], context: BotContext) -> None:
+    """‹ › on the list of people to sign for: the same message, another page."""
+    draft = await _current(press, context)
+    if draft is None:
+        return
+    state = await _state(context, press.user_id, draft.meeting_id)
+    moved = await _apply(press, context, draft, state, Event("pg", press.data.value))
+    if moved is None:
+        return
+    lines, markup = _screen(context, state, moved)
+    await keep_draft(context.deps.db, press.user_id, moved, context.deps.clock.now())
+    await press.answer()
+    await press.edit("\n".join(lines), markup)
+
+
+@presses.on(MinutesStep, step=PICK, action="m")
+async def pick(press: Press[MinutesStep], context: BotContext) -> None:
+    """A name on the list: ask why they are signed for."""
+    draft = await _current(press, context)
+    if draft is None:
+        return
+    state = await _state(context, press.user_id, draft.meeting_id)
+    if press.data.value not in {m for m, _ in _not_signed(state)}:
+        await press.refuse("stale")
+        return
+    await _move(press, context, draft, state)
+
+
+@presses.on(MinutesStep, step=NOTE, action="skip")
+async def sign_without_note(press: Press[MinutesStep], context: BotContext) -> None:
+    """跳过 the note: sign for the person without one."""
+    draft = await _current(press, context)
+    if draft is None:
+        return
+    await press.answer()
+    await press.drop_buttons()
+    await _sign(context, press.user_id, draft, None)
+
+
+@presses.on(MinutesStep)
+async def move(press: Press[MinutesStep], context: BotContext) -> None:
+    """Any other button of the wizard: the step table says where it leads."""
+    draft = await _current(press, context)
+    if draft is None:
+        return
+    state = await _state(context, press.user_id, draft.meeting_id)
+    await _move(press, context, draft, state)
+
+
+async def _apply(
+    press: Press[MinutesStep],
+    context: BotContext,
+    draft: MinutesDraft,
+    state: MinutesState,
+    event: Event,
+) -> MinutesDraft | None:
+    """The draft after a pressed action; None (refused, the draft dropped on a service
+    refusal) when it does not apply."""
+    moved = apply(steps_for(state.minutes.form), draft, event, context.deps.clock.now())
+    if isinstance(moved, Refusal):
+        await press.refuse(moved.code, **moved.params)
+        return None
+    return moved
+
+
+async def _move(
+    press: Press[MinutesStep], context: BotContext, draft: MinutesDraft, state: MinutesState
+) -> None:
+    event = Event(press.data.action, press.data.value)
+    moved = await _apply(press, context, draft, state, event)
+    if moved is not None:
+        await _ask(context, press.user_id, moved, press=press, state=state)
+
+
+# ---- typed answers and photos ----
+
+
+async def _sign(context: BotContext, user_id: int, draft: MinutesDraft, note: str | None) -> None:
     """代签 / 补签 from the attendance step, then the attendance again with the result."""
     try:
         result = await sign_for(
             context.deps.db,
             _actor(context, user_id),
-            int(data["meeting_id"]),
-            int(data.get("member_id", 0)),
+            draft.meeting_id,
+            draft.member_id,
             note=note,
             now=context.deps.clock.now(),
             today=today(context),
@@ -547,47 +521,45 @@ async def _sign(context: BotContext, user_id: int, data: dict[str, Any], note: s
         if exc.code != "meeting.note_long":
             raise
         error = context.t("meeting.edit.too_long", limit=NOTE_MAX)
-        await _ask(context, user_id, data, "note", error=error)
+        await _ask(context, user_id, draft, error=error)
         return
-    data.pop("member_id", None)
-    await _ask(context, user_id, data, "att", error=sign_result_text(context, result))
+    back = replace(draft, step=ATTENDANCE, member_id=0)
+    await _ask(context, user_id, back, error=sign_result_text(context, result))
 
 
-async def typed_text(update: Update, context: BotContext, draft: DraftView) -> None:
+async def typed_text(update: Update, context: BotContext, _view: DraftView) -> None:
     """A typed field of the minutes, or the note of a 补签; elsewhere, a hint to the buttons."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    data, step = dict(draft.data), draft.step
+    draft = await open_draft(context.deps.db, user.id, MinutesDraft)
+    if not isinstance(draft, MinutesDraft):
+        await message.reply_text(context.t("wizard.cancelled"))
+        return
     text = message.text or ""
     try:
-        if step == "note":
-            await _sign(context, user.id, data, text)
+        if draft.step == NOTE:
+            await _sign(context, user.id, draft, text)
             return
-        state = await _state(context, user.id, int(data["meeting_id"]))
-        form = state.minutes.form
-        index = _field_index(step)
-        if index is None or index >= len(form):
-            key = "minutes.error.send_photos" if step == "ph" else "meeting.error.use_buttons"
-            await message.reply_text(context.t(key))
-            return
-        spec = form[index]
-        value = parse_field(spec, text)
-        if isinstance(value, Invalid):
-            error = (
-                context.t("minutes.error.empty")
-                if value.code == "text.empty"
-                else context.t(
-                    "minutes.error.too_long", limit=spec.limit, length=text_length(text.strip())
-                )
+        state = await _state(context, user.id, draft.meeting_id)
+        index = field_index(draft.step)
+        if index is None or index >= len(state.minutes.form):
+            hint = (
+                "minutes.error.send_photos" if draft.step == PHOTOS else "meeting.error.use_buttons"
             )
-            await _ask(context, user.id, data, step, error=error, state=state)
+            await message.reply_text(context.t(hint))
             return
-        data["fields"][spec.field.value] = value
-        await _ask(context, user.id, data, _after_field(index, form), state=state)
+        moved = apply(
+            steps_for(state.minutes.form), draft, Event("text", text=text), context.deps.clock.now()
+        )
+        if isinstance(moved, Refusal):
+            error = context.t(error_key(moved.code, "minutes"), **moved.params)
+            await _ask(context, user.id, draft, error=error, state=state)
+            return
+        await _ask(context, user.id, moved, state=state)
     except ServiceError as exc:
-        await clear_draft(context.deps.db, user.id, FLOW)
-        await message.reply_text(context.t(error_key(exc.code)))
+        await clear_draft(context.deps.db, user.id, MinutesDraft.FLOW)
+        await message.reply_text(context.t(error_key(exc.code, "minutes")))
 
 
 async def media_received(update: Update, context: BotContext) -> None:
@@ -596,42 +568,37 @@ async def media_received(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    draft = await get_draft(context.deps.db, user.id)
-    if draft is None or draft.flow != FLOW:
+    draft = await open_draft(context.deps.db, user.id, MinutesDraft)
+    if not isinstance(draft, MinutesDraft):
         return
-    if draft.step != "ph":
+    if draft.step != PHOTOS:
         await message.reply_text(context.t("minutes.error.photo_not_now"))
         raise ApplicationHandlerStop
     if not message.photo:
         await message.reply_text(context.t("minutes.error.photo_as_photo"))
         raise ApplicationHandlerStop
-    data = dict(draft.data)
-    photos = list(data["photos"])
-    if len(photos) >= PHOTOS_MAX:
+    more = draft.with_photo(message.photo[-1].file_id)  # the largest size
+    if more is None:
         await message.reply_text(context.t("minutes.error.photos_full", max=PHOTOS_MAX))
         raise ApplicationHandlerStop
-    photos.append(message.photo[-1].file_id)  # the largest size
-    data["photos"] = photos
-    await save_draft(context.deps.db, user.id, FLOW, "ph", data, context.deps.clock.now())
-    state = await _state(context, user.id, int(data["meeting_id"]))
-    lines, markup = _screen(context, state, data, "ph")
-    prompt = data.get("prompt")
-    if len(photos) < PHOTOS_MAX and isinstance(prompt, int):
+    await keep_draft(context.deps.db, user.id, more, context.deps.clock.now())
+    state = await _state(context, user.id, more.meeting_id)
+    lines, markup = _screen(context, state, more)
+    if len(more.photos) < PHOTOS_MAX and more.prompt:
         try:
             await context.bot.edit_message_text(
-                "\n".join(lines), chat_id=user.id, message_id=prompt, reply_markup=markup
+                "\n".join(lines), chat_id=user.id, message_id=more.prompt, reply_markup=markup
             )
             raise ApplicationHandlerStop
         except BadRequest as exc:  # deleted by the person: ask again below
             log.info("minutes photo prompt not edited: %s", exc.message)
-    await _ask(context, user.id, data, "ph", state=state)
+    await _ask(context, user.id, more, state=state)
     raise ApplicationHandlerStop
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     """Install the minutes buttons, the typed fields and the photo handler."""
-    app.add_handler(CallbackQueryHandler(open_button, pattern=MinutesOpen.pattern()))
-    app.add_handler(CallbackQueryHandler(wizard_button, pattern=MinutesStep.pattern()))
+    presses.register(app)
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE
@@ -641,4 +608,4 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
         ),
         group=MEDIA_GROUP,
     )
-    router.on_text(FLOW, typed_text)
+    router.on_text(MinutesDraft.FLOW, typed_text)

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import ClassVar
 
 from telegram import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
-from domain.org import STAGE_CHOICES, Stage
+from domain.org import STAGE_CHOICES
+from domain.registration_draft import RegistrationDraft, after_stage, previous_step
 from domain.validation import Invalid, parse_phone, parse_real_name
-from handlers.common import (
-    actor_of,
-    deep_link,
-    edit_text,
-    is_private,
-    refuse,
-    send_private,
-    today,
-)
+from handlers.common import actor_of, deep_link, is_private, send_private, today
+from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter
-from services.drafts import DraftView, clear_draft, get_draft, save_draft
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft, save_draft
 from services.errors import ServiceError
 from services.groups import binding_of
 from services.membership import (
@@ -35,7 +30,7 @@ from services.membership import (
     pending_registration,
     profile,
     registration_branch,
-    submit_registration,
+    submit_registration_draft,
 )
 from services.orgs import units_of
 from services.users import locale_of
@@ -46,9 +41,10 @@ from ui.render import STAGE_KEYS, stage_label
 
 log = logging.getLogger(__name__)
 
-FLOW = "register"
 REJECT_FLOW = "reject_registration"
 DEEP_LINK_PREFIX = "reg_"
+
+presses = Presses()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,16 +87,14 @@ def _nav(
 
 
 async def _ask(
-    update: Update, context: BotContext, draft: DraftView, error: str | None = None
+    context: BotContext, chat_id: int, draft: RegistrationDraft, error: str | None = None
 ) -> None:
     """Send the question for the draft's current step (after an error line, if any)."""
-    chat = update.effective_chat
-    assert chat is not None
     text = context.t(error) + "\n\n" if error else ""
     step = draft.step
     keyboard: list[list[InlineKeyboardButton]]
     if step == "name":
-        text += context.t("reg.ask_name", branch=draft.data["org_name"])
+        text += context.t("reg.ask_name", branch=draft.org_name)
         keyboard = [_nav(context, back=False)]
     elif step == "stage":
         text += context.t("reg.ask_stage")
@@ -111,7 +105,7 @@ async def _ask(
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [_nav(context)]
     elif step == "unit":
         text += context.t("reg.ask_unit")
-        units = await units_of(context.deps.db, draft.data["org_id"])
+        units = await units_of(context.deps.db, draft.org_id)
         keyboard = [
             [InlineKeyboardButton(u.name[:60], callback_data=Reg("un", u.id).pack())] for u in units
         ] + [_nav(context)]
@@ -119,7 +113,7 @@ async def _ask(
         text += context.t("reg.ask_phone")
         keyboard = [_nav(context, skip=True)]
     else:  # confirm
-        text += _summary(context, draft.data)
+        text += _summary(context, draft)
         keyboard = [
             [InlineKeyboardButton(context.plain("reg.submit"), callback_data=Reg("ok").pack())],
             [
@@ -127,18 +121,18 @@ async def _ask(
                 InlineKeyboardButton(context.plain("wizard.cancel"), callback_data=Reg("x").pack()),
             ],
         ]
-    await context.bot.send_message(chat.id, text, reply_markup=InlineKeyboardMarkup(keyboard))
+    await context.bot.send_message(chat_id, text, reply_markup=InlineKeyboardMarkup(keyboard))
 
 
-def _summary(context: BotContext, data: dict[str, Any]) -> str:
-    phone = data.get("phone")
+def _summary(context: BotContext, draft: RegistrationDraft) -> str:
+    assert draft.stage is not None
     return context.t(
         "reg.summary",
-        branch=data["org_name"],
-        name=data["name"],
-        stage=stage_label(context, Stage(data["stage"])),
-        unit=data.get("unit_name") or context.plain("reg.none"),
-        phone=phone or context.plain("reg.none"),
+        branch=draft.org_name,
+        name=draft.name,
+        stage=stage_label(context, draft.stage),
+        unit=draft.unit_name or context.plain("reg.none"),
+        phone=draft.phone or context.plain("reg.none"),
     )
 
 
@@ -158,18 +152,12 @@ async def begin(update: Update, context: BotContext, org_id: int) -> None:
         await message.reply_text(context.t("reg.already_member", branch=mine.org.name))
         return
     has_units = bool(await units_of(db, org_id))
-    draft = await save_draft(
-        db,
-        user.id,
-        FLOW,
-        "name",
-        {"org_id": org_id, "org_name": branch.name, "has_units": has_units},
-        context.deps.clock.now(),
-    )
+    draft = RegistrationDraft(step="name", org_id=org_id, org_name=branch.name, has_units=has_units)
+    await keep_draft(db, user.id, draft, context.deps.clock.now())
     pending = await pending_registration(db, user.id)
     if pending is not None:
         await message.reply_text(context.t("reg.replacing_pending", branch=pending.org_name))
-    await _ask(update, context, draft)
+    await _ask(context, message.chat_id, draft)
 
 
 async def register_command(update: Update, context: BotContext) -> None:
@@ -208,121 +196,123 @@ async def register_command(update: Update, context: BotContext) -> None:
     await message.reply_text(context.t("reg.need_link"))
 
 
-async def typed_answer(update: Update, context: BotContext, draft: DraftView) -> None:
+async def typed_answer(update: Update, context: BotContext, _view: DraftView) -> None:
     """A typed name or phone for the open registration."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert message.text is not None
     assert user is not None
-    data = dict(draft.data)
-    now = context.deps.clock.now()
+    db, now, chat_id = context.deps.db, context.deps.clock.now(), message.chat_id
+    draft = await open_draft(db, user.id, RegistrationDraft)
+    if not isinstance(draft, RegistrationDraft):
+        await message.reply_text(context.t("reg.need_link"))
+        return
     if draft.step == "name":
         name = parse_real_name(message.text)
         if isinstance(name, Invalid):
-            await _ask(update, context, draft, error_key(f"input.{name.code}"))
+            await _ask(context, chat_id, draft, error_key(f"input.{name.code}"))
             return
-        data["name"] = name
-        await _ask(
-            update, context, await save_draft(context.deps.db, user.id, FLOW, "stage", data, now)
-        )
+        named = replace(draft, name=name, step="stage")
+        await _ask(context, chat_id, await keep_draft(db, user.id, named, now))
     elif draft.step == "phone":
         phone = parse_phone(message.text)
         if isinstance(phone, Invalid):
-            await _ask(update, context, draft, error_key(f"input.{phone.code}"))
+            await _ask(context, chat_id, draft, error_key(f"input.{phone.code}"))
             return
-        data["phone"] = phone
-        await _ask(
-            update, context, await save_draft(context.deps.db, user.id, FLOW, "confirm", data, now)
-        )
+        done = replace(draft, phone=phone, step="confirm")
+        await _ask(context, chat_id, await keep_draft(db, user.id, done, now))
     else:
         await message.reply_text(context.t("reg.use_buttons"))
 
 
-_PREVIOUS = {"stage": "name", "unit": "stage", "phone": "unit", "confirm": "phone"}
+@presses.on(Reg, action="wd")
+async def withdraw(press: Press[Reg], context: BotContext) -> None:
+    """撤回申请: the pending registration is cancelled."""
+    withdrawn = await cancel_registration(context.deps.db, press.user_id, context.deps.clock.now())
+    await press.answer()
+    await press.edit(context.t("reg.withdrawn" if withdrawn else "reg.nothing_pending"))
 
 
-async def wizard_button(update: Update, context: BotContext) -> None:
-    """A button of the registration wizard; presses that do not fit the current step are stale."""
-    query = update.callback_query
-    assert query is not None
-    press = Reg.unpack(query.data)
-    user = query.from_user
-    db = context.deps.db
-    now = context.deps.clock.now()
-    if press is None:
-        await refuse(query, context, "stale")
+async def _open(press: Press[Reg], context: BotContext) -> RegistrationDraft | None:
+    """The person's registration wizard; None (refused as stale) when there is none."""
+    draft = await open_draft(context.deps.db, press.user_id, RegistrationDraft)
+    if not isinstance(draft, RegistrationDraft):
+        await press.refuse("stale")
+        return None
+    return draft
+
+
+@presses.on(Reg, action="x")
+async def cancel(press: Press[Reg], context: BotContext) -> None:
+    """取消: the answers are forgotten."""
+    if await _open(press, context) is None:
         return
-    if press.action == "wd":
-        withdrawn = await cancel_registration(db, user.id, now)
-        await query.answer()
-        await edit_text(query, context.t("reg.withdrawn" if withdrawn else "reg.nothing_pending"))
+    await clear_draft(context.deps.db, press.user_id, RegistrationDraft.FLOW)
+    await press.answer()
+    await press.edit(context.t("reg.cancelled"))
+
+
+@presses.on(Reg, action=("back", "st", "un", "skip", "redo"))
+async def answer(press: Press[Reg], context: BotContext) -> None:
+    """A choice, 跳过, 上一步 or 重新填写: the next question (buttons of another step are stale)."""
+    draft = await _open(press, context)
+    if draft is None:
         return
-    draft = await get_draft(db, user.id)
-    if draft is None or draft.flow != FLOW:
-        await refuse(query, context, "stale")
+    moved = await _moved(context, draft, press.data.action, press.data.value)
+    if moved is None:
+        await press.refuse("stale")
         return
-    data = dict(draft.data)
-    step = draft.step
-    if press.action == "x":
-        await clear_draft(db, user.id, FLOW)
-        await query.answer()
-        await edit_text(query, context.t("reg.cancelled"))
-        return
-    if press.action == "back" and step in _PREVIOUS:
-        previous = _PREVIOUS[step]
-        if previous == "unit" and not data.get("has_units"):
-            previous = "stage"
-        next_step = previous
-    elif press.action == "st" and step == "stage" and 0 <= press.value < len(STAGE_CHOICES):
-        data["stage"] = STAGE_CHOICES[press.value]
-        next_step = "unit" if data.get("has_units") else "phone"
-    elif press.action == "un" and step == "unit":
-        unit = next((u for u in await units_of(db, data["org_id"]) if u.id == press.value), None)
-        if unit is None:
-            await refuse(query, context, "stale")
-            return
-        data["unit_id"], data["unit_name"] = unit.id, unit.name
-        next_step = "phone"
-    elif press.action == "skip" and step == "phone":
-        data["phone"] = None
-        next_step = "confirm"
-    elif press.action == "redo" and step == "confirm":
-        next_step = "name"
-    elif press.action == "ok" and step == "confirm":
-        await query.answer()
-        await _submit(update, context, data)
-        return
-    else:
-        await refuse(query, context, "stale")
-        return
-    await query.answer()
+    await press.answer()
     # The answered question loses its buttons so an old press cannot jump steps.
-    await query.edit_message_reply_markup(None)
-    await _ask(update, context, await save_draft(db, user.id, FLOW, next_step, data, now))
+    await press.drop_buttons()
+    await keep_draft(context.deps.db, press.user_id, moved, context.deps.clock.now())
+    await _ask(context, press.user_id, moved)
 
 
-async def _submit(update: Update, context: BotContext, data: dict[str, Any]) -> None:
-    query = update.callback_query
-    assert query is not None
-    user = query.from_user
-    db = context.deps.db
+async def _moved(
+    context: BotContext, draft: RegistrationDraft, action: str, value: int
+) -> RegistrationDraft | None:
+    """The draft after a pressed answer; None when the button does not fit its step."""
+    step = draft.step
+    if action == "back":
+        previous = previous_step(draft)
+        return replace(draft, step=previous) if previous is not None else None
+    if action == "st" and step == "stage" and 0 <= value < len(STAGE_CHOICES):
+        chosen = replace(draft, stage=STAGE_CHOICES[value])
+        return replace(chosen, step=after_stage(chosen))
+    if action == "un" and step == "unit":
+        units = await units_of(context.deps.db, draft.org_id)
+        unit = next((u for u in units if u.id == value), None)
+        if unit is None:
+            return None
+        return replace(draft, unit_id=unit.id, unit_name=unit.name, step="phone")
+    if action == "skip" and step == "phone":
+        return replace(draft, phone=None, step="confirm")
+    if action == "redo" and step == "confirm":
+        return replace(draft, step="name")
+    return None
+
+
+@presses.on(Reg, action="ok")
+async def submit(press: Press[Reg], context: BotContext) -> None:
+    """提交: filed for the approvers and the wizard ended, in one transaction."""
+    draft = await _open(press, context)
+    if draft is None:
+        return
+    if draft.step != "confirm":
+        await press.refuse("stale")
+        return
+    await press.answer()
     try:
-        submitted = await submit_registration(
-            db,
-            user_id=user.id,
-            org_id=data["org_id"],
-            name=data["name"],
-            stage=Stage(data["stage"]),
-            unit_id=data.get("unit_id"),
-            phone=data.get("phone"),
-            now=context.deps.clock.now(),
-            today=today(context),
+        submitted = await submit_registration_draft(
+            context.deps.db, press.user_id, now=context.deps.clock.now(), today=today(context)
         )
     except ServiceError as exc:
-        await edit_text(query, context.t(error_key(exc.code), **exc.params))
+        if exc.code == "stale":
+            raise
+        await press.edit(context.t(error_key(exc.code), **exc.params))
         return
-    await clear_draft(db, user.id, FLOW)
-    await edit_text(query, context.t("reg.submitted", branch=data["org_name"]))
+    await press.edit(context.t("reg.submitted", branch=draft.org_name))
     approvers = set(submitted.approvers) or set(context.deps.settings.superadmins)
     reached = 0
     for approver in sorted(approvers):
@@ -384,45 +374,30 @@ async def pending_command(update: Update, context: BotContext) -> None:
         await _send_request(context, user.id, reg)
 
 
-async def decision_button(update: Update, context: BotContext) -> None:
-    """通过 / 拒绝 pressed: re-authorized against the database before anything changes."""
-    query = update.callback_query
-    assert query is not None
-    press = Decide.unpack(query.data)
-    if press is None or press.approve not in (0, 1):
-        await refuse(query, context, "stale")
-        return
-    actor = actor_of(context, query.from_user)
+@presses.on(Decide, approve=0)
+async def ask_reject_reason(press: Press[Decide], context: BotContext) -> None:
+    """拒绝: check the right to decide, then ask for the reason (typed)."""
     db = context.deps.db
-    if not press.approve:
-        # Rejection needs a reason; check the right to decide before asking for one.
-        try:
-            reg = await check_can_decide(db, actor, press.registration_id, today(context))
-        except ServiceError as exc:
-            await refuse(query, context, exc.code)
-            return
-        await save_draft(
-            db, query.from_user.id, REJECT_FLOW, "reason", {"registration_id": reg.id},
-            context.deps.clock.now(),
-        )  # fmt: skip
-        await query.answer()
-        await context.bot.send_message(
-            query.from_user.id,
-            context.t("reg.ask_reject_reason", name=reg.name),
-        )
-        return
-    try:
-        decision = await decide_registration(
-            db, actor, press.registration_id, approve=True, reason=None,
-            now=context.deps.clock.now(), today=today(context),
-        )  # fmt: skip
-    except ServiceError as exc:
-        await refuse(query, context, exc.code)
-        return
+    reg = await check_can_decide(db, press.actor, press.data.registration_id, today(context))
+    await save_draft(
+        db, press.user_id, REJECT_FLOW, "reason", {"registration_id": reg.id},
+        context.deps.clock.now(),
+    )  # fmt: skip
+    await press.answer()
+    await context.bot.send_message(press.user_id, context.t("reg.ask_reject_reason", name=reg.name))
+
+
+@presses.on(Decide, approve=1)
+async def approve(press: Press[Decide], context: BotContext) -> None:
+    """通过: re-authorized against the database, approved, the applicant told and let in."""
+    decision = await decide_registration(
+        context.deps.db, press.actor, press.data.registration_id, approve=True, reason=None,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
     reg = decision.registration
-    await query.answer(context.plain("reg.approved_short"))
-    await edit_text(query, context.t("reg.approved_by", name=reg.name, branch=reg.org_name,
-                                     approver=query.from_user.first_name))  # fmt: skip
+    await press.answer("reg.approved_short")
+    await press.edit(context.t("reg.approved_by", name=reg.name, branch=reg.org_name,
+                               approver=press.query.from_user.first_name))  # fmt: skip
     await _tell_applicant(context, reg, "reg.outcome_approved")
     await _lift_gate(context, reg.user_id, decision.restricted_chats)
 
@@ -474,7 +449,6 @@ async def _lift_gate(context: BotContext, user_id: int, chats: tuple[int, ...]) 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("register", register_command))
     app.add_handler(CommandHandler("pending", pending_command))
-    app.add_handler(CallbackQueryHandler(wizard_button, pattern=Reg.pattern()))
-    app.add_handler(CallbackQueryHandler(decision_button, pattern=Decide.pattern()))
-    router.on_text(FLOW, typed_answer)
+    presses.register(app)
+    router.on_text(RegistrationDraft.FLOW, typed_answer)
     router.on_text(REJECT_FLOW, reject_reason)

@@ -10,12 +10,14 @@ from typing import ClassVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from domain.org import Role
 from domain.roster import MAX_ROWS, ROLE_NAMES, TEMPLATE_HEADERS, Column, FileError, Problem
-from handlers.common import actor_of, edit_text, is_private, today
+from handlers.common import actor_of, is_private, today
+from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter
+from services.authz import Actor
 from services.drafts import DraftView
 from services.errors import Denied, ServiceError
 from services.roster_import import (
@@ -187,28 +189,24 @@ async def import_command(update: Update, context: BotContext) -> None:
     if not branches:
         await message.reply_text(context.t("import.not_admin"))
     elif len(branches) == 1:
-        await _send_template(update, context, branches[0].id)
+        await _send_template(context, actor_of(context, user), message.chat_id, branches[0].id)
     else:
         await message.reply_text(
             context.t("import.choose_branch"), reply_markup=_picker(context, branches, 0)
         )
 
 
-async def _send_template(update: Update, context: BotContext, org_id: int) -> bool:
+async def _send_template(context: BotContext, actor: Actor, chat_id: int, org_id: int) -> bool:
     """Start waiting for the file and send the template; False when not allowed."""
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None
-    assert chat is not None
     try:
         branch = await start_import_session(
-            context.deps.db, actor_of(context, user), org_id,
-            context.deps.clock.now(), today(context),
-        )  # fmt: skip
+            context.deps.db, actor, org_id, context.deps.clock.now(), today(context)
+        )
     except ServiceError:
         return False
     filename = context.plain("import.template_name") + ".xlsx"
     await context.bot.send_document(
-        chat.id,
+        chat_id,
         InputFile(io.BytesIO(roster_template(context.locale)), filename=filename),
         caption=context.t("import.template_caption", branch=branch.name, limit=MAX_ROWS),
     )
@@ -297,90 +295,81 @@ async def text_instead_of_file(update: Update, context: BotContext, _draft: Draf
 # ---------------------------------------------------------------- buttons
 
 
-async def import_button(update: Update, context: BotContext) -> None:
-    """Branch picked, page turned, import confirmed or cancelled; every press re-authorized."""
-    query = update.callback_query
-    assert query is not None
-    press = ImportButton.unpack(query.data)
-    if press is None or press.action not in ("branch", "page", "ok", "cancel"):
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
-        return
-    if press.action in ("branch", "page"):
-        await _picker_pressed(update, context, press)
-    elif press.action == "ok":
-        await _confirm_pressed(update, context, press.arg)
-    else:
-        ended = await end_import_session(context.deps.db, query.from_user.id, press.arg)
-        if not ended:
-            await query.answer(context.plain("callback.invalid"), show_alert=True)
-            return
-        await query.answer()
-        await edit_text(query, context.t("import.cancelled"))
+presses = Presses("import")
 
 
-async def _picker_pressed(update: Update, context: BotContext, press: ImportButton) -> None:
-    query = update.callback_query
-    assert query is not None
-    if not press.arg.isdigit():
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
+@presses.on(ImportButton, action="cancel")
+async def cancel(press: Press[ImportButton], context: BotContext) -> None:
+    """取消 on the preview: the import in progress is forgotten."""
+    if not await end_import_session(context.deps.db, press.user_id, press.data.arg):
+        await press.refuse("stale")
         return
-    if press.action == "page":
-        branches = await import_branches(
-            context.deps.db, actor_of(context, query.from_user), today(context)
-        )
-        if not branches:
-            await query.answer(context.plain("import.not_admin"), show_alert=True)
-            return
-        await query.answer()
-        try:
-            await query.edit_message_reply_markup(_picker(context, branches, int(press.arg)))
-        except BadRequest as exc:  # a double press asks for the page already shown
-            if "message is not modified" not in exc.message:
-                raise
-        return
-    if not await _send_template(update, context, int(press.arg)):
-        await query.answer(context.plain("import.not_admin"), show_alert=True)
-        return
-    await query.answer()
+    await press.answer()
+    await press.edit(context.t("import.cancelled"))
 
 
-async def _confirm_pressed(update: Update, context: BotContext, token: str) -> None:
-    query = update.callback_query
-    assert query is not None
+@presses.on(ImportButton, action="page")
+async def page(press: Press[ImportButton], context: BotContext) -> None:
+    """Another page of the branch picker."""
+    if not press.data.arg.isdigit():
+        await press.refuse("stale")
+        return
+    branches = await import_branches(context.deps.db, press.actor, today(context))
+    if not branches:
+        await press.answer("import.not_admin", alert=True)
+        return
+    await press.answer()
+    try:
+        await press.query.edit_message_reply_markup(_picker(context, branches, int(press.data.arg)))
+    except BadRequest as exc:  # a double press asks for the page already shown
+        if "message is not modified" not in exc.message:
+            raise
+
+
+@presses.on(ImportButton, action="branch")
+async def branch(press: Press[ImportButton], context: BotContext) -> None:
+    """A branch picked: its template, and the bot waits for the file."""
+    if not press.data.arg.isdigit():
+        await press.refuse("stale")
+        return
+    if not await _send_template(context, press.actor, press.user_id, int(press.data.arg)):
+        await press.answer("import.not_admin", alert=True)
+
+
+@presses.on(ImportButton, action="ok")
+async def confirm(press: Press[ImportButton], context: BotContext) -> None:
+    """确认导入: the previewed roster applied (re-checked against the roster as it is now)."""
     try:
         report = await confirm_import(
-            context.deps.db, actor_of(context, query.from_user), token,
-            context.deps.clock.now(), today(context),
-        )  # fmt: skip
+            context.deps.db, press.actor, press.data.arg, context.deps.clock.now(), today(context)
+        )
     except Denied:
-        await query.answer(context.plain("import.not_admin"), show_alert=True)
+        await press.answer("import.not_admin", alert=True)
         return
     except ServiceError as exc:
-        if exc.code not in ("import.no_session", "import.stale"):
-            await query.answer()
-            await edit_text(query, context.t(error_key(exc.code, "import")))
+        if exc.code in ("import.no_session", "import.stale"):
+            # Not this person's pending import (another user, an old preview, already done).
+            await press.refuse("stale")
             return
-        # Not this person's pending import (another user, an old preview, already done).
-        await query.answer(context.plain("callback.invalid"), show_alert=True)
+        await press.answer()
+        await press.edit(context.t(error_key(exc.code, "import")))
         return
-    await query.answer()
+    await press.answer()
     if report.applied:
-        await edit_text(
-            query, context.t("import.done", created=report.created, updated=report.updated)
-        )
+        await press.edit(context.t("import.done", created=report.created, updated=report.updated))
     elif report.plan.ok:
-        await edit_text(query, context.t("import.nothing_to_change", count=report.plan.unchanged))
+        await press.edit(context.t("import.nothing_to_change", count=report.plan.unchanged))
     else:
         # The roster changed since the preview: show what now stands in the way.
-        await edit_text(query, context.t("import.changed_since_preview"))
+        await press.edit(context.t("import.changed_since_preview"))
         lines = plan_lines(context.t, context.locale, report.plan)
         lines += ["", context.t("import.fix_and_resend")]
-        await _send_lines(context, query.from_user.id, lines)
+        await _send_lines(context, press.user_id, lines)
 
 
 def register(app: Application, router: WizardRouter | None = None) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("import", import_command))
-    app.add_handler(CallbackQueryHandler(import_button, pattern=ImportButton.pattern()))
+    presses.register(app)
     # Every private document comes here: one waiting for a roster is checked, others get a
     # hint (no other flow takes files yet; when one does, route documents by draft flow).
     app.add_handler(

@@ -16,6 +16,7 @@ from domain.org import (
     Stage,
     Status,
 )
+from domain.registration_draft import RegistrationDraft
 from domain.validation import Invalid, parse_phone, parse_real_name, parse_short_text
 from services import audit
 from services.authz import (
@@ -26,6 +27,7 @@ from services.authz import (
     permissions,
     require,
 )
+from services.drafts import take_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
 from storage.db import Database
@@ -215,6 +217,44 @@ async def submit_registration(
     today: date,
 ) -> Submitted:
     """File a registration for the branch's approvers, replacing an earlier pending one."""
+    async with db.transaction() as session:
+        return await _file(
+            session, user_id=user_id, org_id=org_id, name=name, stage=stage,
+            unit_id=unit_id, phone=phone, now=now, today=today,
+        )  # fmt: skip
+
+
+async def submit_registration_draft(
+    db: Database, user_id: int, *, now: datetime, today: date
+) -> Submitted:
+    """File what the person's registration wizard holds; the wizard ends in the same transaction.
+
+    A second press of 提交 (or a replay after a crash between the commit and the reply)
+    finds no draft and is refused as "stale", instead of filing again and asking the
+    approvers twice. A refusal rolls back and leaves the draft as it was.
+    """
+    async with db.transaction() as session:
+        draft = await take_draft(session, user_id, RegistrationDraft)
+        if draft is None or draft.step != "confirm" or draft.name is None or draft.stage is None:
+            raise ServiceError("stale")
+        return await _file(
+            session, user_id=user_id, org_id=draft.org_id, name=draft.name, stage=draft.stage,
+            unit_id=draft.unit_id, phone=draft.phone, now=now, today=today,
+        )  # fmt: skip
+
+
+async def _file(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    org_id: int,
+    name: str,
+    stage: Stage,
+    unit_id: int | None,
+    phone: str | None,
+    now: datetime,
+    today: date,
+) -> Submitted:
     clean_name = parse_real_name(name)
     if isinstance(clean_name, Invalid):
         raise _invalid(clean_name.code)
@@ -224,51 +264,48 @@ async def submit_registration(
         if isinstance(parsed, Invalid):
             raise _invalid(parsed.code)
         clean_phone = parsed
-    async with db.transaction() as session:
-        org = await load_org(session, org_id)
-        if org.level == Level.COMMITTEE:
-            raise NotFound("org.not_found")
-        current = await active_membership(session, user_id)
-        if current is not None:
-            branch = await session.get(Organization, current.org_id)
-            raise ServiceError("registration.already_member", branch=branch.name if branch else "")
-        if (
-            unit_id is not None
-            and await session.scalar(
-                select(Unit.id).where(Unit.id == unit_id, Unit.org_id == org_id)
+    org = await load_org(session, org_id)
+    if org.level == Level.COMMITTEE:
+        raise NotFound("org.not_found")
+    current = await active_membership(session, user_id)
+    if current is not None:
+        branch = await session.get(Organization, current.org_id)
+        raise ServiceError("registration.already_member", branch=branch.name if branch else "")
+    if (
+        unit_id is not None
+        and await session.scalar(select(Unit.id).where(Unit.id == unit_id, Unit.org_id == org_id))
+        is None
+    ):
+        raise ServiceError("registration.bad_unit")
+    match = await _roster_match(session, org_id, clean_name, clean_phone)
+    replaced = (
+        await session.execute(
+            update(Registration)
+            .where(
+                Registration.user_id == user_id,
+                Registration.status == RegistrationStatus.PENDING,
             )
-            is None
-        ):
-            raise ServiceError("registration.bad_unit")
-        match = await _roster_match(session, org_id, clean_name, clean_phone)
-        replaced = (
-            await session.execute(
-                update(Registration)
-                .where(
-                    Registration.user_id == user_id,
-                    Registration.status == RegistrationStatus.PENDING,
-                )
-                .values(status=RegistrationStatus.CANCELLED, decided_at=now)
-            )
-        ).rowcount  # type: ignore[attr-defined]
-        row = Registration(
-            user_id=user_id,
-            org_id=org_id,
-            name=clean_name,
-            phone=clean_phone,
-            stage=stage,
-            unit_id=unit_id,
-            status=RegistrationStatus.PENDING,
-            match_member_id=match,
-            created_at=now,
+            .values(status=RegistrationStatus.CANCELLED, decided_at=now)
         )
-        session.add(row)
-        await session.flush()
-        return Submitted(
-            registration=await _registration_view(session, row),
-            approvers=await approvers_of(session, org_id, today),
-            replaced=bool(replaced),
-        )
+    ).rowcount  # type: ignore[attr-defined]
+    row = Registration(
+        user_id=user_id,
+        org_id=org_id,
+        name=clean_name,
+        phone=clean_phone,
+        stage=stage,
+        unit_id=unit_id,
+        status=RegistrationStatus.PENDING,
+        match_member_id=match,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return Submitted(
+        registration=await _registration_view(session, row),
+        approvers=await approvers_of(session, org_id, today),
+        replaced=bool(replaced),
+    )
 
 
 async def _roster_match(

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.meetings import Status, may_record
 from domain.minutes import Field, FieldSpec, check_minutes, form_for
+from domain.minutes_draft import MinutesDraft
 from domain.org import Status as MemberStatus
 from services import audit
 from services.authz import Actor
+from services.drafts import take_draft
 from services.errors import Denied, ServiceError
 from services.meetings import (
     Attendance,
@@ -140,47 +142,93 @@ async def save_minutes(
 ) -> Minutes:
     """Write (or rewrite) the minutes of a meeting in one go, audited."""
     async with db.transaction() as session:
-        row = await load_meeting(session, meeting_id, lock=True)
-        if not await may_write_minutes(session, actor, row, today):
-            raise Denied("auth.minutes")
-        _check_open(row)
-        form = form_for((await meeting_view(session, row)).types)
-        cleaned, problems = check_minutes(form, values, photos)
-        if problems.missing:
-            raise ServiceError("minutes.missing", fields=[f.value for f in problems.missing])
-        if problems.invalid:
-            raise ServiceError("minutes.too_long", fields=[f.value for f in problems.invalid])
-        if problems.too_many_photos:
-            raise ServiceError("minutes.photos")
-        before = await session.get(MeetingMinutes, row.id)
-        changed = sorted(
-            k
-            for k in set(cleaned) | set(before.fields if before else {})
-            if (before.fields.get(k) if before else None) != cleaned.get(k)
-        )
-        await upsert(
+        return await _save(session, actor, meeting_id, values, photos, now=now, today=today)
+
+
+@dataclass(frozen=True)
+class SavedMinutes:
+    """Minutes saved from the wizard, and whether it was editing minutes written before."""
+
+    minutes: Minutes
+    editing: bool
+
+
+async def save_minutes_draft(
+    db: Database, actor: Actor, *, now: datetime, today: date
+) -> SavedMinutes:
+    """Save what the person's minutes wizard holds; the wizard ends in the same transaction.
+
+    The draft is taken inside the transaction that writes the minutes and their audit row:
+    all three commit together, and a second press of the old 保存 finds no draft ("stale")
+    instead of saving twice. A refusal rolls back and leaves the draft as it was.
+    """
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, MinutesDraft)
+        if draft is None:
+            raise ServiceError("stale")
+        minutes = await _save(
             session,
-            MeetingMinutes.__table__,  # type: ignore[arg-type]
-            {
-                "meeting_id": row.id,
-                "fields": cleaned,
-                "photos": list(photos),
-                "written_by": before.written_by if before else actor.user_id or None,
-                "written_at": before.written_at if before else now,
-                "updated_at": now,
-            },
-            key=["meeting_id"],
-            update=["fields", "photos", "updated_at"],
+            actor,
+            draft.meeting_id,
+            draft.answers(),
+            list(draft.photos),
+            now=now,
+            today=today,
         )
-        audit.record(
-            session,
-            at=now,
-            actor_id=actor.user_id or None,
-            action="minutes.edit" if before else "minutes.write",
-            target_type="meeting",
-            target_id=row.id,
-            # Which fields changed, not their text: the minutes themselves are the record.
-            before={"photos": len(before.photos)} if before else None,
-            after={"fields": changed, "photos": len(photos)},
-        )
-        return await _minutes(session, row)
+        return SavedMinutes(minutes, draft.editing)
+
+
+async def _save(
+    session: AsyncSession,
+    actor: Actor,
+    meeting_id: int,
+    values: dict[str, str],
+    photos: list[str],
+    *,
+    now: datetime,
+    today: date,
+) -> Minutes:
+    row = await load_meeting(session, meeting_id, lock=True)
+    if not await may_write_minutes(session, actor, row, today):
+        raise Denied("auth.minutes")
+    _check_open(row)
+    form = form_for((await meeting_view(session, row)).types)
+    cleaned, problems = check_minutes(form, values, photos)
+    if problems.missing:
+        raise ServiceError("minutes.missing", fields=[f.value for f in problems.missing])
+    if problems.invalid:
+        raise ServiceError("minutes.too_long", fields=[f.value for f in problems.invalid])
+    if problems.too_many_photos:
+        raise ServiceError("minutes.photos")
+    before = await session.get(MeetingMinutes, row.id)
+    changed = sorted(
+        k
+        for k in set(cleaned) | set(before.fields if before else {})
+        if (before.fields.get(k) if before else None) != cleaned.get(k)
+    )
+    await upsert(
+        session,
+        MeetingMinutes.__table__,  # type: ignore[arg-type]
+        {
+            "meeting_id": row.id,
+            "fields": cleaned,
+            "photos": list(photos),
+            "written_by": before.written_by if before else actor.user_id or None,
+            "written_at": before.written_at if before else now,
+            "updated_at": now,
+        },
+        key=["meeting_id"],
+        update=["fields", "photos", "updated_at"],
+    )
+    audit.record(
+        session,
+        at=now,
+        actor_id=actor.user_id or None,
+        action="minutes.edit" if before else "minutes.write",
+        target_type="meeting",
+        target_id=row.id,
+        # Which fields changed, not their text: the minutes themselves are the record.
+        before={"photos": len(before.photos)} if before else None,
+        after={"fields": changed, "photos": len(photos)},
+    )
+    return await _minutes(session, row)

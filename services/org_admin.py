@@ -9,10 +9,12 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.org import ALLOWED_PARENTS, Kind, Level, Permission, Role, Status
+from domain.org import ALLOWED_PARENTS, Level, Permission, Role, Status
+from domain.org_wizard import NewOrgDraft
 from services.authz import Actor, active_role_filter, orgs_with, permissions, require
+from services.drafts import take_draft
 from services.errors import Denied, NotFound, ServiceError
-from services.orgs import NamedItem, OrgView, create_org, load_org, org_view, set_gate
+from services.orgs import NamedItem, OrgView, add_org, load_org, org_view, set_gate
 from services.roles import RoleView, end_role, grant_role
 from storage.db import Database
 from storage.models import Member, Organization, PartyGroup, RoleAssignment, User
@@ -215,21 +217,23 @@ async def creation_target(
         return CreateTarget(parent=org_view(row), levels=levels)
 
 
-async def new_org(
-    db: Database,
-    actor: Actor,
-    *,
-    name: str,
-    level: Level,
-    kind: Kind,
-    parent_id: int | None,
-    now: datetime,
-    today: date,
-) -> OrgCard:
-    """Create an organization and return its card."""
-    created = await create_org(
-        db, actor, name=name, level=level, kind=kind, parent_id=parent_id, now=now, today=today
-    )
+async def create_from_draft(db: Database, actor: Actor, *, now: datetime, today: date) -> OrgCard:
+    """Create the organization the person's /org wizard previews; the wizard ends with it.
+
+    The draft is taken inside the creating transaction: a second 确认创建 (or a replay after
+    a crash between the commit and the reply) finds no draft and is refused as "stale"
+    instead of creating a twin. A refusal rolls back and leaves the draft as it was.
+    """
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, NewOrgDraft)
+        if draft is None or draft.step != "confirm":
+            raise ServiceError("stale")
+        if draft.level is None or draft.kind is None or draft.name is None:
+            raise ServiceError("stale")
+        created = await add_org(
+            session, actor, name=draft.name, level=draft.level, kind=draft.kind,
+            parent_id=draft.parent_id, now=now, today=today,
+        )  # fmt: skip
     return await org_card(db, actor, created.id, today)
 
 

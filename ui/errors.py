@@ -98,6 +98,8 @@ ERRORS: dict[str, str] = {
     "minutes.missing": "minutes.error.missing",
     "minutes.too_long": "minutes.error.too_long_saved",
     "minutes.photos": "minutes.error.photos",
+    "minutes.text_empty": "minutes.error.empty",
+    "minutes.text_too_long": "minutes.error.too_long",
     "auth.ledger": "ledger.denied",
     "range.invalid": "ledger.error.range_invalid",
     "ledger.bad_range": "ledger.error.range_order",

@@ -224,3 +224,39 @@ async def test_minutes_refuse_overlong_text_clean_odd_input_and_keep_outsiders_o
         again = await s.scalar(select(MeetingMinutes).execution_options(populate_existing=True))
     assert again is not None
     assert again.fields == row.fields
+
+
+@pytest.mark.usefixtures("december")
+async def test_pressing_save_twice_saves_the_minutes_once(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_branch(emu, bot, clock)
+    await schedule(bot, world)
+    sec = world.secretary
+    await tap(bot, sec, await manage_screen(bot, sec, "学习新党章"), "开始签到")
+    ask = await tap(bot, sec, await minutes_start(bot, sec), "继续")
+    while "已收到 0 张" not in ask.content:  # every field answered, 备注 too
+        ask = await say(bot, sec, "内容")
+    preview = await tap(bot, sec, ask, "完成")
+    assert "请核对会议记录" in preview.content
+    # A double tap: both presses reach the bot before either is answered.
+    first = await sec.press(preview, "✅ 保存")
+    second = await sec.press_raw(preview, "mn:pre:save:0")
+    await bot.settle()
+    answers = [emu.callback_answers[first].text, emu.callback_answers[second].text]
+    assert sum("已保存" in (text or "") for text in answers) == 1
+    assert "这个按钮已失效" in (answers[1] or "")
+    saved = [m for m in emu.sent_to(sec) if "会议记录已保存" in m.content]
+    assert len(saved) == 1
+    # Later still, the old button does nothing either.
+    await sec.press_raw(preview, "mn:pre:save:0")
+    await bot.settle()
+    assert "这个按钮已失效" in alert_text(sec)
+    async with bot.deps.db.read() as s:
+        actions = (
+            await s.scalars(select(AuditEntry.action).where(AuditEntry.action.like("minutes.%")))
+        ).all()
+        rows = (await s.scalars(select(MeetingMinutes))).all()
+    assert actions == ["minutes.write"]
+    assert len(rows) == 1
+    assert bot.errors == []

@@ -564,3 +564,26 @@ async def test_cli_builds_the_tree_and_appoints_offices(tmp_path: Path, clock: F
     assert ("org.create", None) in actions
     assert ("role.grant", None) in actions
     assert ("role.end", None) in actions
+
+
+async def test_pressing_create_twice_creates_one_organization(
+    emu: Emulator, bot: BotUnderTest
+) -> None:
+    boss = emu.user("超级管理员", id=SUPER_ID)
+    menu = await open_menu(emu, bot, boss)
+    await press(bot, boss, menu, "➕ 新建党委")
+    await press(bot, boss, menu, "综合党委")
+    await boss.send("高新区综合党委")
+    await bot.settle()
+    preview = emu.last_sent(boss)
+    # A double tap: both presses reach the bot before either is answered.
+    first = await boss.press(preview, "确认创建")
+    second = await boss.press_raw(preview, NewOrg("ok").pack())
+    await bot.settle()
+    assert "已创建" in (emu.callback_answers[first].text or "")
+    assert "这个按钮已失效" in (emu.callback_answers[second].text or "")
+    assert [o.name for o in await list_orgs(bot.deps.db)] == ["高新区综合党委"]
+    creations = [
+        e for e in await recent(bot.deps.db, target_type="org") if e.action == "org.create"
+    ]
+    assert len(creations) == 1

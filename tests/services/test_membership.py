@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from domain.org import RegistrationStatus, Role, Stage, Status
+from domain.registration_draft import RegistrationDraft
 from services import audit, membership, orgs, roles
 from services.authz import Actor, permissions
-from services.drafts import get_draft, save_draft
+from services.drafts import get_draft, keep_draft, open_draft, save_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.groups import record_presence, record_restriction
 from services.membership import Decision, Submitted
@@ -96,6 +98,41 @@ async def test_a_registration_reaches_the_branch_approvers(db: Database, clock: 
     assert sent.replaced is False
     assert await membership.pending_registration(db, APPLICANT) == reg
     assert await membership.get_registration(db, reg.id) == reg
+
+
+async def test_the_wizard_files_once_and_ends_with_the_registration(
+    db: Database, clock: FakeClock
+) -> None:
+    t = await tree(db, clock)
+    await secretary_of(db, clock, t.branch_a, BASE_UID + 1)
+    await touch_user(db, Person(id=APPLICANT, first_name="阿依"), clock.now())
+    now, day = clock.now(), today(clock)
+    draft = RegistrationDraft(step="confirm", org_id=t.branch_a, org_name="甲公司党支部",
+                              name="王", stage=Stage.FULL)  # fmt: skip
+    # Refused (a one-character name): nothing filed, the answers stay to be corrected.
+    await keep_draft(db, APPLICANT, draft, now)
+    with pytest.raises(ServiceError) as short:
+        await membership.submit_registration_draft(db, APPLICANT, now=now, today=day)
+    assert short.value.code == "input.name.too_short"
+    assert await open_draft(db, APPLICANT, RegistrationDraft) == draft
+    await keep_draft(db, APPLICANT, replace(draft, name="王芳", phone=PHONE), now)
+    sent = await membership.submit_registration_draft(db, APPLICANT, now=now, today=day)
+    assert (sent.registration.name, sent.registration.phone) == ("王芳", PHONE)
+    # The draft went with the filing: 提交 pressed again files nothing and asks nobody twice.
+    assert await get_draft(db, APPLICANT) is None
+    with pytest.raises(ServiceError) as again:
+        await membership.submit_registration_draft(db, APPLICANT, now=now, today=day)
+    assert again.value.code == "stale"
+    async with db.read() as s:
+        filed = await s.scalar(
+            select(func.count()).select_from(Registration).where(Registration.user_id == APPLICANT)
+        )
+    assert filed == 1
+    # A draft still asking a question is not filed.
+    await keep_draft(db, APPLICANT, replace(draft, step="phone", name="王芳"), now)
+    with pytest.raises(ServiceError) as early:
+        await membership.submit_registration_draft(db, APPLICANT, now=now, today=day)
+    assert early.value.code == "stale"
 
 
 @pytest.mark.parametrize(

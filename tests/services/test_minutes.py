@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from domain.compliance import MeetingType
+from domain.minutes_draft import MinutesDraft, start
 from domain.org import Role
 from services import meetings as m
+from services.drafts import get_draft, keep_draft, open_draft
 from services.errors import Denied, ServiceError
-from services.minutes import minutes_state, prefilled, save_minutes
+from services.minutes import minutes_state, prefilled, save_minutes, save_minutes_draft
 from storage.db import Database
 from storage.models import AuditEntry
 from tests.conftest import FakeClock
@@ -139,3 +142,64 @@ async def test_the_form_is_checked_and_starts_from_what_the_meeting_says(
     assert prefilled((await minutes_state(db, secretary, view.id, t)).minutes) == saved.fields
     await m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t)
     assert (await minutes_state(db, secretary, view.id, t)).minutes.exists
+
+
+async def test_the_wizard_saves_once_and_ends_with_the_minutes(
+    db: Database, clock: FakeClock
+) -> None:
+    branch_id = await branch(db, clock)
+    secretary, _ = await linked_member(
+        db, clock, branch_id, BASE_UID + 21, "书记", role=Role.SECRETARY
+    )
+    t, now = today(clock), clock.now()
+    view, _ = await m.publish_meeting(
+        db, secretary, spec(branch_id, clock, types=LESSON), now=now, today=t
+    )
+    await m.open_signin(db, secretary, view.id, now=now, today=t)
+    state = await minutes_state(db, secretary, view.id, t)
+    uid = secretary.user_id
+    # Not answered yet: refused, and the draft stays where it was for the person to finish.
+    partial = start(view.id, {"topics": "议题"}, ("photo-1",), editing=False)
+    await keep_draft(db, uid, replace(partial, step="pre"), now)
+    with pytest.raises(ServiceError) as missing:
+        await save_minutes_draft(db, secretary, now=now, today=t)
+    assert missing.value.code == "minutes.missing"
+    kept = await open_draft(db, uid, MinutesDraft)
+    assert isinstance(kept, MinutesDraft)
+    assert kept.step == "pre"
+    answers = {**prefilled(state.minutes), "topics": "议题", "decisions": "决定",
+               "lecturer": "书记", "summary": "摘要"}  # fmt: skip
+    await keep_draft(db, uid, start(view.id, answers, ("photo-1",), editing=False), now)
+    saved = await save_minutes_draft(db, secretary, now=now, today=t)
+    assert saved.minutes.exists
+    assert saved.minutes.photos == ("photo-1",)
+    assert not saved.editing
+    # The draft went with the save: the old 保存 pressed again is stale, nothing saved twice.
+    assert await get_draft(db, uid) is None
+    with pytest.raises(ServiceError) as again:
+        await save_minutes_draft(db, secretary, now=now + timedelta(minutes=1), today=t)
+    assert again.value.code == "stale"
+    async with db.read() as s:
+        writes = (
+            await s.scalars(select(AuditEntry.action).where(AuditEntry.action.like("minutes.%")))
+        ).all()
+    assert writes == ["minutes.write"]
+
+
+async def test_a_refused_writer_keeps_no_half_save(db: Database, clock: FakeClock) -> None:
+    branch_id = await branch(db, clock)
+    secretary, _ = await linked_member(
+        db, clock, branch_id, BASE_UID + 31, "书记", role=Role.SECRETARY
+    )
+    member, _ = await linked_member(db, clock, branch_id, BASE_UID + 32, "党员")
+    t, now = today(clock), clock.now()
+    view, _ = await m.publish_meeting(
+        db, secretary, spec(branch_id, clock, types=LESSON), now=now, today=t
+    )
+    await m.open_signin(db, secretary, view.id, now=now, today=t)
+    await keep_draft(db, member.user_id, start(view.id, {}, (), editing=False), now)
+    with pytest.raises(Denied):
+        await save_minutes_draft(db, member, now=now, today=t)
+    # The refusal rolled back: no minutes, and the draft is still there to be dropped.
+    assert not (await minutes_state(db, secretary, view.id, t)).minutes.exists
+    assert await open_draft(db, member.user_id, MinutesDraft) is not None

@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.org import ALL_PERMISSIONS, Kind, Level, Permission, Role, Status
+from domain.org_wizard import NewOrgDraft, begin, choose_kind, named
 from services import audit, orgs, roles
 from services.authz import Actor, orgs_with, permissions
+from services.drafts import keep_draft, open_draft
 from services.errors import Denied, NotFound, ServiceError
+from services.org_admin import create_from_draft
 from storage.db import Database
 from storage.models import RoleAssignment, Unit
 from tests.conftest import FakeClock
@@ -42,6 +45,39 @@ async def committee_admin(db: Database, clock: FakeClock, org_id: int, uid: int)
 
 
 # ---------------------------------------------------------------- creating organizations
+
+
+async def test_the_create_wizard_creates_once_and_ends_with_it(
+    db: Database, clock: FakeClock
+) -> None:
+    admin = Actor(user_id=(await person(db, clock, BASE_UID + 90, "超管")).user_id, superadmin=True)
+    now, t = clock.now(), today(clock)
+    asking_kind = begin(None, None, (Level.COMMITTEE,))
+    assert asking_kind.step == "kind"  # the only level is chosen without asking
+    chosen = choose_kind(asking_kind, asking_kind.kinds.index(Kind.COMPREHENSIVE))
+    assert chosen is not None
+    assert chosen.step == "name"
+    draft = named(chosen, "")
+    # Refused (an empty name): nothing created, the draft stays for the person to fix.
+    await keep_draft(db, admin.user_id, draft, now)
+    with pytest.raises(ServiceError) as empty:
+        await create_from_draft(db, admin, now=now, today=t)
+    assert empty.value.code == "org.text.empty"
+    assert await open_draft(db, admin.user_id, NewOrgDraft) == draft
+    await keep_draft(db, admin.user_id, named(draft, "开发区党委"), now)
+    card = await create_from_draft(db, admin, now=now, today=t)
+    assert (card.org.name, card.org.level) == ("开发区党委", Level.COMMITTEE)
+    # The draft went with the organization: 确认创建 pressed again creates no twin.
+    assert await open_draft(db, admin.user_id, NewOrgDraft) is None
+    with pytest.raises(ServiceError) as again:
+        await create_from_draft(db, admin, now=now, today=t)
+    assert again.value.code == "stale"
+    assert [o.name for o in await orgs.list_orgs(db)].count("开发区党委") == 1
+    # A draft still asking a question is not created either.
+    await keep_draft(db, admin.user_id, begin(None, None, (Level.COMMITTEE,)), now)
+    with pytest.raises(ServiceError) as early:
+        await create_from_draft(db, admin, now=now, today=t)
+    assert early.value.code == "stale"
 
 
 async def test_superadmin_creates_a_top_level_committee(db: Database, clock: FakeClock) -> None:

@@ -1,0 +1,246 @@
+"""What admins do to a member from /members: offices, 离开, 组织关系转接."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from domain.org import BRANCH_ROLES, Role
+from handlers.common import actor_of, today
+from handlers.members.buttons import (
+    PAGE,
+    GiveRole,
+    MemberAction,
+    MemberPage,
+    MoveMember,
+    ShowMember,
+    presses,
+    roles_text,
+)
+from handlers.press import Press
+from services.drafts import DraftView, clear_draft, save_draft
+from services.errors import ServiceError
+from services.membership import mark_left, member_card, roster, transfer_member, transfer_targets
+from services.orgs import party_groups_of
+from services.roles import grant_role
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.render import role_label, stage_label
+
+LEFT_FLOW = "member_left"
+
+
+@presses.on(MemberPage)
+async def member_page(press: Press[MemberPage], context: BotContext) -> None:
+    """A page of member buttons for admins to pick one to act on."""
+    org_id, offset = press.data.org_id, press.data.offset
+    if offset < 0:
+        await press.refuse("stale")
+        return
+    result = await roster(context.deps.db, press.actor, org_id, today(context))
+    if not result.can_manage:
+        await press.refuse("auth.manage_members")
+        return
+    await press.answer()
+    entries = result.entries[offset : offset + PAGE]
+    keyboard = [
+        [InlineKeyboardButton(e.name[:60] or "?", callback_data=ShowMember(e.member_id).pack())]
+        for e in entries
+    ]
+    nav = []
+    if offset > 0:
+        nav.append(
+            InlineKeyboardButton(
+                context.plain("common.prev"),
+                callback_data=MemberPage(org_id, max(0, offset - PAGE)).pack(),
+            )
+        )
+    if offset + PAGE < len(result.entries):
+        nav.append(
+            InlineKeyboardButton(
+                context.plain("common.next"),
+                callback_data=MemberPage(org_id, offset + PAGE).pack(),
+            )
+        )
+    if nav:
+        keyboard.append(nav)
+    await context.bot.send_message(
+        press.user_id, context.t("members.pick_member", branch=result.org.name),
+        reply_markup=InlineKeyboardMarkup(keyboard),
+    )  # fmt: skip
+
+
+@presses.on(ShowMember)
+async def show_member(press: Press[ShowMember], context: BotContext) -> None:
+    """A member's card with the actions the presser may take."""
+    card = await member_card(context.deps.db, press.actor, press.data.member_id, today(context))
+    await press.answer()
+    e = card.entry
+    text = context.t(
+        "members.card",
+        name=e.name,
+        branch=card.org.name,
+        stage=stage_label(context, e.stage),
+        roles=roles_text(context, e.roles) or context.plain("reg.none"),
+        group=e.party_group or context.plain("reg.none"),
+        unit=e.unit or context.plain("reg.none"),
+        phone=e.phone or context.plain("members.no_phone"),
+        linked=context.plain("members.linked" if e.linked else "members.unlinked"),
+    )
+    rows = []
+    if card.can_grant:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.plain("members.set_role"),
+                    callback_data=MemberAction(e.member_id, "role").pack(),
+                )
+            ]
+        )
+    if card.can_manage:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.plain("members.mark_left"),
+                    callback_data=MemberAction(e.member_id, "left").pack(),
+                ),
+                InlineKeyboardButton(
+                    context.plain("members.transfer"),
+                    callback_data=MemberAction(e.member_id, "move").pack(),
+                ),
+            ]
+        )
+    await context.bot.send_message(
+        press.user_id, text, reply_markup=InlineKeyboardMarkup(rows) if rows else None
+    )
+
+
+@presses.on(MemberAction, action="role")
+async def choose_role(press: Press[MemberAction], context: BotContext) -> None:
+    """设置职务 on a member card: the branch offices as buttons."""
+    member_id = press.data.member_id
+    card = await member_card(context.deps.db, press.actor, member_id, today(context))
+    if not card.can_grant:
+        await press.refuse("auth.manage_roles")
+        return
+    await press.answer()
+    buttons = [
+        InlineKeyboardButton(role_label(context, r), callback_data=GiveRole(member_id, i).pack())
+        for i, r in enumerate(BRANCH_ROLES)
+    ]
+    keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    await context.bot.send_message(
+        press.user_id,
+        context.t("members.pick_role", name=card.entry.name),
+        reply_markup=InlineKeyboardMarkup(keyboard),
+    )
+
+
+@presses.on(MemberAction, action="left")
+async def ask_left(press: Press[MemberAction], context: BotContext) -> None:
+    """标记离开 on a member card: ask why (typed)."""
+    member_id = press.data.member_id
+    card = await member_card(context.deps.db, press.actor, member_id, today(context))
+    if not card.can_manage:
+        await press.refuse("auth.manage_members")
+        return
+    await press.answer()
+    await save_draft(
+        context.deps.db,
+        press.user_id,
+        LEFT_FLOW,
+        "reason",
+        {"member_id": member_id},
+        context.deps.clock.now(),
+    )
+    await context.bot.send_message(
+        press.user_id, context.t("members.ask_left_reason", name=card.entry.name)
+    )
+
+
+@presses.on(MemberAction, action="move")
+async def choose_target(press: Press[MemberAction], context: BotContext) -> None:
+    """组织关系转接 on a member card: the branches they may move to."""
+    member_id, db = press.data.member_id, context.deps.db
+    card = await member_card(db, press.actor, member_id, today(context))
+    targets = await transfer_targets(db, press.actor, member_id, today(context))
+    if not targets:
+        await press.refuse("member.bad_transfer_target")
+        return
+    await press.answer()
+    keyboard = [
+        [InlineKeyboardButton(o.name[:60], callback_data=MoveMember(member_id, o.id).pack())]
+        for o in targets[:50]
+    ]
+    await context.bot.send_message(
+        press.user_id,
+        context.t("members.pick_target", name=card.entry.name),
+        reply_markup=InlineKeyboardMarkup(keyboard),
+    )
+
+
+@presses.on(GiveRole, role=tuple(range(len(BRANCH_ROLES))))
+async def give_role(press: Press[GiveRole], context: BotContext) -> None:
+    """Grant the picked office (asking for the party group first for group leaders)."""
+    data, db = press.data, context.deps.db
+    role = BRANCH_ROLES[data.role]
+    card = await member_card(db, press.actor, data.member_id, today(context))
+    if role == Role.GROUP_LEADER and not data.party_group_id:
+        groups = await party_groups_of(db, card.org.id)
+        if not groups:
+            await press.refuse("role.needs_party_group")
+            return
+        await press.answer()
+        keyboard = [
+            [
+                InlineKeyboardButton(
+                    g.name[:60], callback_data=GiveRole(data.member_id, data.role, g.id).pack()
+                )
+            ]
+            for g in groups
+        ]
+        await context.bot.send_message(
+            press.user_id,
+            context.t("members.pick_group"),
+            reply_markup=InlineKeyboardMarkup(keyboard),
+        )
+        return
+    granted = await grant_role(
+        db, press.actor, card.org.id, role, member_id=data.member_id,
+        party_group_id=data.party_group_id or None,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer()
+    await press.edit(
+        context.t("members.role_granted", name=granted.holder, role=role_label(context, role))
+    )
+
+
+async def left_reason(update: Update, context: BotContext, draft: DraftView) -> None:
+    """The typed reason a member left: take them off the roster."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert message.text is not None
+    assert user is not None
+    try:
+        await mark_left(
+            context.deps.db, actor_of(context, user), int(draft.data["member_id"]), message.text,
+            now=context.deps.clock.now(), today=today(context),
+        )  # fmt: skip
+    except ServiceError as exc:
+        if not exc.code.startswith("input."):
+            await clear_draft(context.deps.db, user.id, LEFT_FLOW)
+        await message.reply_text(context.t(error_key(exc.code)))
+        return
+    await clear_draft(context.deps.db, user.id, LEFT_FLOW)
+    await message.reply_text(context.t("members.left_done"))
+
+
+@presses.on(MoveMember)
+async def move(press: Press[MoveMember], context: BotContext) -> None:
+    """Move a member to the picked branch (组织关系转接)."""
+    await transfer_member(
+        context.deps.db, press.actor, press.data.member_id, press.data.org_id,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer()
+    await press.edit(context.t("members.moved"))
