@@ -67,10 +67,10 @@ async def _started(emu: Emulator, polls_before: int) -> None:
 
 
 async def test_killed_between_publish_and_reply_a_second_press_publishes_nothing(
-    emu: Emulator, database_url: str, tmp_path: Path
+    emu: Emulator, db: Database, database_url: str, tmp_path: Path
 ) -> None:
+    # The db fixture (not a Database of its own): on PostgreSQL it empties the tables after.
     sender, member = emu.user("组织部"), emu.user("芳")
-    db = Database(database_url)
     procs: list[asyncio.subprocess.Process] = []
     try:
         await _a_branch_and_a_previewable_draft(db, sender, member)
@@ -116,4 +116,3 @@ async def test_killed_between_publish_and_reply_a_second_press_publishes_nothing
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-        await db.dispose()
