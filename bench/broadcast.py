@@ -44,9 +44,8 @@ from bench.city import backends, generate_city, scratch_database
 from bot.app import ALLOWED_UPDATES, build_application, build_deps
 from bot.config import parse_config
 from bot.processor import PerChatUpdateProcessor
-from domain.org import Level, Status
+from domain.orgs import Level, Status
 from services.authz import Actor, descendants
-from services.notice_admin import receipt_summary
 from services.notices import (
     Audience,
     NoticeSpec,
@@ -55,6 +54,7 @@ from services.notices import (
     receipts,
     set_report_message,
 )
+from services.notices_admin import receipt_summary
 from storage.db import Database
 from storage.models import (
     Acknowledgement,

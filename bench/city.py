@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
-from domain.org import Kind, Level, Role, Stage, Status
+from domain.orgs import Kind, Level, Role, Stage, Status
 from storage import migrate
 from storage.db import Database
 from storage.models import Member, Organization, RoleAssignment, User

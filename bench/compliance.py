@@ -39,7 +39,7 @@ from bot.app import build_deps
 from bot.config import parse_config
 from bot.i18n import load_catalog
 from domain.compliance import MeetingType
-from domain.org import Kind, Level, Role
+from domain.orgs import Kind, Level, Role
 from scheduler.compliance import MonthlyDigest
 from services.compliance import committee_tables, open_obligations
 from services.jobs import Occurrence

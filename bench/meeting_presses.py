@@ -33,7 +33,7 @@ from bot.config import parse_config
 from bot.processor import PerChatUpdateProcessor
 from domain.compliance import MeetingType
 from domain.meetings import Audience
-from domain.org import Kind, Level, Stage, Status
+from domain.orgs import Kind, Level, Stage, Status
 from services.authz import Actor
 from services.groups import bind_chat
 from services.meetings import MeetingSpec, publish_meeting

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bench.city import TODAY, backends, generate_city, scratch_database
 from services.authz import Actor
-from services.membership import roster
+from services.members import roster
 from storage.models import Member
 
 

@@ -24,11 +24,11 @@ import openpyxl
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
-from domain.org import Kind, Level, Status
-from domain.roster import MAX_ROWS, TEMPLATE_HEADERS, Column
+from domain.members_roster import MAX_ROWS, TEMPLATE_HEADERS, Column
+from domain.orgs import Kind, Level, Status
 from services import orgs
 from services.authz import Actor
-from services.roster_import import RosterFile, apply_import, plan_import, read_roster
+from services.members_import import RosterFile, apply_import, plan_import, read_roster
 from storage import migrate
 from storage.db import Database
 from storage.models import Member

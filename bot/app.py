@@ -24,12 +24,12 @@ from handlers import (
     ledger,
     meetings,
     members,
+    members_import,
+    members_registration,
     middleware,
     minutes,
     notices,
-    org,
-    registration,
-    roster_import,
+    orgs,
     start,
 )
 from handlers.commands import publish_commands
@@ -79,10 +79,10 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     lang.register(app)
     chats.register(app)
     groups.register(app)
-    registration.register(app, router)
+    members_registration.register(app, router)
     members.register(app, router)
-    org.register(app, router)
-    roster_import.register(app, router)  # takes private documents: before the fallback
+    orgs.register(app, router)
+    members_import.register(app, router)  # takes private documents: before the fallback
     notices.register(app, router)  # also group -1: a notice's photo or file body
     meetings.register(app, router)  # also group -2: the leave-reason deep link
     compliance.register(app)  # 立即安排 under reminders; committee meeting frequencies

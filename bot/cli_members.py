@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.i18n import load_catalog
-from domain.roster import FileError
-from handlers.roster_import import file_error_text, plan_lines
+from domain.members_roster import FileError
+from handlers.members_import import file_error_text, plan_lines
 from services.authz import Actor
 from services.clock import SystemClock
 from services.errors import ServiceError
-from services.roster_import import apply_import, plan_import, read_roster
+from services.members_import import apply_import, plan_import, read_roster
 from storage.db import Database, DatabaseUnavailable
 
 # The command line acts as the system: every permission, and audit entries without an actor.

@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, ConfigError
 from domain.compliance import MeetingType, Requirement, format_requirement, parse_requirement
-from domain.org import BRANCH_ROLES, Kind, Level, Role
+from domain.orgs import BRANCH_ROLES, Kind, Level, Role
 from domain.validation import Invalid
-from handlers.registration import registration_link
+from handlers.members_registration import registration_link
 from services.authz import Actor
 from services.compliance import requirements_of, set_requirements
 from services.errors import ServiceError
-from services.membership import registration_branch
-from services.org_admin import tree
+from services.members import registration_branch
 from services.orgs import ORG_NAME_MAX, create_org, get_org
-from services.roles import end_role, grant_role, roles_of_org
+from services.orgs_admin import tree
+from services.orgs_roles import end_role, grant_role, roles_of_org
 from storage.db import Database, DatabaseUnavailable
 
 EXIT_FAILED = 1

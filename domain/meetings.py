@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.compliance import MeetingType
-from domain.org import VOTING_STAGES, Stage
+from domain.orgs import VOTING_STAGES, Stage
 
 # Rules:
 # - A meeting is for the whole branch, its committee, or one party group; the audience

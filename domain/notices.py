@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from domain.org import STAGE_CHOICES, Level, Stage
+from domain.orgs import STAGE_CHOICES, Level, Stage
 from domain.validation import Invalid, parse_short_text
 from domain.when import DEFAULT_DEADLINE_TIME, parse_when
 from domain.wizard import STALE, Draft, Event, Refusal, Steps, Transition

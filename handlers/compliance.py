@@ -59,7 +59,7 @@ def frequencies_row(context: BotContext, org_id: int) -> list[InlineKeyboardButt
 
 
 def _back_to_card(context: BotContext, org_id: int) -> InlineKeyboardButton:
-    from handlers.org import OpenOrg  # the /org menu imports this module: no cycle at import
+    from handlers.orgs import OpenOrg  # the /org menu imports this module: no cycle at import
 
     return button(context.plain("org.back"), OpenOrg(org_id))
 

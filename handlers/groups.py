@@ -26,8 +26,8 @@ from telegram.ext import (
 )
 
 from handlers.common import actor_of, display_name, send_private, today
+from handlers.members_registration import registration_link
 from handlers.press import Press, Presses
-from handlers.registration import registration_link
 from services.authz import Actor
 from services.groups import (
     BindResult,

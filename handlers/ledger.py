@@ -17,9 +17,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CommandHandler
 
-from domain.attendance import Mark, NamedPeriod, named_period, parse_range
 from domain.compliance import MeetingType, Period, PeriodKind
 from domain.meetings import Audience
+from domain.meetings_attendance import Mark, NamedPeriod, named_period, parse_range
 from domain.validation import Invalid
 from handlers.common import actor_of, is_private, today
 from handlers.press import Press, Presses

@@ -13,7 +13,7 @@ from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, fi
 
 from domain.meetings import NOTE_MAX
 from domain.minutes import PHOTOS_MAX, Field, FieldSpec
-from domain.minutes_draft import (
+from domain.minutes_wizard import (
     ATTENDANCE,
     NOTE,
     PHOTOS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from handlers import lang, registration
+from handlers import lang, members_registration
 from handlers.commands import visible
 from handlers.common import actor_of, display_name, is_private, today
 from services.authz import holds_office
@@ -21,10 +21,10 @@ async def start(update: Update, context: BotContext) -> None:
     if is_private(update) and payload == lang.DEEP_LINK_PAYLOAD:
         await lang.ask_language(update, context)
         return
-    if is_private(update) and payload.startswith(registration.DEEP_LINK_PREFIX):
-        org_id = payload.removeprefix(registration.DEEP_LINK_PREFIX)
+    if is_private(update) and payload.startswith(members_registration.DEEP_LINK_PREFIX):
+        org_id = payload.removeprefix(members_registration.DEEP_LINK_PREFIX)
         if org_id.isdigit() and len(org_id) < 19:
-            await registration.begin(update, context, int(org_id))
+            await members_registration.begin(update, context, int(org_id))
             return
     name = display_name(update.effective_user.first_name, update.effective_user.last_name)
     key = "start.private" if is_private(update) else "start.group"

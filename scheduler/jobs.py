@@ -17,8 +17,8 @@ from typing import Protocol
 from telegram.ext import Application, ContextTypes
 
 from scheduler.compliance import compliance_jobs
+from scheduler.meetings_reminders import MeetingReminders
 from scheduler.notices import NoticeNudges
-from scheduler.reminders import MeetingReminders
 from services.jobs import Effects, Occurrence, already_ran, record_skipped, run_occurrence
 from ui.deps import Deps
 

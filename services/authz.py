@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.org import (
+from domain.orgs import (
     ALL_PERMISSIONS,
     INHERITED_ROLES,
     Level,

@@ -40,8 +40,8 @@ from domain.compliance import (
 from domain.locale import negotiate_locale
 from domain.meetings import Audience
 from domain.meetings import Status as MeetingStatus
-from domain.org import Level, Permission, Role
-from domain.org import Status as MemberStatus
+from domain.orgs import Level, Permission, Role
+from domain.orgs import Status as MemberStatus
 from domain.validation import Invalid
 from services import audit
 from services.authz import Actor, active_role_filter, require

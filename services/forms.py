@@ -39,7 +39,7 @@ from domain.forms import (
     tally,
     timeliness,
 )
-from domain.org import Permission, Role
+from domain.orgs import Permission, Role
 from domain.validation import Invalid, clean_text
 from services import audit
 from services.authz import Actor, permissions, require, roles_in

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.org import Kind, Level, Permission, Status
+from domain.orgs import Kind, Level, Permission, Status
 from services import audit
 from services.activity import PRESENCE_RESOLUTION, ActivityLog, presence_seen, write_presence
 from services.authz import Actor, orgs_with, require
 from services.errors import NotFound
-from services.membership import approvers_of
+from services.members import approvers_of
 from services.orgs import OrgView, add_org, load_org, org_view
 from storage.db import Database
 from storage.models import (

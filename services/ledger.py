@@ -15,7 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.attendance import (
+from domain.compliance import (
+    HeldMeeting,
+    MeetingType,
+    Obligation,
+    Period,
+    Requirement,
+    history,
+    period_of,
+)
+from domain.meetings import Answer, Audience, Quorum, SignedBy, Status, needs_quorum, ordered_types
+from domain.meetings_attendance import (
     ATTENDED,
     LOOKBACK_MONTHS,
     Expectation,
@@ -28,19 +38,9 @@ from domain.attendance import (
     month_start,
     votes_on,
 )
-from domain.compliance import (
-    HeldMeeting,
-    MeetingType,
-    Obligation,
-    Period,
-    Requirement,
-    history,
-    period_of,
-)
-from domain.meetings import Answer, Audience, Quorum, SignedBy, Status, needs_quorum, ordered_types
 from domain.minutes import Field
-from domain.org import STAGE_CHOICES, Level, Role, Stage
-from domain.org import Status as MemberStatus
+from domain.orgs import STAGE_CHOICES, Level, Role, Stage
+from domain.orgs import Status as MemberStatus
 from services import audit
 from services.authz import Actor, active_role_filter, ancestry, descendants, held_by, roles_in
 from services.compliance import load_tree
@@ -620,7 +620,7 @@ async def absence_streaks(
 ) -> dict[int, list[AbsenceFlag]]:
     """Members on the roster of these branches whose absence streak reached `months`.
 
-    The rule (domain.attendance): complete calendar months up to the month before today,
+    The rule (domain.meetings_attendance): complete calendar months up to the month before today,
     at most `lookback_months` back; a month counts when at least one closed meeting
     expected the member and they attended none (leave is not attending, and is reported);
     months with no meeting for them are neutral; flag when the latest streak ≥ months.

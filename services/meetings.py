@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compliance import MeetingType
 from domain.locale import negotiate_locale
-from domain.meeting_wizard import MeetingDraft, MeetingEdit
 from domain.meetings import (
     AGENDA_MAX,
     GROUP_ONLY_TYPES,
@@ -36,8 +35,9 @@ from domain.meetings import (
     quorum,
     summarize,
 )
-from domain.org import Permission, Role, Stage
-from domain.org import Status as MemberStatus
+from domain.meetings_wizard import MeetingDraft, MeetingEdit
+from domain.orgs import Permission, Role, Stage
+from domain.orgs import Status as MemberStatus
 from domain.validation import Invalid, parse_short_text
 from services import audit
 from services.authz import Actor, active_role_filter, held_by, orgs_with, permissions

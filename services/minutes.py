@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.meetings import Status, may_record
 from domain.minutes import Field, FieldSpec, check_minutes, form_for
-from domain.minutes_draft import MinutesDraft
-from domain.org import Status as MemberStatus
+from domain.minutes_wizard import MinutesDraft
+from domain.orgs import Status as MemberStatus
 from services import audit
 from services.authz import Actor
 from services.drafts import take_draft

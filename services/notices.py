@@ -37,7 +37,7 @@ from domain.notices import (
     ack_label,
     publish_check,
 )
-from domain.org import Level, Permission, Stage, Status
+from domain.orgs import Level, Permission, Stage, Status
 from domain.validation import Invalid, parse_short_text
 from services import audit
 from services.authz import Actor, descendants, orgs_with, require

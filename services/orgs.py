@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.org import ALLOWED_PARENTS, KINDS_BY_LEVEL, Kind, Level, Permission
+from domain.orgs import ALLOWED_PARENTS, KINDS_BY_LEVEL, Kind, Level, Permission
 from domain.validation import Invalid, parse_short_text
 from services import audit
 from services.authz import Actor, require

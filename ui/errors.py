@@ -190,7 +190,7 @@ OVERRIDES: dict[Feature, dict[str, str]] = {
     },
 }
 
-# Problems found in one row of a roster file (domain.roster's codes).
+# Problems found in one row of a roster file (domain.members_roster's codes).
 ROW_ERRORS: dict[str, str] = {
     "name.empty": "import.error.name_empty",
     "name.too_long": "import.error.name_too_long",

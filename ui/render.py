@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from domain.org import Kind, Role, Stage
+from domain.orgs import Kind, Role, Stage
 from ui.deps import BotContext
 from ui.i18n import Catalog
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler, filters
 
-from domain.meeting_wizard import LeaveReason, MeetingDraft, MeetingEdit, SignNote
+from domain.meetings_wizard import LeaveReason, MeetingDraft, MeetingEdit, SignNote
 from handlers.meetings import card, edit, lists, manage, signin, wizard
 from handlers.meetings.card import LEAVE_LINK
 from handlers.meetings.shared import presses

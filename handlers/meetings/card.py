@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from domain.meeting_wizard import LeaveReason
 from domain.meetings import Answer
+from domain.meetings_wizard import LeaveReason
 from handlers.common import deep_link, today
 from handlers.meetings.shared import presses, typed_draft
 from handlers.press import Press

@@ -1,6 +1,6 @@
 """修改 / 取消会议 from the manage screen: organizers only, re-checked on every press.
 
-The edit is a typed draft (domain.meeting_wizard.MeetingEdit) whose steps are a table;
+The edit is a typed draft (domain.meetings_wizard.MeetingEdit) whose steps are a table;
 确认修改 and 确认取消 are intents that take the draft in their own transaction.
 """
 
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from domain.meeting_wizard import (
+from domain.meetings import LESSON_TYPES, PERSON_DETAILS, Detail
+from domain.meetings_wizard import (
     EDIT_STEPS,
     TEXT_LIMITS,
     MeetingEdit,
     start_cancel,
     start_edit,
 )
-from domain.meetings import LESSON_TYPES, PERSON_DETAILS, Detail
 from domain.wizard import Event, Refusal, accepts, apply
 from handlers.common import today
 from handlers.meetings.manage import organizer_state, show_screen

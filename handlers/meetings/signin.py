@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
-from domain.meeting_wizard import SignNote
+from domain.meetings_wizard import SignNote
 from handlers.common import today
 from handlers.meetings.shared import actor_for, presses, typed_draft
 from handlers.press import Press

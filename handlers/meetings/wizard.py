@@ -1,4 +1,4 @@
-"""/meeting: the planner's questions, its preview and 确认发布 (steps: domain.meeting_wizard)."""
+"""/meeting: the planner's questions, its preview and 确认发布 (steps: domain.meetings_wizard)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from domain.compliance import MeetingType
-from domain.meeting_wizard import MEETING_STEPS, PERSON_STEPS, MeetingDraft, start_meeting
 from domain.meetings import GROUP_ONLY_TYPES, Status
+from domain.meetings_wizard import MEETING_STEPS, PERSON_STEPS, MeetingDraft, start_meeting
 from domain.wizard import Event, Refusal, accepts, apply
 from handlers.common import actor_of, is_private, today
 from handlers.meetings.manage import screen_keyboard

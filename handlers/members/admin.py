@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from domain.org import BRANCH_ROLES, Role
+from domain.orgs import BRANCH_ROLES, Role
 from handlers.common import actor_of, today
 from handlers.members.buttons import (
     PAGE,
@@ -19,9 +19,9 @@ from handlers.members.buttons import (
 from handlers.press import Press
 from services.drafts import DraftView, clear_draft, save_draft
 from services.errors import ServiceError
-from services.membership import mark_left, member_card, roster, transfer_member, transfer_targets
+from services.members import mark_left, member_card, roster, transfer_member, transfer_targets
 from services.orgs import party_groups_of
-from services.roles import grant_role
+from services.orgs_roles import grant_role
 from ui.deps import BotContext
 from ui.errors import error_key
 from ui.render import role_label, stage_label

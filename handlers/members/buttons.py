@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from domain.org import Role
+from domain.orgs import Role
 from handlers.press import Presses
 from ui.callbacks import CallbackData
 from ui.deps import BotContext

@@ -10,7 +10,7 @@ from handlers.members.buttons import MeAction, MeUnit, presses, roles_text
 from handlers.press import Press
 from services.drafts import DraftView, clear_draft, save_draft
 from services.errors import ServiceError
-from services.membership import delete_account, profile, update_own_phone, update_own_unit
+from services.members import delete_account, profile, update_own_phone, update_own_unit
 from services.orgs import units_of
 from ui.deps import BotContext
 from ui.errors import error_key

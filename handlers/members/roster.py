@@ -8,13 +8,13 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
-from domain.org import Stage
+from domain.orgs import Stage
 from handlers.common import actor_of, is_private, today
 from handlers.members.buttons import ExportRoster, MemberPage, ShowRoster, presses, roles_text
 from handlers.press import Press
 from services.authz import Actor
 from services.errors import ServiceError
-from services.membership import Roster, RosterEntry, roster, roster_choices, roster_export
+from services.members import Roster, RosterEntry, roster, roster_choices, roster_export
 from ui.deps import BotContext
 from ui.errors import error_key
 from ui.render import format_datetime, split_message, stage_label

@@ -13,8 +13,8 @@ from handlers.notices.screens import options_lines, stages_text
 from handlers.press import Press
 from services.authz import Actor
 from services.drafts import keep_draft
-from services.notice_admin import AudiencePreview, audience_preview
 from services.notices import NoticeView, audience_of, publish_draft, set_report_message
+from services.notices_admin import AudiencePreview, audience_preview
 from ui.deps import BotContext
 from ui.notices import NoticeStep, render_notice
 from ui.render import format_datetime, split_message

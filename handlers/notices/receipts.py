@@ -14,12 +14,6 @@ from handlers.notices.common import Keyboard, button, category_label, presses, s
 from handlers.press import Press
 from services.authz import Actor
 from services.errors import ServiceError
-from services.notice_admin import (
-    ReceiptSummary,
-    branch_receipts,
-    notice_for,
-    receipt_summary,
-)
 from services.notices import (
     Receipts,
     progress,
@@ -27,6 +21,12 @@ from services.notices import (
     recall_notice,
     receipts,
     sent_notices,
+)
+from services.notices_admin import (
+    ReceiptSummary,
+    branch_receipts,
+    notice_for,
+    receipt_summary,
 )
 from ui.deps import BotContext
 from ui.notices import Receipt

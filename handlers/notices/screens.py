@@ -20,7 +20,7 @@ from domain.notices import (
     presets_today,
     previous,
 )
-from domain.org import STAGE_CHOICES
+from domain.orgs import STAGE_CHOICES
 from handlers.common import today
 from handlers.notices.common import (
     Keyboard,
@@ -33,8 +33,8 @@ from handlers.notices.common import (
     short,
 )
 from services.authz import Actor
-from services.notice_admin import audience_preview, branch_page, branches_under
 from services.notices import audience_of, sendable_orgs
+from services.notices_admin import audience_preview, branch_page, branches_under
 from services.orgs import OrgView
 from ui.deps import BotContext
 from ui.notices import ACK_KEYS, NoticeStep

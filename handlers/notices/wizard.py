@@ -34,8 +34,8 @@ from services.drafts import (
     open_draft,
 )
 from services.errors import ServiceError
-from services.notice_admin import audience_preview, branches_under
 from services.notices import audience_of
+from services.notices_admin import audience_preview, branches_under
 from ui.deps import BotContext
 from ui.errors import error_key
 from ui.notices import NoticeStep

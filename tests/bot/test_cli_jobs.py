@@ -10,10 +10,10 @@ import pytest
 from bot.cli import _parser, main
 from bot.cli_jobs import jobs_command, parse_at
 from bot.config import Config, parse_config
-from services.reminders import reminder_key
+from services.meetings_reminders import reminder_key
 from storage.db import Database
 from tests.conftest import FakeClock
-from tests.services.test_reminders import STARTS, reminder_items, world
+from tests.services.test_meetings_reminders import STARTS, reminder_items, world
 
 
 def config(db: Database) -> Config:

@@ -13,12 +13,12 @@ from sqlalchemy import select, update
 
 from domain.compliance import MeetingType
 from domain.meetings import Answer, Audience, Status
-from domain.org import Kind, Level, Role, Stage
-from domain.org import Status as MemberStatus
+from domain.orgs import Kind, Level, Role, Stage
+from domain.orgs import Status as MemberStatus
 from services.authz import Actor
 from services.meetings import answer, give_reason, sign_for, sign_in
 from services.orgs import add_party_group, create_org
-from services.roles import grant_role
+from services.orgs_roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
 from storage.models import AuditEntry, Meeting, MeetingMinutes, Member

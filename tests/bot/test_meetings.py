@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from domain.compliance import MeetingType
 from domain.meetings import Answer, Audience
-from domain.org import Kind, Level, Role, Stage
+from domain.orgs import Kind, Level, Role, Stage
 from scheduler.meetings import refresh_counters
 from services.authz import Actor
 from services.drafts import save_draft
@@ -26,7 +26,7 @@ from services.meetings import (
     publish_meeting,
 )
 from services.orgs import create_org
-from services.roles import grant_role
+from services.orgs_roles import grant_role
 from storage.models import Meeting, MeetingAttendance, MeetingRsvp, OutboxItem
 from tests.bot.conftest import BotUnderTest
 from tests.bot.test_notices import RIGHTS, TZ, _member, alert_text, say, tap

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import build_deps
-from domain.org import Kind, Level, Role, Stage, Status
+from domain.orgs import Kind, Level, Role, Stage, Status
 from domain.validation import Invalid
 from domain.when import parse_when
 from scheduler.jobs import JobRunner
@@ -30,7 +30,7 @@ from services.notices import (
     queue_nudges,
 )
 from services.orgs import add_party_group, create_org
-from services.roles import grant_role
+from services.orgs_roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
 from storage.models import Acknowledgement, Draft, JobRun, Member, Notice, OutboxItem

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from domain.org import Kind, Level, Role, Stage, Status
+from domain.orgs import Kind, Level, Role, Stage, Status
 from services.authz import Actor
 from services.groups import bind_chat
 from services.notices import (
@@ -25,8 +25,8 @@ from services.notices import (
     set_report_message,
 )
 from services.orgs import create_org
+from services.orgs_roles import grant_role
 from services.outbox import enqueue_edit, enqueue_text, new_item, sent_message_id
-from services.roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
 from storage.models import ChatBinding, Member, OutboxItem

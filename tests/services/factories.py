@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from domain.org import Kind, Level, Role, Stage, Status
+from domain.orgs import Kind, Level, Role, Stage, Status
 from services import orgs
 from services.authz import Actor
 from services.users import Person, touch_user

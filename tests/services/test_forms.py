@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.forms import Column, FormKind, LatePolicy, QType, Question, ShowIf
-from domain.org import Role, Stage
+from domain.orgs import Role, Stage
 from services.authz import Actor
 from services.errors import ServiceError
 from services.forms import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from domain.org import Kind, Level, Role, Stage, Status
-from services import audit, groups, membership, orgs
+from domain.orgs import Kind, Level, Role, Stage, Status
+from services import audit, groups, members, orgs
 from services.authz import Actor
 from services.chats import migrate_chat, record_bot_status
 from services.errors import Denied, NotFound
@@ -265,17 +265,17 @@ async def test_approval_names_the_groups_to_unmute_and_lifting_is_recorded(
     await person(db, clock, NEWCOMER, "王芳")
     for chat, org_id in ((MAIN, t.branch_a), (EXTRA, t.branch_a), (THIRD, t.branch_b)):
         await groups.record_restriction(db, chat, NEWCOMER, org_id, clock.now())
-    sent = await membership.submit_registration(
+    sent = await members.submit_registration(
         db, user_id=NEWCOMER, org_id=t.branch_a, name="王芳", stage=Stage.FULL, unit_id=None,
         phone=None, now=clock.now(), today=today(clock),
     )  # fmt: skip
-    decision = await membership.decide_registration(
+    decision = await members.decide_registration(
         db, SUPER, sent.registration.id, approve=True, reason=None, now=clock.now(),
         today=today(clock),
     )  # fmt: skip
     assert sorted(decision.restricted_chats) == sorted([MAIN, EXTRA])
     for chat in decision.restricted_chats:
-        await membership.mark_gate_lifted(db, chat, NEWCOMER, clock.now())
+        await members.mark_gate_lifted(db, chat, NEWCOMER, clock.now())
     assert await groups.gate_check(db, MAIN, NEWCOMER) == GateDecision(t.branch_a, True, False)
     third = await groups.gate_check(db, THIRD, NEWCOMER)
     assert (third.allowed, third.already_restricted) == (False, True)
@@ -292,11 +292,11 @@ async def test_a_rejection_names_no_groups(db: Database, clock: FakeClock) -> No
     t = await gated(db, clock)
     await person(db, clock, NEWCOMER, "王芳")
     await groups.record_restriction(db, MAIN, NEWCOMER, t.branch_a, clock.now())
-    sent = await membership.submit_registration(
+    sent = await members.submit_registration(
         db, user_id=NEWCOMER, org_id=t.branch_a, name="王芳", stage=Stage.FULL, unit_id=None,
         phone=None, now=clock.now(), today=today(clock),
     )  # fmt: skip
-    decision = await membership.decide_registration(
+    decision = await members.decide_registration(
         db, SUPER, sent.registration.id, approve=False, reason="不认识", now=clock.now(),
         today=today(clock),
     )  # fmt: skip
@@ -375,11 +375,11 @@ async def test_a_migrated_group_keeps_its_binding_presence_and_restrictions(
         restrictions = (await s.scalars(select(GateRestriction.chat_id))).all()
     assert left_behind == 0
     assert list(restrictions) == [new_id]
-    sent = await membership.submit_registration(
+    sent = await members.submit_registration(
         db, user_id=NEWCOMER, org_id=t.branch_a, name="陌生人", stage=Stage.MASSES,
         unit_id=None, phone=None, now=clock.now(), today=today(clock),
     )  # fmt: skip
-    decision = await membership.decide_registration(
+    decision = await members.decide_registration(
         db, SUPER, sent.registration.id, approve=True, reason=None, now=clock.now(),
         today=today(clock),
     )  # fmt: skip

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
-from domain.attendance import Mark
 from domain.compliance import MeetingType, PeriodKind
 from domain.meetings import Answer, Audience, Quorum, SignedBy, Status
-from domain.org import Level, Role, Stage
-from domain.org import Status as MemberStatus
+from domain.meetings_attendance import Mark
+from domain.orgs import Level, Role, Stage
+from domain.orgs import Status as MemberStatus
 from services.authz import Actor
 from services.errors import Denied, NotFound, ServiceError
 from services.ledger import (

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from domain.compliance import MeetingType
 from domain.meetings import Answer, Audience, Counts, Detail, SignedBy, Status, Summary
-from domain.org import Level, Role, Stage
+from domain.orgs import Level, Role, Stage
 from services import meetings as m
 from services import orgs
 from services.errors import Denied, ServiceError

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from domain.compliance import MeetingType
-from domain.minutes_draft import MinutesDraft, start
-from domain.org import Role
+from domain.minutes_wizard import MinutesDraft, start
+from domain.orgs import Role
 from services import meetings as m
 from services.drafts import get_draft, keep_draft, open_draft
 from services.errors import Denied, ServiceError

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.notices import NoticeDraft, NoticeEditDraft, choose_org, start
-from domain.org import Level, Role
+from domain.orgs import Level, Role
 from services.drafts import keep_draft, open_draft
 from services.errors import ServiceError
 from services.notices import (

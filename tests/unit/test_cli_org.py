@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli_org import add_org_parser, org_command
 from bot.config import parse_config
-from domain.org import Kind, Level, Role
+from domain.orgs import Kind, Level, Role
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from bot.i18n import load_catalog
-from domain.org import Permission
+from domain.orgs import Permission
 from ui.errors import ERRORS, FILE_ERRORS, OVERRIDES, ROW_ERRORS, error_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +16,7 @@ LITERAL = re.compile(
 # Codes built at run time, spelled out: (the f-string's file, every code it can make).
 DYNAMIC: dict[str, set[str]] = {
     "services/authz.py": {f"auth.{p.value}" for p in Permission},
-    "services/membership.py": {
+    "services/members.py": {
         f"input.{code}"
         for code in (
             "name.empty", "name.too_long", "name.too_short", "name.bad_chars", "phone.invalid",
@@ -35,7 +35,7 @@ DYNAMIC: dict[str, set[str]] = {
         "form.too_many_questions", "form.choices.too_few", "form.columns.none",
         "form.show_if.order", "form.show_if.source",
     },
-    "services/membership.py (registrations)": {
+    "services/members.py (registrations)": {
         "registration.already_approved", "registration.already_rejected",
         "registration.already_cancelled",
     },

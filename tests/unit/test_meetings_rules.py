@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.compliance import MeetingType
 from domain.meetings import Counts, needs_quorum, ordered_types, quorum
-from domain.org import Stage
+from domain.orgs import Stage
 
 F, P = Stage.FULL, Stage.PROBATIONARY
 

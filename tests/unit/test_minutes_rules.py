@@ -18,7 +18,7 @@ from domain.minutes import (
     parse_field,
     text_length,
 )
-from domain.org import Stage
+from domain.orgs import Stage
 from domain.validation import Invalid
 
 F, P = Stage.FULL, Stage.PROBATIONARY

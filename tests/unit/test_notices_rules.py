@@ -27,7 +27,7 @@ from domain.notices import (
     start,
     with_body,
 )
-from domain.org import STAGE_CHOICES, Level, Stage
+from domain.orgs import STAGE_CHOICES, Level, Stage
 from domain.wizard import STALE, DraftFormatError, Event, Refusal, accepts, apply, dump, load
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -18,9 +18,9 @@ CONVERTED = (
     "handlers.ledger",
     "handlers.members",
     "handlers.minutes",
-    "handlers.org",
-    "handlers.registration",
-    "handlers.roster_import",
+    "handlers.orgs",
+    "handlers.members_registration",
+    "handlers.members_import",
 )
 
 

@@ -1,0 +1,46 @@
+"""The registration wizard as data: the branch, then name → stage → unit → phone → confirm.
+
+Submitting is not a transition: the submit intent takes the draft inside its own transaction
+(services.members.submit_registration_draft), so a replayed 提交 files nothing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+from domain.orgs import Stage
+from domain.wizard import Draft
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistrationDraft(Draft):
+    """A registration being filled in for one branch."""
+
+    FLOW: ClassVar[str] = "register"
+    VERSION: ClassVar[int] = 1
+
+    org_id: int = 0
+    org_name: str = ""
+    has_units: bool = False  # the branch has units to choose from
+    name: str | None = None
+    stage: Stage | None = None
+    unit_id: int | None = None
+    unit_name: str | None = None
+    phone: str | None = None
+
+
+PREVIOUS = {"stage": "name", "unit": "stage", "phone": "unit", "confirm": "phone"}
+
+
+def previous_step(draft: RegistrationDraft) -> str | None:
+    """Where 上一步 leads (the unit question only when the branch has units)."""
+    previous = PREVIOUS.get(draft.step)
+    if previous == "unit" and not draft.has_units:
+        return "stage"
+    return previous
+
+
+def after_stage(draft: RegistrationDraft) -> str:
+    """The question after the stage: the unit when the branch has units, else the phone."""
+    return "unit" if draft.has_units else "phone"

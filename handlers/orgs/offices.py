@@ -1,0 +1,245 @@
+"""Offices from /org: committee admins and instructors (typed), secretaries (from the
+roster), the offices held today and 卸任."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from domain.orgs import Role
+from handlers.common import actor_of, today
+from handlers.orgs.buttons import (
+    PAGE,
+    AskHolder,
+    EndOffice,
+    PickSecretary,
+    SetSecretary,
+    ShowOffices,
+    StopHolder,
+    back_to,
+    page_start,
+    pager,
+    presses,
+    short_name,
+)
+from handlers.orgs.card import render_card
+from handlers.press import Press
+from services.drafts import DraftView, clear_draft, save_draft
+from services.errors import ServiceError
+from services.orgs_admin import (
+    USER_OFFICES,
+    Candidates,
+    Offices,
+    appoint_secretary,
+    appoint_user,
+    candidates,
+    end_office,
+    office_target,
+    offices,
+    org_card,
+)
+from ui.callbacks import button
+from ui.deps import BotContext
+from ui.errors import error_key
+from ui.render import role_label
+
+Keyboard = list[list[InlineKeyboardButton]]
+HOLDER_FLOW = "org_holder"
+ASK_HOLDER_KEYS: dict[Role, str] = {
+    Role.COMMITTEE_ADMIN: "org.ask_holder.committee_admin",
+    Role.INSTRUCTOR: "org.ask_holder.instructor",
+}
+
+
+def render_offices(
+    context: BotContext, result: Offices, offset: int = 0, notice: str = ""
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The offices held today, each with a 卸任 button unless it already ends today."""
+    org = result.org
+    lines = [notice, ""] if notice else []
+    lines.append(context.t("org.offices_title", name=org.name, count=len(result.items)))
+    if not result.items:
+        lines.append(context.t("org.offices_empty"))
+    offset = page_start(offset, len(result.items))
+    keyboard: Keyboard = []
+    for index, office in enumerate(result.items[offset : offset + PAGE], offset + 1):
+        role = role_label(context, office.role)
+        if office.party_group:
+            role = context.plain("org.role_in_group", role=role, group=office.party_group)
+        line = context.t(
+            "org.office_line",
+            index=index,
+            role=role,
+            holder=office.holder,
+            since=office.start_on.isoformat(),
+        )
+        if office.ending:
+            line += context.t("org.office_ending")
+        else:
+            label = context.plain("org.end_office", index=index, holder=short_name(office.holder))
+            keyboard.append([button(label, EndOffice(office.id))])
+        lines.append(line)
+    nav = pager(context, offset, len(result.items), lambda off: ShowOffices(org.id, off))
+    if nav:
+        keyboard.append(nav)
+    keyboard.append([back_to(context, org.id)])
+    return "\n".join(lines), InlineKeyboardMarkup(keyboard)
+
+
+def render_candidates(
+    context: BotContext, result: Candidates, offset: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The branch's roster as buttons, to pick its secretary."""
+    org = result.org
+    current = result.secretary or context.plain("org.nobody")
+    if result.members:
+        text = context.t("org.pick_secretary", name=org.name, current=current)
+    else:
+        text = context.t("org.no_members", name=org.name)
+    offset = page_start(offset, len(result.members))
+    keyboard: Keyboard = [
+        [button(short_name(m.name), SetSecretary(org.id, m.id))]
+        for m in result.members[offset : offset + PAGE]
+    ]
+    nav = pager(context, offset, len(result.members), lambda off: PickSecretary(org.id, off))
+    if nav:
+        keyboard.append(nav)
+    keyboard.append([back_to(context, org.id)])
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+def _holder_role(raw: str) -> Role | None:
+    return next((r for r in USER_OFFICES if r.value == raw), None)
+
+
+def _holder_question(
+    context: BotContext, role: Role, org_name: str, org_id: int, error: str = ""
+) -> tuple[str, InlineKeyboardMarkup]:
+    text = (error + "\n\n" if error else "") + context.t(ASK_HOLDER_KEYS[role], name=org_name)
+    cancel = button(context.plain("wizard.cancel"), StopHolder(org_id))
+    return text, InlineKeyboardMarkup([[cancel]])
+
+
+@presses.on(AskHolder)
+async def ask_holder(press: Press[AskHolder], context: BotContext) -> None:
+    """设置管理员 / 党建指导员: check the right to appoint, then ask who."""
+    role = _holder_role(press.data.role)
+    if role is None:
+        await press.refuse("stale")
+        return
+    db = context.deps.db
+    org = await office_target(db, press.actor, press.data.org_id, role, today(context))
+    data = {"org_id": org.id, "org_name": org.name, "role": role.value}
+    await save_draft(db, press.user_id, HOLDER_FLOW, "handle", data, context.deps.clock.now())
+    text, markup = _holder_question(context, role, org.name, org.id)
+    await press.answer()
+    await press.edit(text, markup)
+
+
+async def typed_holder(update: Update, context: BotContext, draft: DraftView) -> None:
+    """The typed @username or id of a new committee admin or instructor."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert message.text is not None
+    assert user is not None
+    db, data = context.deps.db, draft.data
+    role, org_id = Role(data["role"]), int(data["org_id"])
+    try:
+        # Granting the same office to the same person again changes nothing (grant_role
+        # returns the office held), so a replayed message cannot appoint twice.
+        done = await appoint_user(
+            db, actor_of(context, user), org_id, role, message.text,
+            now=context.deps.clock.now(), today=today(context),
+        )  # fmt: skip
+    except ServiceError as exc:
+        error = context.t(error_key(exc.code, "org"))
+        if exc.code in ("user.unknown", "org.bad_handle"):
+            # The draft stays: the admin types the name again or cancels.
+            text, markup = _holder_question(context, role, data["org_name"], org_id, error)
+            await message.reply_text(text, reply_markup=markup)
+            return
+        await clear_draft(db, user.id, HOLDER_FLOW)
+        await message.reply_text(error)
+        return
+    await clear_draft(db, user.id, HOLDER_FLOW)
+    notice = context.t(
+        "org.appointed",
+        holder=done.role.holder,
+        name=done.offices.org.name,
+        role=role_label(context, role),
+    )
+    text, markup = render_offices(context, done.offices, notice=notice)
+    await message.reply_text(text, reply_markup=markup)
+
+
+@presses.on(StopHolder)
+async def stop_holder(press: Press[StopHolder], context: BotContext) -> None:
+    """取消 on the typed question: forget it and show the organization again."""
+    db = context.deps.db
+    await clear_draft(db, press.user_id, HOLDER_FLOW)
+    cancelled = context.t("org.holder_cancelled")
+    try:
+        card = await org_card(db, press.actor, press.data.org_id, today(context))
+    except ServiceError:
+        await press.answer()
+        await press.edit(cancelled)
+        return
+    await press.answer()
+    text, markup = render_card(context, card, cancelled)
+    await press.edit(text, markup)
+
+
+@presses.on(PickSecretary)
+async def pick_secretary(press: Press[PickSecretary], context: BotContext) -> None:
+    """设置书记: the branch's roster as buttons (re-checked in the database)."""
+    if press.data.offset < 0:
+        await press.refuse("stale")
+        return
+    result = await candidates(context.deps.db, press.actor, press.data.org_id, today(context))
+    text, markup = render_candidates(context, result, press.data.offset)
+    await press.answer()
+    await press.edit(text, markup)
+
+
+@presses.on(SetSecretary)
+async def set_secretary(press: Press[SetSecretary], context: BotContext) -> None:
+    """A roster member picked as secretary: the previous secretary's term ends."""
+    done = await appoint_secretary(
+        context.deps.db, press.actor, press.data.org_id, press.data.member_id,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer("org.appointed_short")
+    notice = context.t(
+        "org.appointed",
+        holder=done.role.holder,
+        name=done.offices.org.name,
+        role=role_label(context, Role.SECRETARY),
+    )
+    text, markup = render_offices(context, done.offices, notice=notice)
+    await press.edit(text, markup)
+
+
+@presses.on(ShowOffices)
+async def show_offices(press: Press[ShowOffices], context: BotContext) -> None:
+    """查看职务: the offices held today, with 卸任 buttons."""
+    if press.data.offset < 0:
+        await press.refuse("stale")
+        return
+    result = await offices(context.deps.db, press.actor, press.data.org_id, today(context))
+    text, markup = render_offices(context, result, press.data.offset)
+    await press.answer()
+    await press.edit(text, markup)
+
+
+@presses.on(EndOffice)
+async def end(press: Press[EndOffice], context: BotContext) -> None:
+    """卸任: end the office today (recorded in the audit log) and show the offices again."""
+    ended = await end_office(
+        context.deps.db, press.actor, press.data.role_id,
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    await press.answer("org.ended_short")
+    notice = context.t(
+        "org.ended", holder=ended.office.holder, role=role_label(context, ended.office.role)
+    )
+    text, markup = render_offices(context, ended.offices, notice=notice)
+    await press.edit(text, markup)
