@@ -54,6 +54,7 @@ class Refusal:
 
 
 D = TypeVar("D", bound=Draft)
+T = TypeVar("T")
 Transition = Callable[[D, Event, datetime], D | Refusal]
 Steps = Mapping[str, Mapping[str, Transition[D]]]
 
@@ -162,3 +163,20 @@ def _load(hint: Any, raw: Any) -> Any:
     if hint is Any:
         return raw
     raise TypeError(f"cannot load {hint} from a draft")
+
+
+def to_data(value: Any) -> dict[str, Any]:
+    """A frozen dataclass (a view kept in an outbox row, say) as JSON-ready data."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        raise TypeError("to_data takes a dataclass instance")
+    data: dict[str, Any] = _dump(value)
+    return data
+
+
+def from_data(cls: type[T], data: Mapping[str, Any]) -> T:
+    """The dataclass `to_data` made; DraftFormatError when the data does not fit."""
+    try:
+        value: T = _load(cls, dict(data))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise DraftFormatError(f"{cls.__name__}: {exc}") from exc
+    return value

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compliance import MeetingType
-from domain.locale import negotiate_locale
 from domain.meetings import (
     AGENDA_MAX,
     GROUP_ONLY_TYPES,
@@ -39,12 +39,13 @@ from domain.meetings_wizard import MeetingDraft, MeetingEdit
 from domain.orgs import Permission, Role, Stage
 from domain.orgs import Status as MemberStatus
 from domain.validation import Invalid, parse_short_text
+from domain.wizard import from_data, to_data
 from services import audit
 from services.authz import Actor, active_role_filter, held_by, orgs_with, permissions
 from services.drafts import take_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
-from services.outbox import enqueue_text, new_item
+from services.outbox import new_item
 from storage.db import Database
 from storage.models import (
     AuditEntry,
@@ -154,23 +155,30 @@ class Mention:
     name: str
 
 
-# A private note about a change, in the reader's language: (locale, before, after) → html.
-PrivateNote = Callable[[str, MeetingView, MeetingView], str]
-# The same note in the group for those who never started the bot, naming them.
-GroupNote = Callable[[MeetingView, MeetingView, Sequence[Mention]], str]
-# The attendance summary posted in the group when a meeting closes.
-SummaryRender = Callable[[MeetingView, Summary], str]
+# What the group and the people who answered are told of a change or a closing is queued as
+# intent too, and worded when sent (scheduler.meetings): a NOTE to each person who started
+# the bot, in their language; a GROUP_NOTE naming those it cannot write to; the SUMMARY of
+# attendance when a meeting closes. A note's row keeps the meeting before and after the
+# change (a later change must not rewrite what this one said).
+NOTE = "meeting_note"
+GROUP_NOTE = "meeting_gnote"
+SUMMARY = "meeting_summary"
 
 
 @dataclass(frozen=True)
-class Wording:
-    """How the notes and summaries queued with a change are worded (the cards in the group
-    are rendered when sent: see CARD)."""
+class Change:
+    """What a note about a change is about: the meeting before and after it, and for whom."""
 
-    private_note: PrivateNote
-    group_note: GroupNote
-    summary: SummaryRender
-    default_locale: str
+    before: MeetingView
+    after: MeetingView
+    locale: str | None = None  # a private note: the reader's chosen language, if any
+    language_code: str | None = None  # … else their Telegram language
+    mentions: tuple[Mention, ...] = ()  # a group note: who is named
+
+
+def change_of(payload: Mapping[str, Any]) -> Change:
+    """The change a NOTE or GROUP_NOTE row carries."""
+    return from_data(Change, payload["change"])
 
 
 @dataclass(frozen=True)
@@ -1094,11 +1102,21 @@ async def attendance(db: Database, actor: Actor, meeting_id: int, today: date) -
         return await attendance_of(session, row, today)
 
 
+async def closing_summary(
+    db: Database, meeting_id: int, today: date
+) -> tuple[MeetingView, Summary]:
+    """A closed meeting's attendance summary, for its SUMMARY message as it is sent."""
+    async with db.read() as session:
+        report = await attendance_of(session, await _load(session, meeting_id), today)
+    if report.summary is None:  # only a meeting without an audience has none
+        raise ServiceError("meeting.not_found")
+    return report.meeting, report.summary
+
+
 async def close_meeting(
     db: Database,
     actor: Actor,
     meeting_id: int,
-    wording: Wording,
     *,
     now: datetime,
     today: date,
@@ -1124,15 +1142,13 @@ async def close_meeting(
         if binding is not None:
             posted = await session.get(OutboxItem, row.group_item_id) if row.group_item_id else None
             reply_to = posted.message_id if posted is not None and posted.status == "sent" else None
-            enqueue_text(
-                session,
-                chat_id=binding.chat_id,
-                html=wording.summary(report.meeting, summary),
-                now=now,
-                is_group=True,
-                thread_id=binding.topic_id,
-                reply_to=reply_to,
-            )
+            session.add(
+                new_item(
+                    purpose=SUMMARY, chat_id=binding.chat_id, now=now, is_group=True,
+                    thread_id=binding.topic_id, target_message_id=reply_to,
+                    payload={"meeting_id": row.id},
+                )
+            )  # fmt: skip
         audit.record(
             session,
             at=now,
@@ -1159,7 +1175,6 @@ async def _tell_answerers(
     row: Meeting,
     before: MeetingView,
     after: MeetingView,
-    wording: Wording,
     now: datetime,
 ) -> tuple[int, int]:
     """Everyone who answered hears of the change: privately when they started the bot,
@@ -1182,15 +1197,17 @@ async def _tell_answerers(
     ).all()
     private = 0
     mentions: list[Mention] = []
-    notes: dict[str, str] = {}
     for user_id, name, started, blocked, locale, language in people:
         if user_id is not None and user_id == actor.user_id:
             continue  # the organizer knows what they changed
         if user_id is not None and started and blocked is None:
-            lang = locale or negotiate_locale(language, wording.default_locale)
-            if lang not in notes:
-                notes[lang] = wording.private_note(lang, before, after)
-            enqueue_text(session, chat_id=user_id, html=notes[lang], now=now)
+            change = Change(before, after, locale=locale, language_code=language)
+            session.add(
+                new_item(
+                    purpose=NOTE, chat_id=user_id, now=now,
+                    payload={"meeting_id": row.id, "change": to_data(change)},
+                )
+            )  # fmt: skip
             private += 1
         else:
             mentions.append(Mention(user_id, name))
@@ -1201,15 +1218,15 @@ async def _tell_answerers(
     reply_to = posted.message_id if posted is not None and posted.status == "sent" else None
     # Telegram turns at most 50 mentions of a message into links.
     for start in range(0, len(mentions), MENTIONS_PER_MESSAGE):
-        enqueue_text(
-            session,
-            chat_id=binding.chat_id,
-            html=wording.group_note(before, after, mentions[start : start + MENTIONS_PER_MESSAGE]),
-            now=now,
-            is_group=True,
-            thread_id=binding.topic_id,
-            reply_to=reply_to,
-        )
+        named = tuple(mentions[start : start + MENTIONS_PER_MESSAGE])
+        session.add(
+            new_item(
+                purpose=GROUP_NOTE, chat_id=binding.chat_id, now=now, is_group=True,
+                thread_id=binding.topic_id, target_message_id=reply_to,
+                payload={"meeting_id": row.id, "change": to_data(Change(before, after,
+                                                                        mentions=named))},
+            )
+        )  # fmt: skip
     return private, len(mentions)
 
 
@@ -1267,7 +1284,6 @@ async def edit_meeting(
     meeting_id: int,
     detail: Detail,
     value: str | int | datetime | None,
-    wording: Wording,
     *,
     now: datetime,
     today: date,
@@ -1276,11 +1292,11 @@ async def edit_meeting(
     what changed (privately, or named in the group if they never started the bot)."""
     async with db.transaction() as session:
         row = await _changeable(session, actor, meeting_id, today, may_edit)
-        return await _edit(session, actor, row, detail, value, wording, now, today)
+        return await _edit(session, actor, row, detail, value, now, today)
 
 
 async def edit_by_draft(
-    db: Database, actor: Actor, meeting_id: int, wording: Wording, *, now: datetime, today: date
+    db: Database, actor: Actor, meeting_id: int, *, now: datetime, today: date
 ) -> Changed:
     """确认修改: the change prepared in the person's edit draft, which is gone in the same
     commit (a second press of the old button is stale)."""
@@ -1295,7 +1311,7 @@ async def edit_by_draft(
             or not draft.chosen
         ):
             raise ServiceError("stale")
-        return await _edit(session, actor, row, draft.detail, draft.value, wording, now, today)
+        return await _edit(session, actor, row, draft.detail, draft.value, now, today)
 
 
 async def _changeable(
@@ -1319,7 +1335,6 @@ async def _edit(
     row: Meeting,
     detail: Detail,
     value: str | int | datetime | None,
-    wording: Wording,
     now: datetime,
     today: date,
 ) -> Changed:
@@ -1336,7 +1351,7 @@ async def _edit(
     await session.flush()
     after = await _view(session, row)
     await _refresh_group(session, row, now)
-    private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+    private, mentioned = await _tell_answerers(session, actor, row, before, after, now)
     audit.record(
         session,
         at=now,
@@ -1358,7 +1373,6 @@ async def cancel_meeting(
     actor: Actor,
     meeting_id: int,
     reason: str | None,
-    wording: Wording,
     *,
     now: datetime,
     today: date,
@@ -1368,14 +1382,13 @@ async def cancel_meeting(
     cleaned = _reason(reason)
     async with db.transaction() as session:
         row = await _changeable(session, actor, meeting_id, today, may_cancel)
-        return await _cancel(session, actor, row, cleaned, wording, now, today)
+        return await _cancel(session, actor, row, cleaned, now, today)
 
 
 async def cancel_by_draft(
     db: Database,
     actor: Actor,
     meeting_id: int,
-    wording: Wording,
     *,
     with_reason: bool,
     now: datetime,
@@ -1389,7 +1402,7 @@ async def cancel_by_draft(
         if draft is None or draft.meeting_id != meeting_id or draft.detail is not None:
             raise ServiceError("stale")
         reason = draft.reason if with_reason and draft.step == "cancel_confirm" else None
-        return await _cancel(session, actor, row, _reason(reason), wording, now, today)
+        return await _cancel(session, actor, row, _reason(reason), now, today)
 
 
 def _reason(reason: str | None) -> str | None:
@@ -1406,7 +1419,6 @@ async def _cancel(
     actor: Actor,
     row: Meeting,
     reason: str | None,
-    wording: Wording,
     now: datetime,
     today: date,
 ) -> Changed:
@@ -1427,7 +1439,7 @@ async def _cancel(
     await session.flush()
     after = await _view(session, row)
     await _refresh_group(session, row, now)
-    private, mentioned = await _tell_answerers(session, actor, row, before, after, wording, now)
+    private, mentioned = await _tell_answerers(session, actor, row, before, after, now)
     return Changed(before, after, True, private, mentioned)
 
 

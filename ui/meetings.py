@@ -4,7 +4,7 @@ of the messages services queue; the meeting callback codecs. Used by handlers an
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.compliance import MeetingType
 from domain.meetings import Answer, Audience, Counts, SignedBy, Status, Summary
-from services.meetings import Card, CardState, MeetingView, Mention, PersonRef, Wording
+from services.meetings import Card, CardState, Change, MeetingView, PersonRef
 from services.outbox import ButtonRows
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
@@ -266,71 +266,51 @@ def _note_body(
     ]
 
 
-def meeting_wording(catalog: Catalog, default_locale: str, tz: ZoneInfo, now: datetime) -> Wording:
-    """How the messages queued with a change, a cancellation or a closing are worded."""
-    group = default_locale
+def private_note(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime, change: Change) -> str:
+    """To someone who answered, in their language: what changed (or that it is called off)."""
+    lines = _note_body(catalog, locale, change.before, change.after, tz, now)
+    if change.after.status is not Status.CANCELLED:
+        lines.append(catalog.t(locale, "meeting.note.private_tail"))
+    return "\n".join(lines)
 
-    def private_note(locale: str, before: MeetingView, after: MeetingView) -> str:
-        lines = _note_body(catalog, locale, before, after, tz, now)
-        if after.status is not Status.CANCELLED:
-            lines.append(catalog.t(locale, "meeting.note.private_tail"))
-        return "\n".join(lines)
 
-    def group_note(before: MeetingView, after: MeetingView, mentions: Sequence[Mention]) -> str:
-        names = " ".join(
-            catalog.t(group, "meeting.mention", user_id=m.user_id, name=m.name)
-            if m.user_id is not None
-            else catalog.t(group, "meeting.mention_plain", name=m.name)
-            for m in mentions
-        )
-        lines = [catalog.t(group, "meeting.note.group_head", mentions=Html(names))]
-        return "\n".join([*lines, *_note_body(catalog, group, before, after, tz, now)])
+def group_note(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime, change: Change) -> str:
+    """In the group: the same note, naming those the bot cannot write to."""
+    names = " ".join(
+        catalog.t(locale, "meeting.mention", user_id=m.user_id, name=m.name)
+        if m.user_id is not None
+        else catalog.t(locale, "meeting.mention_plain", name=m.name)
+        for m in change.mentions
+    )
+    lines = [catalog.t(locale, "meeting.note.group_head", mentions=Html(names))]
+    return "\n".join([*lines, *_note_body(catalog, locale, change.before, change.after, tz, now)])
 
-    def summary(view: MeetingView, figures: Summary) -> str:
-        types = "、".join(catalog.plain(group, TYPE_KEYS[t]) for t in view.types)
-        lines = [
-            catalog.t(group, "meeting.summary.title", types=types, topic=view.topic),
+
+def summary_text(catalog: Catalog, locale: str, view: MeetingView, figures: Summary) -> str:
+    """The attendance summary posted in the group when a meeting closes: counts, no names."""
+    types = "、".join(catalog.plain(locale, TYPE_KEYS[t]) for t in view.types)
+    lines = [
+        catalog.t(locale, "meeting.summary.title", types=types, topic=view.topic),
+        catalog.t(
+            locale,
+            "meeting.summary.counts",
+            expected=figures.expected,
+            present=figures.present,
+            leave=figures.leave,
+            absent=figures.absent,
+        ),
+    ]
+    if figures.quorum is not None:
+        lines.append(
             catalog.t(
-                group,
-                "meeting.summary.counts",
-                expected=figures.expected,
-                present=figures.present,
-                leave=figures.leave,
-                absent=figures.absent,
-            ),
-        ]
-        if figures.quorum is not None:
-            lines.append(
-                catalog.t(
-                    group,
-                    "meeting.att.quorum_yes" if figures.quorum.reached else "meeting.att.quorum_no",
-                    expected=figures.quorum.expected,
-                    present=figures.quorum.present,
-                )
+                locale,
+                "meeting.att.quorum_yes" if figures.quorum.reached else "meeting.att.quorum_no",
+                expected=figures.quorum.expected,
+                present=figures.quorum.present,
             )
-        lines.append(catalog.t(group, "meeting.summary.thanks"))
-        return "\n".join(lines)
-
-    return Wording(
-        private_note=private_note,
-        group_note=group_note,
-        summary=summary,
-        default_locale=default_locale,
-    )
-
-
-def _group_locale(context: BotContext) -> str:
-    return context.deps.settings.default_locale
-
-
-def wording(context: BotContext) -> Wording:
-    """The wording of messages services queue for this update's change."""
-    return meeting_wording(
-        context.deps.catalog,
-        _group_locale(context),
-        context.deps.settings.timezone,
-        context.deps.clock.now(),
-    )
+        )
+    lines.append(catalog.t(locale, "meeting.summary.thanks"))
+    return "\n".join(lines)
 
 
 # The renderer of each card the outbox worker sends (services queue them as intent).

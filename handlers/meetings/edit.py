@@ -36,7 +36,7 @@ from services.meetings import (
 from ui.callbacks import button
 from ui.deps import BotContext
 from ui.errors import error_key
-from ui.meetings import Keyboard, Manage, wording
+from ui.meetings import Keyboard, Manage
 from ui.render import format_datetime
 
 DETAILS: tuple[Detail, ...] = tuple(Detail)
@@ -274,7 +274,6 @@ async def save(press: Press[Manage], context: BotContext) -> None:
         context.deps.db,
         press.actor,
         meeting_id,
-        wording(context),
         now=context.deps.clock.now(),
         today=today(context),
     )
@@ -316,7 +315,6 @@ async def cancel(press: Press[Manage], context: BotContext) -> None:
         context.deps.db,
         press.actor,
         meeting_id,
-        wording(context),
         with_reason=press.data.value == 1,
         now=context.deps.clock.now(),
         today=today(context),

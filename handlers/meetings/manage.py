@@ -19,7 +19,6 @@ from ui.meetings import (
     MeetingList,
     MinutesOpen,
     card_lines,
-    wording,
 )
 
 STATUS_KEYS: dict[Status, str] = {
@@ -146,7 +145,6 @@ async def close(press: Press[Manage], context: BotContext) -> None:
         context.deps.db,
         press.actor,
         meeting_id,
-        wording(context),
         now=context.deps.clock.now(),
         today=today(context),
     )

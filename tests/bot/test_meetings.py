@@ -29,11 +29,10 @@ from services.orgs import create_org
 from services.orgs_roles import grant_role
 from storage.models import Meeting, MeetingAttendance, MeetingRsvp, OutboxItem
 from tests.bot.conftest import BotUnderTest
-from tests.bot.test_notices import RIGHTS, TZ, _member, alert_text, say, tap
+from tests.bot.test_notices import RIGHTS, _member, alert_text, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuChat, EmuMessage
-from ui.meetings import meeting_wording
 
 SUPER = Actor(user_id=0, superadmin=True)
 
@@ -460,7 +459,6 @@ async def test_meetings_pages_coming_and_past_meetings(
     world = await make_branch(emu, mbot, clock)
     db, now = mbot.deps.db, clock.now()
     secretary = Actor(user_id=world.secretary.id)
-    words = meeting_wording(mbot.deps.catalog, "zh_CN", TZ, now)
     ids = []
     for day in range(2, 14):
         view, _ = await publish_meeting(
@@ -481,8 +479,8 @@ async def test_meetings_pages_coming_and_past_meetings(
     for meeting_id in ids[:3]:  # the first three are over: two held, one called off
         await open_signin(db, secretary, meeting_id, now=now, today=now.date())
     for meeting_id in ids[:2]:
-        await close_meeting(db, secretary, meeting_id, words, now=now, today=now.date())
-    await cancel_meeting(db, secretary, ids[2], None, words, now=now, today=now.date())
+        await close_meeting(db, secretary, meeting_id, now=now, today=now.date())
+    await cancel_meeting(db, secretary, ids[2], None, now=now, today=now.date())
     sec = world.secretary
     first = await say(mbot, sec, "/meetings")
     assert "共 9 个，第 1–8 个" in first.content
@@ -670,8 +668,7 @@ async def test_the_group_card_is_rendered_as_the_meeting_stands_when_it_is_sent(
     assert signin.button_texts() == ["签到"]
     await _all_sent(mbot)
     # Called off after both went out: each is edited to the state of when the edit is sent.
-    await cancel_meeting(db, secretary, view.id, "改期", meeting_wording(
-        mbot.deps.catalog, "zh_CN", TZ, now), now=now, today=today)  # fmt: skip
+    await cancel_meeting(db, secretary, view.id, "改期", now=now, today=today)
     await delivered(mbot, lambda: "会议已取消" in notice.content, "the cancelled notice")
     assert notice.buttons == []
     await emu.wait_for(lambda: signin.buttons == [], timeout=10)

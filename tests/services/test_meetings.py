@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.compliance import MeetingType
+from domain.locale import negotiate_locale
 from domain.meetings import Answer, Audience, Counts, Detail, SignedBy, Status, Summary
 from domain.orgs import Level, Role, Stage
 from services import meetings as m
@@ -41,12 +42,20 @@ def summary(view: m.MeetingView, figures: Summary) -> str:
     return f"{figures.expected}/{figures.present}/{figures.leave}/{figures.absent}{tail}"
 
 
-WORDING = m.Wording(
-    private_note=lambda locale, before, after: f"{locale}:{before.place}>{after.place}",
-    group_note=lambda before, after, mentions: "@" + ",".join(p.name for p in mentions),
-    summary=summary,
-    default_locale="zh_CN",
-)
+def note_text(item: OutboxItem) -> str:
+    """A change note as a stand-in wording shows it: the reader's language and the place, or
+    the people the group note names."""
+    change = m.change_of(item.payload)
+    if item.purpose == m.NOTE:
+        locale = change.locale or negotiate_locale(change.language_code, "zh_CN")
+        return f"{locale}:{change.before.place}>{change.after.place}"
+    return "@" + ",".join(p.name for p in change.mentions)
+
+
+async def summary_shown(db: Database, item: OutboxItem, t: date) -> str:
+    """A closing summary as the worker renders it when it sends the item (with `summary`)."""
+    view, figures = await m.closing_summary(db, item.payload["meeting_id"], t)
+    return summary(view, figures)
 
 
 async def shown(db: Database, item: OutboxItem, t: date) -> str:
@@ -279,7 +288,7 @@ async def test_sign_in_window_proxy_late_and_full_member_quorum(
     assert (len(report.expected), len(report.present)) == (7, 6)
     assert report.quorum is not None
     assert (report.quorum.expected, report.quorum.present, report.quorum.reached) == (4, 3, True)
-    await m.close_meeting(db, secretary, view.id, WORDING, now=clock.now(), today=t)
+    await m.close_meeting(db, secretary, view.id, now=clock.now(), today=t)
     assert (await m.sign_in(db, wang.user_id, view.id, now=clock.now(), today=t)).status == "closed"
     late = await m.sign_for(
         db, recorder, view.id, absent, note="补交记录", now=clock.now(), today=t
@@ -343,9 +352,9 @@ async def test_edit_bumps_the_version_rerenders_and_tells_each_answerer_once(
     for actor, choice in ((wang, Answer.ATTEND), (zhang, Answer.LEAVE), (secretary, Answer.ATTEND)):
         await m.answer(db, actor.user_id, view.id, choice, now=now, today=t)
     with pytest.raises(Denied):  # the recorder runs sign-in but does not change the meeting
-        await m.edit_meeting(db, recorder, view.id, Detail.TOPIC, "改", WORDING, now=now, today=t)
+        await m.edit_meeting(db, recorder, view.id, Detail.TOPIC, "改", now=now, today=t)
     result = await m.edit_meeting(
-        db, secretary, view.id, Detail.TOPIC, "  学习 新党章 ", WORDING, now=now, today=t
+        db, secretary, view.id, Detail.TOPIC, "  学习 新党章 ", now=now, today=t
     )
     assert result.changed
     assert (result.before.topic, result.after.topic) == ("学习党章", "学习 新党章")
@@ -354,36 +363,33 @@ async def test_edit_bumps_the_version_rerenders_and_tells_each_answerer_once(
     [edit] = await queued(db, m.CARD_EDIT)
     assert (edit.target_message_id, edit.payload["version"]) == (77, 2)
     assert await shown(db, edit, t) == "学习 新党章 2/1/1"
-    texts = await queued(db, "text")
-    private = [i for i in texts if not i.is_group]
-    group = [i for i in texts if i.is_group]
-    assert [(i.chat_id, i.payload["html"]) for i in private] == [
+    # Intent, not text: each note keeps the meeting before and after, worded when sent.
+    private = await queued(db, m.NOTE)
+    group = await queued(db, m.GROUP_NOTE)
+    assert await queued(db, "text") == []
+    assert [(i.chat_id, note_text(i)) for i in private] == [
         (wang.user_id, "en:三楼会议室>三楼会议室")
     ]
-    assert [(i.chat_id, i.payload["html"], i.target_message_id) for i in group] == [
+    assert [(i.chat_id, note_text(i), i.target_message_id) for i in group] == [
         (GROUP_CHAT, "@张伟", 77)
     ]
     same = await m.edit_meeting(
-        db, secretary, view.id, Detail.TOPIC, "学习 新党章", WORDING, now=now, today=t
+        db, secretary, view.id, Detail.TOPIC, "学习 新党章", now=now, today=t
     )
     assert not same.changed
     assert same.after.version == 2
     with pytest.raises(ServiceError) as past:
-        await m.edit_meeting(db, secretary, view.id, Detail.WHEN, now, WORDING, now=now, today=t)
+        await m.edit_meeting(db, secretary, view.id, Detail.WHEN, now, now=now, today=t)
     assert past.value.code == "meeting.past"
     elsewhere = await org(db, clock, "乙工委", Level.COMMITTEE, None)
     stranger = await member(
         db, clock, await org(db, clock, "乙支部", Level.BRANCH, elsewhere), "外人"
     )
     with pytest.raises(ServiceError) as person:
-        await m.edit_meeting(
-            db, secretary, view.id, Detail.HOST, stranger, WORDING, now=now, today=t
-        )
+        await m.edit_meeting(db, secretary, view.id, Detail.HOST, stranger, now=now, today=t)
     assert person.value.code == "meeting.bad_person"
     later = now + timedelta(days=3)
-    moved = await m.edit_meeting(
-        db, secretary, view.id, Detail.WHEN, later, WORDING, now=now, today=t
-    )
+    moved = await m.edit_meeting(db, secretary, view.id, Detail.WHEN, later, now=now, today=t)
     assert moved.after.starts_at == later
     assert moved.after.version == 3
     async with db.read() as s:
@@ -400,7 +406,7 @@ async def test_an_edit_before_the_notice_is_sent_rewrites_it_instead(
     )
     t, now = today(clock), clock.now()
     view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
-    await m.edit_meeting(db, secretary, view.id, Detail.TOPIC, "新主题", WORDING, now=now, today=t)
+    await m.edit_meeting(db, secretary, view.id, Detail.TOPIC, "新主题", now=now, today=t)
     assert await queued(db, m.CARD_EDIT) == []
     [notice] = await queued(db, m.CARD)
     assert await shown(db, notice, t) == "新主题 0/0/1"
@@ -419,7 +425,7 @@ async def test_a_card_an_older_release_queued_as_text_goes_out_as_the_meeting_st
     async with db.transaction() as s:
         [item] = (await s.scalars(select(OutboxItem))).all()
         item.purpose, item.payload = "text", {"html": "旧的文字", "buttons": []}
-    await m.edit_meeting(db, secretary, view.id, Detail.TOPIC, "新主题", WORDING, now=now, today=t)
+    await m.edit_meeting(db, secretary, view.id, Detail.TOPIC, "新主题", now=now, today=t)
     [notice] = await queued(db, m.CARD)
     assert notice.payload["version"] == 2
     assert await shown(db, notice, t) == "新主题 0/0/1"
@@ -437,11 +443,9 @@ async def test_cancel_keeps_the_reason_and_refuses_what_follows(
     view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
     await sent(db, view.id)
     with pytest.raises(ServiceError) as long:
-        await m.cancel_meeting(db, secretary, view.id, "因" * 201, WORDING, now=now, today=t)
+        await m.cancel_meeting(db, secretary, view.id, "因" * 201, now=now, today=t)
     assert long.value.code == "meeting.reason_long"
-    result = await m.cancel_meeting(
-        db, secretary, view.id, " 场地 临时 占用 ", WORDING, now=now, today=t
-    )
+    result = await m.cancel_meeting(db, secretary, view.id, " 场地 临时 占用 ", now=now, today=t)
     assert result.after.status is Status.CANCELLED
     assert result.after.cancel_reason == "场地 临时 占用"
     assert (await m.get_meeting(db, view.id)).cancel_reason == "场地 临时 占用"
@@ -450,10 +454,10 @@ async def test_cancel_keeps_the_reason_and_refuses_what_follows(
     ).status == "cancelled"
     assert (await m.sign_in(db, wang.user_id, view.id, now=now, today=t)).status == "cancelled"
     for again in (
-        m.cancel_meeting(db, secretary, view.id, None, WORDING, now=now, today=t),
-        m.edit_meeting(db, secretary, view.id, Detail.PLACE, "别处", WORDING, now=now, today=t),
+        m.cancel_meeting(db, secretary, view.id, None, now=now, today=t),
+        m.edit_meeting(db, secretary, view.id, Detail.PLACE, "别处", now=now, today=t),
         m.open_signin(db, secretary, view.id, now=now, today=t),
-        m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t),
+        m.close_meeting(db, secretary, view.id, now=now, today=t),
     ):
         with pytest.raises(ServiceError) as refused:
             await again
@@ -479,15 +483,15 @@ async def test_closing_posts_one_summary_and_a_second_close_changes_nothing(
     await m.open_signin(db, secretary, view.id, now=now, today=t)
     for actor in (secretary, wang):
         await m.sign_in(db, actor.user_id, view.id, now=now, today=t)
-    closing = await m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t)
+    closing = await m.close_meeting(db, secretary, view.id, now=now, today=t)
     assert closing.just_closed
     assert closing.posted
     assert [p.name for p in closing.report.absent] == ["预备"]
-    again = await m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t)
+    again = await m.close_meeting(db, secretary, view.id, now=now, today=t)
     assert not again.just_closed
-    summaries = [i for i in await queued(db, "text") if i.payload["html"].startswith("4/")]
+    summaries = await queued(db, m.SUMMARY)
     # 书记, 王芳, 李娜 are full members: 2 of 3 present is a quorum.
-    assert [(i.payload["html"], i.target_message_id) for i in summaries] == [
+    assert [(await summary_shown(db, i, t), i.target_message_id) for i in summaries] == [
         ("4/2/1/1 q3/2/True", 77)
     ]
     async with db.read() as s:
@@ -560,7 +564,7 @@ async def test_lists_show_organizers_their_meetings_and_members_their_own(
              audience=Audience.PARTY_GROUP, party_group_id=group.id,
              starts_at=now + timedelta(days=10)), now=now, today=t,
     )  # fmt: skip
-    await m.cancel_meeting(db, secretary, ids[0], None, WORDING, now=now, today=t)
+    await m.cancel_meeting(db, secretary, ids[0], None, now=now, today=t)
     page = await m.managed_meetings(db, secretary, past=False, offset=0, limit=3, today=t)
     assert page is not None
     assert (page.total, [i.topic for i in page.items]) == (5, ["会2", "会3", "会4"])

@@ -23,7 +23,7 @@ from storage.db import Database
 from storage.models import AuditEntry, Meeting, OutboxItem
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, linked_member, today
-from tests.services.test_meetings import WORDING, branch, spec
+from tests.services.test_meetings import branch, spec
 
 
 async def _count(db: Database, model: type[Meeting] | type[OutboxItem] | type[AuditEntry]) -> int:
@@ -106,14 +106,14 @@ async def test_an_edit_takes_its_draft_so_a_second_press_changes_nothing(
     )
     await keep_draft(db, secretary.user_id, edit, now)
     with pytest.raises(ServiceError) as elsewhere:  # the draft is for another meeting
-        await m.edit_by_draft(db, secretary, other.id, WORDING, now=now, today=t)
+        await m.edit_by_draft(db, secretary, other.id, now=now, today=t)
     assert elsewhere.value.code == "stale"
     assert await get_draft(db, secretary.user_id) is not None
-    result = await m.edit_by_draft(db, secretary, view.id, WORDING, now=now, today=t)
+    result = await m.edit_by_draft(db, secretary, view.id, now=now, today=t)
     assert (result.changed, result.after.topic, result.after.version) == (True, "新主题", 2)
     assert await get_draft(db, secretary.user_id) is None
     with pytest.raises(ServiceError) as again:
-        await m.edit_by_draft(db, secretary, view.id, WORDING, now=now, today=t)
+        await m.edit_by_draft(db, secretary, view.id, now=now, today=t)
     assert again.value.code == "stale"
     async with db.read() as s:
         row = await s.get(Meeting, view.id)
@@ -133,18 +133,14 @@ async def test_cancelling_takes_its_draft_and_needs_one(db: Database, clock: Fak
     t, now = today(clock), clock.now()
     view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
     with pytest.raises(ServiceError) as no_draft:
-        await m.cancel_by_draft(
-            db, secretary, view.id, WORDING, with_reason=False, now=now, today=t
-        )
+        await m.cancel_by_draft(db, secretary, view.id, with_reason=False, now=now, today=t)
     assert no_draft.value.code == "stale"
     assert (await m.get_meeting(db, view.id)).status is Status.SCHEDULED
     typed = dataclasses.replace(start_cancel(view.id), step="cancel_confirm", reason="场地占用")
     await keep_draft(db, secretary.user_id, typed, now)
-    result = await m.cancel_by_draft(
-        db, secretary, view.id, WORDING, with_reason=True, now=now, today=t
-    )
+    result = await m.cancel_by_draft(db, secretary, view.id, with_reason=True, now=now, today=t)
     assert result.after.cancel_reason == "场地占用"
     assert await get_draft(db, secretary.user_id) is None
     with pytest.raises(ServiceError) as again:
-        await m.cancel_by_draft(db, secretary, view.id, WORDING, with_reason=True, now=now, today=t)
+        await m.cancel_by_draft(db, secretary, view.id, with_reason=True, now=now, today=t)
     assert again.value.code == "meeting.cancelled"

@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.models import AuditEntry
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, linked_member, today
-from tests.services.test_meetings import WORDING, branch, spec
+from tests.services.test_meetings import branch, spec
 
 LESSON = (MeetingType.PARTY_LESSON, MeetingType.COMMITTEE_MEETING)
 
@@ -61,7 +61,7 @@ async def test_who_may_write_and_when(db: Database, clock: FakeClock) -> None:
     saved = await save_minutes(db, recorder, view.id, values, ["photo-1"], now=now, today=t)
     assert saved.exists
     assert saved.written_by == "记录人"
-    await m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t)
+    await m.close_meeting(db, secretary, view.id, now=now, today=t)
     later = now + timedelta(hours=2)
     again = await save_minutes(
         db, deputy, view.id, {**values, "remarks": "补充"}, [], now=later, today=t
@@ -140,7 +140,7 @@ async def test_the_form_is_checked_and_starts_from_what_the_meeting_says(
     assert saved.fields["summary"] == "第一段\n\n第二段"
     assert "unknown" not in saved.fields
     assert prefilled((await minutes_state(db, secretary, view.id, t)).minutes) == saved.fields
-    await m.close_meeting(db, secretary, view.id, WORDING, now=now, today=t)
+    await m.close_meeting(db, secretary, view.id, now=now, today=t)
     assert (await minutes_state(db, secretary, view.id, t)).minutes.exists
 
 
