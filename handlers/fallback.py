@@ -11,8 +11,8 @@ from ui.deps import BotContext
 async def stale_button(update: Update, context: BotContext) -> None:
     """Any button no feature claimed: say it no longer works, change nothing."""
     query = update.callback_query
-    assert query is not None
-    await query.answer(context.plain("callback.invalid"), show_alert=True)
+    if query is not None:
+        await query.answer(context.plain("callback.invalid"), show_alert=True)
 
 
 async def not_understood(update: Update, context: BotContext) -> None:

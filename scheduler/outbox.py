@@ -20,7 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from scheduler.meetings import SENDERS as MEETING_SENDERS
+from scheduler import meetings
 from services import outbox
 from services.chats import migrate_chat
 from services.notices import (
@@ -40,6 +40,10 @@ from ui.notices import ack_markup, render_notice
 from ui.render import datetime_text
 
 log = logging.getLogger(__name__)
+
+# Rows queued as intent, by purpose: each slice's sender renders its own when it is sent
+# (notices, older than this registry, are rendered by the worker below).
+SENDERS = {**meetings.SENDERS}
 BULK = {"bulk": True}  # rate_limit_args: broadcasts stand aside for interactive answers
 
 
@@ -231,8 +235,8 @@ class OutboxWorker:
                 reply_markup=_keyboard(item.payload.get("buttons")), rate_limit_args=BULK,
             )  # fmt: skip
             return item.target_message_id
-        sender = MEETING_SENDERS.get(item.purpose)
-        if sender is not None:  # a meeting's card, rendered now from the meeting's state
+        sender = SENDERS.get(item.purpose)
+        if sender is not None:  # queued as intent: the slice renders it now, from the state
             return await sender(self.bot, self.deps, item)
         assert item.notice_id is not None
         # The notice is read for every item (a recall must stop copies not yet sent), with
