@@ -44,3 +44,18 @@ def previous_step(draft: RegistrationDraft) -> str | None:
 def after_stage(draft: RegistrationDraft) -> str:
     """The question after the stage: the unit when the branch has units, else the phone."""
     return "unit" if draft.has_units else "phone"
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectDraft(Draft):
+    """拒绝 pressed on a registration: waiting for the typed reason (one question)."""
+
+    FLOW: ClassVar[str] = "reject_registration"
+    VERSION: ClassVar[int] = 1
+
+    registration_id: int = 0
+
+
+def ask_reject_reason(registration_id: int) -> RejectDraft:
+    """Waiting for why this registration is rejected."""
+    return RejectDraft(step="reason", registration_id=registration_id)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from domain.orgs import BRANCH_ROLES, Role, Stage
 from domain.validation import Invalid, parse_date, parse_phone, parse_real_name, parse_short_text
+from domain.wizard import Draft, Event, Refusal, Steps
 
 # More than a branch ever has (≤ 50 members) while still covering a whole committee's list.
 MAX_ROWS = 5000
@@ -367,3 +370,52 @@ def check_rows(rows: Sequence[Mapping[str, str]], first_line: int, today: date) 
         else:
             valid.append(item)
     return CheckedRows(rows=tuple(valid), errors=tuple(errors))
+
+
+# ---- the /import session, kept as a typed draft ----
+
+STEP_AWAIT_FILE = "await_file"
+STEP_CONFIRM = "confirm"
+
+# One file row as (column code, cell) pairs: the draft keeps only typed, JSON-ready values.
+StoredRow = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ImportDraft(Draft):
+    """/import for one branch: waiting for its file, or a clean preview waiting for 确认导入."""
+
+    FLOW: ClassVar[str] = "roster_import"
+    VERSION: ClassVar[int] = 1
+
+    org_id: int = 0
+    token: str = ""  # names the preview its confirm button stands for
+    first_line: int = 0  # the file line of rows[0]
+    rows: tuple[StoredRow, ...] = ()
+
+
+def awaiting_file(org_id: int) -> ImportDraft:
+    """Waiting for the branch's roster file (a new one, or a corrected one)."""
+    return ImportDraft(step=STEP_AWAIT_FILE, org_id=org_id)
+
+
+def previewed(
+    org_id: int, token: str, first_line: int, rows: Sequence[Mapping[str, str]]
+) -> ImportDraft:
+    """A clean preview of these rows, waiting for the button carrying `token`."""
+    stored = tuple(tuple(row.items()) for row in rows)
+    return ImportDraft(step=STEP_CONFIRM, org_id=org_id, token=token, first_line=first_line,
+                       rows=stored)  # fmt: skip
+
+
+def confirm(draft: ImportDraft, event: Event, now: datetime) -> ImportDraft | Refusal:
+    """确认导入 (the button's token in the event's text): only the preview it was shown with."""
+    if not draft.token or event.text != draft.token:
+        return Refusal("import.stale")
+    return dataclasses.replace(draft, step="applying")
+
+
+IMPORT_STEPS: Steps[ImportDraft] = {
+    STEP_AWAIT_FILE: {},
+    STEP_CONFIRM: {"confirm": confirm},
+}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from domain.orgs import KINDS_BY_LEVEL, Kind, Level
+from domain.orgs import KINDS_BY_LEVEL, Kind, Level, Role
 from domain.wizard import Draft
 
 ORDER = ("level", "kind", "name", "confirm")
@@ -84,3 +84,20 @@ def choose_kind(draft: NewOrgDraft, index: int) -> NewOrgDraft | None:
 def named(draft: NewOrgDraft, name: str) -> NewOrgDraft:
     """The typed (already checked) name given: on to the preview."""
     return dataclasses.replace(draft, name=name, step="confirm")
+
+
+@dataclasses.dataclass(frozen=True)
+class HolderDraft(Draft):
+    """设置管理员 / 党建指导员 pressed: waiting for the typed @username or id (one question)."""
+
+    FLOW: ClassVar[str] = "org_holder"
+    VERSION: ClassVar[int] = 1
+
+    org_id: int = 0
+    org_name: str = ""
+    role: Role = Role.COMMITTEE_ADMIN
+
+
+def ask_holder(org_id: int, org_name: str, role: Role) -> HolderDraft:
+    """Waiting for who gets this office in this organization."""
+    return HolderDraft(step="handle", org_id=org_id, org_name=org_name, role=role)

@@ -5,19 +5,21 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Sequence
-from datetime import date
-from typing import Any, ClassVar
+from datetime import date, datetime
+from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CommandHandler
 
-from domain.meetings_attendance import NamedPeriod, named_period, parse_range
-from domain.validation import Invalid
+from domain.ledger_wizard import STEPS, LedgerDraft, at_branches, back_to_branches, for_branch
+from domain.ledger_wizard import pick_branch as to_period
+from domain.meetings_attendance import NamedPeriod, named_period
+from domain.wizard import Event, Refusal, apply
 from handlers.common import actor_of, is_private, today
 from handlers.press import Press, Presses
-from handlers.wizard import WizardRouter
+from handlers.wizard import WizardRouter, typed_draft
 from services.authz import Actor
-from services.drafts import DraftView, clear_draft, save_draft
+from services.drafts import DraftView, clear_draft, keep_draft
 from services.errors import ServiceError
 from services.ledger import (
     AbsenceFlag,
@@ -34,7 +36,7 @@ from ui.i18n import Html
 from ui.ledger import day_text, ledger_xlsx, period_text, safe_name
 from ui.render import split_message
 
-FLOW = "ledger"
+FLOW = LedgerDraft.FLOW
 PAGE = 8
 
 presses = Presses("ledger")
@@ -103,12 +105,11 @@ async def ledger_command(update: Update, context: BotContext) -> None:
     now = context.deps.clock.now()
     if len(branches) == 1:
         org = branches[0]
-        data = {"org_id": org.id, "single": True}
-        await save_draft(context.deps.db, user.id, FLOW, "period", data, now)
+        await keep_draft(context.deps.db, user.id, for_branch(org.id, single=True), now)
         text, markup = _period_question(context, org, single=True)
         await message.reply_text(text, reply_markup=markup)
         return
-    await save_draft(context.deps.db, user.id, FLOW, "branch", {}, now)
+    await keep_draft(context.deps.db, user.id, at_branches(), now)
     text, markup = _branch_page(context, branches, 0)
     await message.reply_text(text, reply_markup=markup)
 
@@ -156,8 +157,9 @@ async def branch_page(press: Press[LedgerPage], context: BotContext) -> None:
     if not 0 <= press.data.offset < len(branches):
         await press.refuse("stale")
         return
-    now = context.deps.clock.now()
-    await save_draft(context.deps.db, press.user_id, FLOW, "branch", {}, now)
+    # The list's buttons work whatever step the wizard was left at (an older message's 返回).
+    draft = back_to_branches(at_branches(), Event("page", press.data.offset), _local_now(context))
+    await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
     await press.answer()
     text, markup = _branch_page(context, branches, press.data.offset)
     await press.edit(text, markup)
@@ -167,9 +169,8 @@ async def branch_page(press: Press[LedgerPage], context: BotContext) -> None:
 async def pick_branch(press: Press[LedgerBranch], context: BotContext) -> None:
     """A branch picked: re-checked, then the period question."""
     org = await ledger_branch(context.deps.db, press.actor, press.data.org_id, today(context))
-    data = {"org_id": org.id, "single": False}
-    now = context.deps.clock.now()
-    await save_draft(context.deps.db, press.user_id, FLOW, "period", data, now)
+    draft = to_period(at_branches(), Event("branch", org.id), _local_now(context))
+    await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
     await press.answer()
     text, markup = _period_question(context, org, single=False)
     await press.edit(text, markup)
@@ -194,36 +195,44 @@ async def cancel(press: Press[LedgerCancel], context: BotContext) -> None:
     await press.edit(context.t("wizard.cancelled"))
 
 
-async def typed_range(update: Update, context: BotContext, draft: DraftView) -> None:
+async def typed_range(update: Update, context: BotContext, _view: DraftView) -> None:
     """A typed period, e.g. "2026-01-01 2026-06-30"."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    data: dict[str, Any] = draft.data
-    if draft.step != "period" or not isinstance(data.get("org_id"), int):
+    draft = await typed_draft(update, context, LedgerDraft)
+    if draft is None:
+        return
+    if draft.step != "period":
         await message.reply_text(context.t("ledger.use_buttons"))
         return
-    org_id, single = int(data["org_id"]), bool(data.get("single"))
     actor = actor_of(context, user)
     try:
-        org = await ledger_branch(context.deps.db, actor, org_id, today(context))
+        org = await ledger_branch(context.deps.db, actor, draft.org_id, today(context))
     except ServiceError as exc:
         await clear_draft(context.deps.db, user.id, FLOW)
         await message.reply_text(context.t(error_key(exc.code)))
         return
-    parsed = parse_range(message.text or "")
-    if not isinstance(parsed, Invalid) and parsed[0] > today(context):
-        parsed = Invalid("range.future")
-    if isinstance(parsed, Invalid):
-        text, markup = _period_question(context, org, single=single, error=error_key(parsed.code))
+    ready = apply(STEPS, draft, Event("text", text=message.text or ""), _local_now(context))
+    if isinstance(ready, Refusal):
+        text, markup = _period_question(
+            context, org, single=draft.single, error=error_key(ready.code)
+        )
         await message.reply_text(text, reply_markup=markup)
         return
+    assert ready.start is not None
+    assert ready.end is not None
     try:
-        result = await _read(context, actor, org_id, *parsed)
+        result = await _read(context, actor, draft.org_id, ready.start, ready.end)
     except ServiceError as exc:
         await message.reply_text(context.t(error_key(exc.code)))
         return
     await _deliver(context, user.id, result)
+
+
+def _local_now(context: BotContext) -> datetime:
+    """Now in the bot's time zone (a typed range may not start after today there)."""
+    return context.deps.clock.now().astimezone(context.deps.settings.timezone)
 
 
 async def _read(context: BotContext, actor: Actor, org_id: int, start: date, end: date) -> Ledger:

@@ -18,7 +18,7 @@ from handlers.common import actor_of, is_private, today
 from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter
 from services.authz import Actor
-from services.drafts import DraftView
+from services.drafts import DraftView, Outdated
 from services.errors import Denied, ServiceError
 from services.members_import import (
     FLOW,
@@ -29,7 +29,7 @@ from services.members_import import (
     confirm_import,
     end_import_session,
     import_branches,
-    import_session,
+    open_import_session,
     preview_import,
     roster_template,
     start_import_session,
@@ -224,8 +224,10 @@ async def document_received(update: Update, context: BotContext) -> None:
     assert message.document is not None
     db = context.deps.db
     # Checked before downloading: most stray files are not meant for an import at all.
-    if await import_session(db, user.id) is None:
-        await message.reply_text(context.t("import.no_session"))
+    current = await open_import_session(db, user.id)
+    if current is None or isinstance(current, Outdated):
+        outdated = isinstance(current, Outdated)
+        await message.reply_text(context.t("wizard.outdated" if outdated else "import.no_session"))
         return
     document = message.document
     if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
@@ -287,8 +289,12 @@ async def _send_lines(
 
 async def text_instead_of_file(update: Update, context: BotContext, _draft: DraftView) -> None:
     """Typed text while we wait for the roster file: say what we are waiting for."""
-    message = update.effective_message
+    message, user = update.effective_message, update.effective_user
     assert message is not None
+    assert user is not None
+    if isinstance(await open_import_session(context.deps.db, user.id), Outdated):
+        await message.reply_text(context.t("wizard.outdated"))
+        return
     await message.reply_text(context.t("import.send_file"))
 
 

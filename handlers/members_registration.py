@@ -11,13 +11,19 @@ from telegram import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from domain.members_registration import RegistrationDraft, after_stage, previous_step
+from domain.members_registration import (
+    RegistrationDraft,
+    RejectDraft,
+    after_stage,
+    previous_step,
+)
+from domain.members_registration import ask_reject_reason as reject_question
 from domain.orgs import STAGE_CHOICES
 from domain.validation import Invalid, parse_phone, parse_real_name
 from handlers.common import actor_of, deep_link, is_private, send_private, today
 from handlers.press import Press, Presses
-from handlers.wizard import WizardRouter
-from services.drafts import DraftView, clear_draft, keep_draft, open_draft, save_draft
+from handlers.wizard import WizardRouter, typed_draft
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft
 from services.errors import ServiceError
 from services.groups import binding_of
 from services.members import (
@@ -41,7 +47,7 @@ from ui.render import STAGE_KEYS, stage_label
 
 log = logging.getLogger(__name__)
 
-REJECT_FLOW = "reject_registration"
+REJECT_FLOW = RejectDraft.FLOW
 DEEP_LINK_PREFIX = "reg_"
 
 presses = Presses()
@@ -379,10 +385,7 @@ async def ask_reject_reason(press: Press[Decide], context: BotContext) -> None:
     """拒绝: check the right to decide, then ask for the reason (typed)."""
     db = context.deps.db
     reg = await check_can_decide(db, press.actor, press.data.registration_id, today(context))
-    await save_draft(
-        db, press.user_id, REJECT_FLOW, "reason", {"registration_id": reg.id},
-        context.deps.clock.now(),
-    )  # fmt: skip
+    await keep_draft(db, press.user_id, reject_question(reg.id), context.deps.clock.now())
     await press.answer()
     await context.bot.send_message(press.user_id, context.t("reg.ask_reject_reason", name=reg.name))
 
@@ -402,16 +405,20 @@ async def approve(press: Press[Decide], context: BotContext) -> None:
     await _lift_gate(context, reg.user_id, decision.restricted_chats)
 
 
-async def reject_reason(update: Update, context: BotContext, draft: DraftView) -> None:
+async def reject_reason(update: Update, context: BotContext, _view: DraftView) -> None:
     """The typed reason for a rejection: decide, then tell the applicant."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert message.text is not None
     assert user is not None
+    draft = await typed_draft(update, context, RejectDraft)
+    if draft is None:
+        return
     try:
         decision = await decide_registration(
-            context.deps.db, actor_of(context, user), int(draft.data["registration_id"]),
+            context.deps.db, actor_of(context, user), draft.registration_id,
             approve=False, reason=message.text, now=context.deps.clock.now(), today=today(context),
+            draft=draft,
         )  # fmt: skip
     except ServiceError as exc:
         if exc.code.startswith("input."):
@@ -420,7 +427,6 @@ async def reject_reason(update: Update, context: BotContext, draft: DraftView) -
         await clear_draft(context.deps.db, user.id, REJECT_FLOW)
         await message.reply_text(context.t(error_key(exc.code)))
         return
-    await clear_draft(context.deps.db, user.id, REJECT_FLOW)
     reg = decision.registration
     await message.reply_text(context.t("reg.rejected_done", name=reg.name))
     await _tell_applicant(context, reg, "reg.outcome_rejected")

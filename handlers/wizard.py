@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
+from domain.wizard import Draft
 from handlers.fallback import not_understood
-from services.drafts import DraftView, clear_draft, get_draft
+from services.drafts import DraftView, Outdated, clear_draft, get_draft, open_draft
 from ui.deps import BotContext
 
 TextStep = Callable[[Update, BotContext, DraftView], Awaitable[None]]
+D = TypeVar("D", bound=Draft)
 
 
 class WizardRouter:
@@ -60,3 +63,16 @@ async def cancel(update: Update, context: BotContext) -> None:
     await message.reply_text(
         context.t("wizard.cancelled" if cleared else "wizard.nothing_to_cancel")
     )
+
+
+async def typed_draft(update: Update, context: BotContext, cls: type[D]) -> D | None:
+    """The person's open wizard of this kind for a typed answer; None when there is none any
+    more, or when an older release saved it (dropped, and the person told so)."""
+    user, message = update.effective_user, update.effective_message
+    assert user is not None
+    assert message is not None
+    draft = await open_draft(context.deps.db, user.id, cls)
+    if isinstance(draft, Outdated):
+        await message.reply_text(context.t("wizard.outdated"))
+        return None
+    return draft

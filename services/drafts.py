@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.wizard import Draft as TypedDraft
 from domain.wizard import DraftFormatError, dump, load
+from services.errors import ServiceError
 from storage.db import Database
 from storage.models import Draft
 from storage.upsert import upsert
@@ -92,6 +93,20 @@ async def keep_draft(db: Database, user_id: int, draft: D, now: datetime) -> D:
     return draft
 
 
+async def keep_draft_in(session: AsyncSession, user_id: int, draft: D, now: datetime) -> D:
+    """Inside the caller's transaction: remember the typed draft (kept only if it commits)."""
+    await session.flush()  # a draft taken earlier in this transaction is deleted first
+    await upsert(
+        session,
+        Draft.__table__,  # type: ignore[arg-type]
+        {"user_id": user_id, "flow": type(draft).FLOW, "step": draft.step,
+         "data": dump(draft), "updated_at": now},
+        key=["user_id"],
+        update=["flow", "step", "data", "updated_at"],
+    )  # fmt: skip
+    return draft
+
+
 async def take_draft(session: AsyncSession, user_id: int, cls: type[D]) -> D | None:
     """Inside the caller's transaction: the open draft of this kind, deleted with the intent.
 
@@ -108,3 +123,14 @@ async def take_draft(session: AsyncSession, user_id: int, cls: type[D]) -> D | N
         return None
     await session.delete(row)
     return draft
+
+
+async def finish_draft(session: AsyncSession, user_id: int, draft: TypedDraft) -> None:
+    """Inside the intent's transaction: take exactly the draft the answer was read against.
+
+    A one-question wizard's intent (a typed reason, a phone number) calls this, so the draft
+    goes when the change commits and stays when it is refused; the same text sent again, or a
+    draft replaced meanwhile by another wizard, is refused as "stale".
+    """
+    if await take_draft(session, user_id, type(draft)) != draft:
+        raise ServiceError("stale")

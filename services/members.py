@@ -18,6 +18,7 @@ from domain.orgs import (
     Status,
 )
 from domain.validation import Invalid, parse_phone, parse_real_name, parse_short_text
+from domain.wizard import Draft as TypedDraft
 from services import audit
 from services.authz import (
     Actor,
@@ -27,7 +28,7 @@ from services.authz import (
     permissions,
     require,
 )
-from services.drafts import take_draft
+from services.drafts import finish_draft, take_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import OrgView, load_org, org_view
 from storage.db import Database
@@ -360,9 +361,15 @@ async def decide_registration(
     reason: str | None,
     now: datetime,
     today: date,
+    draft: TypedDraft | None = None,
 ) -> Decision:
-    """Approve (adding or linking the roster entry) or reject a pending registration."""
+    """Approve (adding or linking the roster entry) or reject a pending registration.
+
+    `draft`: the wizard a rejection's reason was typed into, taken with the decision.
+    """
     async with db.transaction() as session:
+        if draft is not None:
+            await finish_draft(session, actor.user_id, draft)
         row = await session.get(Registration, registration_id, with_for_update=True)
         if row is None:
             raise NotFound("registration.not_found")
@@ -581,12 +588,19 @@ async def profile(db: Database, user_id: int, today: date) -> Profile | None:
         )
 
 
-async def update_own_phone(db: Database, user_id: int, phone: str, now: datetime) -> str:
-    """Change the phone on one's own roster entry; returns the normalized number."""
+async def update_own_phone(
+    db: Database, user_id: int, phone: str, now: datetime, *, draft: TypedDraft | None = None
+) -> str:
+    """Change the phone on one's own roster entry; returns the normalized number.
+
+    `draft`: the /me wizard the number was typed into, taken with the change.
+    """
     parsed = parse_phone(phone)
     if isinstance(parsed, Invalid):
         raise _invalid(parsed.code)
     async with db.transaction() as session:
+        if draft is not None:
+            await finish_draft(session, user_id, draft)
         member = await active_membership(session, user_id)
         if member is None:
             raise NotFound("member.not_registered")
@@ -679,12 +693,18 @@ async def mark_left(
     *,
     now: datetime,
     today: date,
+    draft: TypedDraft | None = None,
 ) -> None:
-    """Take a member off the roster (history kept), ending their offices."""
+    """Take a member off the roster (history kept), ending their offices.
+
+    `draft`: the wizard the reason was typed into, taken with the change.
+    """
     clean = parse_short_text(reason, REASON_MAX)
     if isinstance(clean, Invalid):
         raise _invalid(f"reason_{clean.code.split('.')[-1]}")
     async with db.transaction() as session:
+        if draft is not None:
+            await finish_draft(session, actor.user_id, draft)
         member = await session.get(Member, member_id)
         if member is None or member.status != Status.ACTIVE:
             raise NotFound("member.not_found")

@@ -29,6 +29,7 @@ from domain.members_roster import (
     DATE_COLUMNS,
     HEADER_SCAN_ROWS,
     IMPORT_ROLES,
+    IMPORT_STEPS,
     MAX_ROWS,
     REQUIRED_COLUMNS,
     ROLE_NAMES,
@@ -37,12 +38,15 @@ from domain.members_roster import (
     CheckedRows,
     Column,
     FileError,
+    ImportDraft,
     Problem,
     RosterRow,
+    awaiting_file,
     check_rows,
     is_empty,
     is_example,
     locate_header,
+    previewed,
 )
 from domain.orgs import (
     SINGLE_HOLDER_ROLES,
@@ -53,13 +57,14 @@ from domain.orgs import (
     Stage,
     Status,
 )
+from domain.wizard import Event, Refusal, apply
 from services import audit
 from services.authz import Actor, active_role_filter, orgs_with, permissions, require
-from services.drafts import clear_draft, get_draft, save_draft
+from services.drafts import Outdated, clear_draft, keep_draft, keep_draft_in, open_draft, take_draft
 from services.errors import ServiceError
 from services.orgs import load_org
 from storage.db import Database
-from storage.models import AuditEntry, Draft, Member, Organization, PartyGroup, RoleAssignment, Unit
+from storage.models import AuditEntry, Member, Organization, PartyGroup, RoleAssignment, Unit
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a 5,000-row roster is ~300 KB as XLSX, ~500 KB as CSV
 # An XLSX is a zip: a small upload can inflate enormously, so cap what it may unpack to.
@@ -69,9 +74,7 @@ MAX_COLUMNS = 60
 # formatted but empty rows, and reading them all would take minutes.
 BLANK_RUN_LIMIT = 1000
 PROGRESS_EVERY = 500
-FLOW = "roster_import"
-STEP_AWAIT_FILE = "await_file"
-STEP_CONFIRM = "confirm"
+FLOW = ImportDraft.FLOW
 SOURCE = "import"
 
 _XLSX_MAGIC = b"PK\x03\x04"
@@ -788,16 +791,22 @@ async def start_import_session(
         org = await _branch_org(session, org_id)
         await require(session, actor, org_id, Permission.MANAGE_MEMBERS, today)
         branch = BranchChoice(org.id, org.name)
-    await save_draft(db, actor.user_id, FLOW, STEP_AWAIT_FILE, {"org_id": org_id}, now)
+    await keep_draft(db, actor.user_id, awaiting_file(org_id), now)
     return branch
 
 
+async def open_import_session(db: Database, user_id: int) -> ImportSession | Outdated | None:
+    """The person's import in progress; Outdated (and dropped) when an older release kept it."""
+    draft = await open_draft(db, user_id, ImportDraft)
+    if draft is None or isinstance(draft, Outdated):
+        return draft
+    return ImportSession(draft.org_id, draft.step, draft.token)
+
+
 async def import_session(db: Database, user_id: int) -> ImportSession | None:
-    """The person's import in progress, if any."""
-    draft = await get_draft(db, user_id)
-    if draft is None or draft.flow != FLOW:
-        return None
-    return ImportSession(int(draft.data["org_id"]), draft.step, str(draft.data.get("token", "")))
+    """The person's import in progress, if any (one saved by an older release is dropped)."""
+    current = await open_import_session(db, user_id)
+    return None if isinstance(current, Outdated) else current
 
 
 async def end_import_session(db: Database, user_id: int, token: str | None = None) -> bool:
@@ -830,16 +839,11 @@ async def preview_import(
     elif plan is not None and plan.ok:
         assert isinstance(roster, RosterFile)
         token = secrets.token_hex(4)
-        data = {
-            "org_id": org.id,
-            "token": token,
-            "first_line": roster.first_line,
-            "rows": list(roster.rows),
-        }
-        await save_draft(db, actor.user_id, FLOW, STEP_CONFIRM, data, now)
+        draft = previewed(org.id, token, roster.first_line, roster.rows)
+        await keep_draft(db, actor.user_id, draft, now)
     else:
         # Waiting for a corrected file; an earlier clean preview is no longer the one.
-        await save_draft(db, actor.user_id, FLOW, STEP_AWAIT_FILE, {"org_id": org.id}, now)
+        await keep_draft(db, actor.user_id, awaiting_file(org.id), now)
     file_error = roster if isinstance(roster, FileError) else (plan.file_error if plan else None)
     return ImportPreview(branch, plan, file_error, token)
 
@@ -850,24 +854,18 @@ async def confirm_import(
     """Apply the previewed roster the confirm button stands for, then end the flow."""
     try:
         async with db.transaction() as session:
-            draft = await session.scalar(
-                select(Draft).where(Draft.user_id == actor.user_id).with_for_update()
-            )
-            if (
-                draft is None
-                or draft.flow != FLOW
-                or draft.step != STEP_CONFIRM
-                or draft.data.get("token") != token
+            # Taken inside this transaction: gone exactly when the roster is written, so
+            # the same button pressed again finds nothing (refused, never applied twice).
+            draft = await take_draft(session, actor.user_id, ImportDraft)
+            if draft is None or isinstance(
+                apply(IMPORT_STEPS, draft, Event("confirm", text=token), now), Refusal
             ):
                 raise ServiceError("import.stale")
-            org_id = int(draft.data["org_id"])
-            roster = RosterFile(int(draft.data["first_line"]), tuple(draft.data["rows"]))
-            report = await _apply_in(session, actor, org_id, roster, now, today)
-            if report.applied or report.plan.ok:
-                await session.delete(draft)
-            else:
+            roster = RosterFile(draft.first_line, tuple(dict(row) for row in draft.rows))
+            report = await _apply_in(session, actor, draft.org_id, roster, now, today)
+            if not (report.applied or report.plan.ok):
                 # Back to waiting for a corrected file; the stored rows are of no more use.
-                draft.step, draft.data, draft.updated_at = STEP_AWAIT_FILE, {"org_id": org_id}, now
+                await keep_draft_in(session, actor.user_id, awaiting_file(draft.org_id), now)
             return report
     except IntegrityError as exc:
         raise ServiceError("import.conflict") from exc

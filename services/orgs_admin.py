@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.orgs import ALLOWED_PARENTS, Level, Permission, Role, Status
 from domain.orgs_wizard import NewOrgDraft
+from domain.wizard import Draft as TypedDraft
 from services.authz import Actor, active_role_filter, orgs_with, permissions, require
-from services.drafts import take_draft
+from services.drafts import finish_draft, take_draft
 from services.errors import Denied, NotFound, ServiceError
 from services.orgs import NamedItem, OrgView, add_org, load_org, org_view, set_gate
-from services.orgs_roles import RoleView, end_role, grant_role
+from services.orgs_roles import RoleView, end_role, grant_role, grant_role_in
 from storage.db import Database
 from storage.models import Member, Organization, PartyGroup, RoleAssignment, User
 
@@ -297,15 +298,24 @@ async def appoint_user(
     *,
     now: datetime,
     today: date,
+    draft: TypedDraft | None = None,
 ) -> Appointed:
-    """Give a committee-admin or instructor office to someone who started the bot."""
+    """Give a committee-admin or instructor office to someone who started the bot.
+
+    `draft`: the wizard the holder was typed into, taken with the grant.
+    """
     async with db.read() as session:
         await _check_office(session, actor, org_id, role, today)
         user = await find_user(session, handle)
         if user is None:
             raise NotFound("user.unknown")
         user_id = user.id
-    granted = await grant_role(db, actor, org_id, role, user_id=user_id, now=now, today=today)
+    async with db.transaction() as session:
+        if draft is not None:
+            await finish_draft(session, actor.user_id, draft)
+        granted = await grant_role_in(
+            session, actor, org_id, role, user_id=user_id, now=now, today=today
+        )
     return Appointed(role=granted, offices=await offices(db, actor, org_id, today))
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.orgs import BRANCH_ROLES, SINGLE_HOLDER_ROLES, Level, Permission, Role, Status
 from services import audit
@@ -47,70 +48,89 @@ async def grant_role(
     A branch has one secretary: granting it ends the previous holder's term yesterday.
     """
     async with db.transaction() as session:
-        org = await load_org(session, org_id)
-        await require(session, actor, org_id, Permission.MANAGE_ROLES, today)
-        holder = ""
-        if role in BRANCH_ROLES:
-            if org.level == Level.COMMITTEE:
-                raise ServiceError("role.not_for_committee")
-            member = await session.get(Member, member_id) if member_id else None
-            if member is None or member.org_id != org_id or member.status != Status.ACTIVE:
-                raise NotFound("member.not_found")
-            holder, user_id = member.name, None
-        else:
-            user = await session.get(User, user_id) if user_id else None
-            if user is None:
-                raise NotFound("user.unknown")
-            holder, member_id = user.first_name, None
-        group_name = None
-        if role == Role.GROUP_LEADER:
-            group = await session.get(PartyGroup, party_group_id) if party_group_id else None
-            if group is None or group.org_id != org_id:
-                raise ServiceError("role.needs_party_group")
-            group_name = group.name
-        else:
-            party_group_id = None
-        current = (
-            await session.scalars(
-                select(RoleAssignment).where(
-                    RoleAssignment.org_id == org_id,
-                    RoleAssignment.role == role,
-                    *active_role_filter(today),
-                )
-            )
-        ).all()
-        for existing in current:
-            same = (
-                existing.member_id == member_id
-                and existing.user_id == user_id
-                and existing.party_group_id == party_group_id
-            )
-            if same:
-                return _view(existing, holder, group_name)
-            if role in SINGLE_HOLDER_ROLES:
-                existing.end_on = today - timedelta(days=1)
-                audit.record(
-                    session, at=now, actor_id=actor.user_id or None, action="role.end",
-                    target_type="role", target_id=existing.id,
-                    before={"role": role, "end_on": None}, after={"end_on": str(existing.end_on)},
-                )  # fmt: skip
-        row = RoleAssignment(
-            org_id=org_id,
-            role=role,
-            member_id=member_id,
-            user_id=user_id,
-            party_group_id=party_group_id,
-            start_on=today,
-            created_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        audit.record(
-            session, at=now, actor_id=actor.user_id or None, action="role.grant",
-            target_type="role", target_id=row.id,
-            after={"org_id": org_id, "role": role, "member_id": member_id, "user_id": user_id},
+        return await grant_role_in(
+            session, actor, org_id, role, member_id=member_id, user_id=user_id,
+            party_group_id=party_group_id, now=now, today=today,
         )  # fmt: skip
-        return _view(row, holder, group_name)
+
+
+async def grant_role_in(
+    session: AsyncSession,
+    actor: Actor,
+    org_id: int,
+    role: Role,
+    *,
+    member_id: int | None = None,
+    user_id: int | None = None,
+    party_group_id: int | None = None,
+    now: datetime,
+    today: date,
+) -> RoleView:
+    """grant_role inside the caller's transaction (an intent that also takes its wizard's draft)."""
+    org = await load_org(session, org_id)
+    await require(session, actor, org_id, Permission.MANAGE_ROLES, today)
+    holder = ""
+    if role in BRANCH_ROLES:
+        if org.level == Level.COMMITTEE:
+            raise ServiceError("role.not_for_committee")
+        member = await session.get(Member, member_id) if member_id else None
+        if member is None or member.org_id != org_id or member.status != Status.ACTIVE:
+            raise NotFound("member.not_found")
+        holder, user_id = member.name, None
+    else:
+        user = await session.get(User, user_id) if user_id else None
+        if user is None:
+            raise NotFound("user.unknown")
+        holder, member_id = user.first_name, None
+    group_name = None
+    if role == Role.GROUP_LEADER:
+        group = await session.get(PartyGroup, party_group_id) if party_group_id else None
+        if group is None or group.org_id != org_id:
+            raise ServiceError("role.needs_party_group")
+        group_name = group.name
+    else:
+        party_group_id = None
+    current = (
+        await session.scalars(
+            select(RoleAssignment).where(
+                RoleAssignment.org_id == org_id,
+                RoleAssignment.role == role,
+                *active_role_filter(today),
+            )
+        )
+    ).all()
+    for existing in current:
+        same = (
+            existing.member_id == member_id
+            and existing.user_id == user_id
+            and existing.party_group_id == party_group_id
+        )
+        if same:
+            return _view(existing, holder, group_name)
+        if role in SINGLE_HOLDER_ROLES:
+            existing.end_on = today - timedelta(days=1)
+            audit.record(
+                session, at=now, actor_id=actor.user_id or None, action="role.end",
+                target_type="role", target_id=existing.id,
+                before={"role": role, "end_on": None}, after={"end_on": str(existing.end_on)},
+            )  # fmt: skip
+    row = RoleAssignment(
+        org_id=org_id,
+        role=role,
+        member_id=member_id,
+        user_id=user_id,
+        party_group_id=party_group_id,
+        start_on=today,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    audit.record(
+        session, at=now, actor_id=actor.user_id or None, action="role.grant",
+        target_type="role", target_id=row.id,
+        after={"org_id": org_id, "role": role, "member_id": member_id, "user_id": user_id},
+    )  # fmt: skip
+    return _view(row, holder, group_name)
 
 
 async def end_role(db: Database, actor: Actor, role_id: int, *, now: datetime, today: date) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from domain.members_wizard import LeftDraft, ask_left_reason
 from domain.orgs import BRANCH_ROLES, Role
 from handlers.common import actor_of, today
 from handlers.members.buttons import (
@@ -17,7 +18,8 @@ from handlers.members.buttons import (
     roles_text,
 )
 from handlers.press import Press
-from services.drafts import DraftView, clear_draft, save_draft
+from handlers.wizard import typed_draft
+from services.drafts import DraftView, clear_draft, keep_draft
 from services.errors import ServiceError
 from services.members import mark_left, member_card, roster, transfer_member, transfer_targets
 from services.orgs import party_groups_of
@@ -26,7 +28,7 @@ from ui.deps import BotContext
 from ui.errors import error_key
 from ui.render import role_label, stage_label
 
-LEFT_FLOW = "member_left"
+LEFT_FLOW = LeftDraft.FLOW
 
 
 @presses.on(MemberPage)
@@ -144,14 +146,8 @@ async def ask_left(press: Press[MemberAction], context: BotContext) -> None:
         await press.refuse("auth.manage_members")
         return
     await press.answer()
-    await save_draft(
-        context.deps.db,
-        press.user_id,
-        LEFT_FLOW,
-        "reason",
-        {"member_id": member_id},
-        context.deps.clock.now(),
-    )
+    now = context.deps.clock.now()
+    await keep_draft(context.deps.db, press.user_id, ask_left_reason(member_id), now)
     await context.bot.send_message(
         press.user_id, context.t("members.ask_left_reason", name=card.entry.name)
     )
@@ -215,23 +211,25 @@ async def give_role(press: Press[GiveRole], context: BotContext) -> None:
     )
 
 
-async def left_reason(update: Update, context: BotContext, draft: DraftView) -> None:
+async def left_reason(update: Update, context: BotContext, _view: DraftView) -> None:
     """The typed reason a member left: take them off the roster."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert message.text is not None
     assert user is not None
+    draft = await typed_draft(update, context, LeftDraft)
+    if draft is None:
+        return
     try:
         await mark_left(
-            context.deps.db, actor_of(context, user), int(draft.data["member_id"]), message.text,
-            now=context.deps.clock.now(), today=today(context),
+            context.deps.db, actor_of(context, user), draft.member_id, message.text,
+            now=context.deps.clock.now(), today=today(context), draft=draft,
         )  # fmt: skip
     except ServiceError as exc:
         if not exc.code.startswith("input."):
             await clear_draft(context.deps.db, user.id, LEFT_FLOW)
         await message.reply_text(context.t(error_key(exc.code)))
         return
-    await clear_draft(context.deps.db, user.id, LEFT_FLOW)
     await message.reply_text(context.t("members.left_done"))
 
 

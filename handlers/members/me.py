@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from domain.members_wizard import PhoneDraft
+from domain.members_wizard import ask_phone as phone_question
 from handlers import lang
 from handlers.common import is_private, today
 from handlers.members.buttons import MeAction, MeUnit, presses, roles_text
 from handlers.press import Press
-from services.drafts import DraftView, clear_draft, save_draft
+from handlers.wizard import typed_draft
+from services.drafts import DraftView, clear_draft, keep_draft
 from services.errors import ServiceError
 from services.members import delete_account, profile, update_own_phone, update_own_unit
 from services.orgs import units_of
@@ -16,7 +19,7 @@ from ui.deps import BotContext
 from ui.errors import error_key
 from ui.render import stage_label
 
-PHONE_FLOW = "me_phone"
+PHONE_FLOW = PhoneDraft.FLOW
 
 
 def _profile_keyboard(context: BotContext, has_units: bool) -> InlineKeyboardMarkup:
@@ -83,9 +86,7 @@ async def me_command(update: Update, context: BotContext) -> None:
 async def ask_phone(press: Press[MeAction], context: BotContext) -> None:
     """修改手机号: ask for the new number (typed)."""
     await press.answer()
-    await save_draft(
-        context.deps.db, press.user_id, PHONE_FLOW, "phone", {}, context.deps.clock.now()
-    )
+    await keep_draft(context.deps.db, press.user_id, phone_question(), context.deps.clock.now())
     await context.bot.send_message(press.user_id, context.t("me.ask_phone"))
 
 
@@ -160,20 +161,22 @@ async def set_unit(press: Press[MeUnit], context: BotContext) -> None:
     await press.edit(context.t("me.unit_changed", unit=name))
 
 
-async def typed_phone(update: Update, context: BotContext, draft: DraftView) -> None:
+async def typed_phone(update: Update, context: BotContext, _view: DraftView) -> None:
     """The new phone number typed after 修改手机号."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert message.text is not None
     assert user is not None
+    draft = await typed_draft(update, context, PhoneDraft)
+    if draft is None:
+        return
     try:
         phone = await update_own_phone(
-            context.deps.db, user.id, message.text, context.deps.clock.now()
+            context.deps.db, user.id, message.text, context.deps.clock.now(), draft=draft
         )
     except ServiceError as exc:
         if not exc.code.startswith("input."):
             await clear_draft(context.deps.db, user.id, PHONE_FLOW)
         await message.reply_text(context.t(error_key(exc.code)))
         return
-    await clear_draft(context.deps.db, user.id, PHONE_FLOW)
     await message.reply_text(context.t("me.phone_changed", phone=phone))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from domain.orgs import Role
+from domain.orgs_wizard import HolderDraft
+from domain.orgs_wizard import ask_holder as holder_question
 from handlers.common import actor_of, today
 from handlers.orgs.buttons import (
     PAGE,
@@ -23,7 +25,8 @@ from handlers.orgs.buttons import (
 )
 from handlers.orgs.card import render_card
 from handlers.press import Press
-from services.drafts import DraftView, clear_draft, save_draft
+from handlers.wizard import typed_draft
+from services.drafts import DraftView, clear_draft, keep_draft
 from services.errors import ServiceError
 from services.orgs_admin import (
     USER_OFFICES,
@@ -43,7 +46,7 @@ from ui.errors import error_key
 from ui.render import role_label
 
 Keyboard = list[list[InlineKeyboardButton]]
-HOLDER_FLOW = "org_holder"
+HOLDER_FLOW = HolderDraft.FLOW
 ASK_HOLDER_KEYS: dict[Role, str] = {
     Role.COMMITTEE_ADMIN: "org.ask_holder.committee_admin",
     Role.INSTRUCTOR: "org.ask_holder.instructor",
@@ -128,39 +131,41 @@ async def ask_holder(press: Press[AskHolder], context: BotContext) -> None:
         return
     db = context.deps.db
     org = await office_target(db, press.actor, press.data.org_id, role, today(context))
-    data = {"org_id": org.id, "org_name": org.name, "role": role.value}
-    await save_draft(db, press.user_id, HOLDER_FLOW, "handle", data, context.deps.clock.now())
+    draft = holder_question(org.id, org.name, role)
+    await keep_draft(db, press.user_id, draft, context.deps.clock.now())
     text, markup = _holder_question(context, role, org.name, org.id)
     await press.answer()
     await press.edit(text, markup)
 
 
-async def typed_holder(update: Update, context: BotContext, draft: DraftView) -> None:
+async def typed_holder(update: Update, context: BotContext, _view: DraftView) -> None:
     """The typed @username or id of a new committee admin or instructor."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert message.text is not None
     assert user is not None
-    db, data = context.deps.db, draft.data
-    role, org_id = Role(data["role"]), int(data["org_id"])
+    db = context.deps.db
+    draft = await typed_draft(update, context, HolderDraft)
+    if draft is None:
+        return
+    role, org_id = draft.role, draft.org_id
     try:
-        # Granting the same office to the same person again changes nothing (grant_role
-        # returns the office held), so a replayed message cannot appoint twice.
+        # The grant takes the draft in its transaction: the same text sent again finds no
+        # question open (and granting an office held already changes nothing anyway).
         done = await appoint_user(
             db, actor_of(context, user), org_id, role, message.text,
-            now=context.deps.clock.now(), today=today(context),
+            now=context.deps.clock.now(), today=today(context), draft=draft,
         )  # fmt: skip
     except ServiceError as exc:
         error = context.t(error_key(exc.code, "org"))
         if exc.code in ("user.unknown", "org.bad_handle"):
             # The draft stays: the admin types the name again or cancels.
-            text, markup = _holder_question(context, role, data["org_name"], org_id, error)
+            text, markup = _holder_question(context, role, draft.org_name, org_id, error)
             await message.reply_text(text, reply_markup=markup)
             return
         await clear_draft(db, user.id, HOLDER_FLOW)
         await message.reply_text(error)
         return
-    await clear_draft(db, user.id, HOLDER_FLOW)
     notice = context.t(
         "org.appointed",
         holder=done.role.holder,

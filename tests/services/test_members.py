@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain.members_registration import RegistrationDraft
+from domain.members_registration import RegistrationDraft, ask_reject_reason
+from domain.members_wizard import LeftDraft, PhoneDraft, ask_left_reason, ask_phone
 from domain.orgs import RegistrationStatus, Role, Stage, Status
 from services import audit, members, orgs, orgs_roles
 from services.authz import Actor, permissions
@@ -937,3 +938,65 @@ async def test_approval_reports_the_gated_groups_to_lift(db: Database, clock: Fa
     await members.mark_gate_lifted(db, -1002, APPLICANT, clock.now())
     decision = await decide(db, clock, SUPER, sent.registration.id)
     assert decision.restricted_chats == (-1001,)
+
+
+# ---------------------------------------------------------------- one-question wizards
+
+
+async def test_a_typed_reason_takes_its_draft_with_the_change(
+    db: Database, clock: FakeClock
+) -> None:
+    t = await tree(db, clock)
+    secretary = await secretary_of(db, clock, t.branch_a, BASE_UID + 1)
+    target = await member(db, clock, t.branch_a, "王芳")
+    draft = ask_left_reason(target)
+    await keep_draft(db, secretary.user_id, draft, clock.now())
+    with pytest.raises(ServiceError) as err:  # an empty reason: asked again, the draft stays
+        await members.mark_left(db, secretary, target, " ", now=clock.now(), today=today(clock),
+                                draft=draft)  # fmt: skip
+    assert err.value.code == "input.reason_empty"
+    assert await open_draft(db, secretary.user_id, LeftDraft) == draft
+    await members.mark_left(
+        db, secretary, target, "走了", now=clock.now(), today=today(clock), draft=draft
+    )
+    assert await get_draft(db, secretary.user_id) is None
+    with pytest.raises(ServiceError) as err:  # the same text again: nothing open any more
+        await members.mark_left(db, secretary, target, "走了", now=clock.now(),
+                                today=today(clock), draft=draft)  # fmt: skip
+    assert err.value.code == "stale"
+
+
+async def test_a_new_phone_and_a_rejection_take_their_drafts(
+    db: Database, clock: FakeClock
+) -> None:
+    t = await tree(db, clock)
+    await linked_member(db, clock, t.branch_a, BASE_UID + 3, "李明")
+    phone = ask_phone()
+    await keep_draft(db, BASE_UID + 3, phone, clock.now())
+    with pytest.raises(ServiceError):
+        await members.update_own_phone(db, BASE_UID + 3, "12345", clock.now(), draft=phone)
+    assert await open_draft(db, BASE_UID + 3, PhoneDraft) == phone  # typed again
+    await members.update_own_phone(db, BASE_UID + 3, "13900139001", clock.now(), draft=phone)
+    assert await get_draft(db, BASE_UID + 3) is None
+
+    sent = await submit(db, clock, t.branch_a)
+    reject = ask_reject_reason(sent.registration.id)
+    await keep_draft(db, SUPER.user_id, reject, clock.now())
+    # Another wizard opened meanwhile: the reason is not read against it.
+    await keep_draft(db, SUPER.user_id, ask_reject_reason(sent.registration.id + 1), clock.now())
+    with pytest.raises(ServiceError) as err:
+        await members.decide_registration(
+            db, SUPER, sent.registration.id, approve=False, reason="不符合条件",
+            now=clock.now(), today=today(clock), draft=reject,
+        )  # fmt: skip
+    assert err.value.code == "stale"
+    assert (await members.get_registration(db, sent.registration.id)).status == (
+        RegistrationStatus.PENDING
+    )
+    await keep_draft(db, SUPER.user_id, reject, clock.now())
+    decision = await members.decide_registration(
+        db, SUPER, sent.registration.id, approve=False, reason="不符合条件",
+        now=clock.now(), today=today(clock), draft=reject,
+    )  # fmt: skip
+    assert decision.registration.status == RegistrationStatus.REJECTED
+    assert await get_draft(db, SUPER.user_id) is None

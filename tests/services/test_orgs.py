@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.orgs import ALL_PERMISSIONS, Kind, Level, Permission, Role, Status
-from domain.orgs_wizard import NewOrgDraft, begin, choose_kind, named
+from domain.orgs_wizard import HolderDraft, NewOrgDraft, ask_holder, begin, choose_kind, named
 from services import audit, orgs, orgs_roles
 from services.authz import Actor, orgs_with, permissions
 from services.drafts import keep_draft, open_draft
 from services.errors import Denied, NotFound, ServiceError
-from services.orgs_admin import create_from_draft
+from services.orgs_admin import appoint_user, create_from_draft
+from services.users import Person, touch_user
 from storage.db import Database
 from storage.models import RoleAssignment, Unit
 from tests.conftest import FakeClock
@@ -688,3 +689,25 @@ async def test_every_admin_change_leaves_an_audit_entry(db: Database, clock: Fak
     assert mine == ["unit.create", "party_group.create", "role.grant", "role.end", "org.gate"]
     created = [e for e in await audit.recent(db) if e.action == "org.create"]
     assert len(created) == 7  # the whole tree
+
+
+async def test_a_typed_holder_takes_its_draft_with_the_office(
+    db: Database, clock: FakeClock
+) -> None:
+    t = await tree(db, clock)
+    admin = await committee_admin(db, clock, t.committee, BASE_UID + 1)
+    await touch_user(db, Person(id=BASE_UID + 2, first_name="新指导员"), clock.now(), started=True)
+    draft = ask_holder(t.committee, "党委", Role.INSTRUCTOR)
+    await keep_draft(db, admin.user_id, draft, clock.now())
+    with pytest.raises(NotFound):  # a name typed wrong: the question stays open
+        await appoint_user(db, admin, t.committee, Role.INSTRUCTOR, "@nobody_here",
+                           now=clock.now(), today=today(clock), draft=draft)  # fmt: skip
+    assert await open_draft(db, admin.user_id, HolderDraft) == draft
+    done = await appoint_user(db, admin, t.committee, Role.INSTRUCTOR, str(BASE_UID + 2),
+                              now=clock.now(), today=today(clock), draft=draft)  # fmt: skip
+    assert done.role.role == Role.INSTRUCTOR
+    assert await open_draft(db, admin.user_id, HolderDraft) is None
+    with pytest.raises(ServiceError) as err:  # the same text again
+        await appoint_user(db, admin, t.committee, Role.INSTRUCTOR, str(BASE_UID + 2),
+                           now=clock.now(), today=today(clock), draft=draft)  # fmt: skip
+    assert err.value.code == "stale"

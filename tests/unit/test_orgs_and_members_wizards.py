@@ -1,13 +1,33 @@
-"""The /org create wizard and the registration wizard as data: steps, going back, JSON."""
+"""The /org and members wizards as data: steps, going back, JSON, older drafts refused."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
-from domain.members_registration import RegistrationDraft, after_stage, previous_step
-from domain.orgs import KINDS_BY_LEVEL, Kind, Level, Stage
+import pytest
+
+from domain.members_registration import (
+    RegistrationDraft,
+    RejectDraft,
+    after_stage,
+    ask_reject_reason,
+    previous_step,
+)
+from domain.members_roster import (
+    IMPORT_STEPS,
+    STEP_AWAIT_FILE,
+    STEP_CONFIRM,
+    ImportDraft,
+    awaiting_file,
+    previewed,
+)
+from domain.members_wizard import LeftDraft, PhoneDraft, ask_left_reason, ask_phone
+from domain.orgs import KINDS_BY_LEVEL, Kind, Level, Role, Stage
 from domain.orgs_wizard import (
+    HolderDraft,
     NewOrgDraft,
+    ask_holder,
     begin,
     choose_kind,
     choose_level,
@@ -15,9 +35,10 @@ from domain.orgs_wizard import (
     named,
     step_back,
 )
-from domain.wizard import dump, load
+from domain.wizard import Draft, DraftFormatError, Event, Refusal, accepts, apply, dump, load
 
 BOTH = (Level.GENERAL_BRANCH, Level.BRANCH)
+NOW = datetime(2026, 7, 15, 9, 0, tzinfo=UTC)
 
 
 def test_a_single_choice_is_made_without_asking() -> None:
@@ -67,3 +88,57 @@ def test_registration_skips_the_unit_question_without_units() -> None:
     assert previous_step(replace(plain, step="name")) is None
     assert previous_step(replace(plain, step="confirm")) == "phone"
     assert load(RegistrationDraft, dump(plain)) == plain
+
+
+def test_the_one_question_drafts_survive_json() -> None:
+    drafts: list[Draft] = [
+        ask_phone(),
+        ask_left_reason(12),
+        ask_reject_reason(34),
+        ask_holder(5, "园区党委", Role.INSTRUCTOR),
+    ]
+    for draft in drafts:
+        assert load(type(draft), dump(draft)) == draft
+    assert ask_left_reason(12) == LeftDraft(step="reason", member_id=12)
+    assert ask_holder(5, "园区党委", Role.INSTRUCTOR).role is Role.INSTRUCTOR
+
+
+@pytest.mark.parametrize(
+    ("cls", "old"),
+    [
+        (PhoneDraft, {}),
+        (LeftDraft, {"member_id": 12}),
+        (RejectDraft, {"registration_id": 34}),
+        (HolderDraft, {"org_id": 5, "org_name": "园区党委", "role": "instructor"}),
+        (ImportDraft, {"org_id": 5}),
+    ],
+)
+def test_a_draft_of_the_previous_release_does_not_load(
+    cls: type[Draft], old: dict[str, object]
+) -> None:
+    with pytest.raises(DraftFormatError):
+        load(cls, old)  # plain data without a version: dropped politely by open_draft
+
+
+def test_the_flow_names_stay_those_the_router_knows() -> None:
+    flows: list[type[Draft]] = [PhoneDraft, LeftDraft, RejectDraft, HolderDraft, ImportDraft]
+    assert [c.FLOW for c in flows] == [
+        "me_phone", "member_left", "reject_registration", "org_holder", "roster_import",
+    ]  # fmt: skip
+
+
+def test_the_import_draft_keeps_the_previewed_rows_and_confirms_only_its_token() -> None:
+    waiting = awaiting_file(5)
+    assert (waiting.step, waiting.rows) == (STEP_AWAIT_FILE, ())
+    assert accepts(IMPORT_STEPS, STEP_AWAIT_FILE) == frozenset()
+    rows = [{"name": "王芳", "phone": "13800138000"}, {}]
+    preview = previewed(5, "ab12cd34", 3, rows)
+    assert preview.step == STEP_CONFIRM
+    assert [dict(r) for r in preview.rows] == rows  # blank rows stay, so line numbers match
+    assert load(ImportDraft, dump(preview)) == preview
+    assert apply(IMPORT_STEPS, waiting, Event("confirm", text=""), NOW) == Refusal("stale")
+    wrong = apply(IMPORT_STEPS, preview, Event("confirm", text="deadbeef"), NOW)
+    assert wrong == Refusal("import.stale")  # an older preview's button
+    applying = apply(IMPORT_STEPS, preview, Event("confirm", text="ab12cd34"), NOW)
+    assert isinstance(applying, ImportDraft)
+    assert applying.rows == preview.rows
