@@ -161,6 +161,9 @@ ERRORS: dict[str, str] = {
     "form.row.phone": "form.error.row_phone",
     "form.row.too_long": "form.error.row_too_long",
     "form.row.empty": "form.error.row_empty",
+    "form.rows.too_many": "form.error.rows_too_many",
+    "form.members.too_many": "form.error.members_too_many",
+    "form.answer.required": "form.error.answer_required",
 }
 
 # How a feature words a code that other features word differently.
