@@ -39,10 +39,14 @@ from domain.forms import (
     tally,
     timeliness,
 )
+from domain.forms_wizard import STEPS as ANSWER_STEPS
+from domain.forms_wizard import AnswerDraft, answers_of
 from domain.orgs import Permission, Role
 from domain.validation import Invalid, clean_text
+from domain.wizard import Event, Refusal, apply
 from services import audit
 from services.authz import Actor, permissions, require, roles_in
+from services.drafts import take_draft
 from services.errors import NotFound, ServiceError
 from services.notices import Audience, audience_member_filter, notice_branches
 from services.orgs import load_org
@@ -335,76 +339,111 @@ async def submit_response(
     link that is not kept).
     """
     async with db.transaction() as session:
-        form_row, cycle = await _cycle(session, cycle_id)
-        form = form_view(form_row)
-        if form.status != "open":
-            raise ServiceError("form.closed")
-        if not may_answer(form.late_policy, cycle.deadline, now):
-            raise ServiceError("form.too_late")
-        member: Member | None = None
-        if form.kind is FormKind.MEMBER:
-            member = await _member_respondent(session, actor.user_id, form.audience)
-            if member is None:
-                raise ServiceError("form.not_yours")
-            respondent, org_id = f"m:{member.id}", member.org_id
-        else:
-            if branch_id is None or not await _branch_respondent(
-                session, actor.user_id, branch_id, form.audience, today
-            ):
-                raise ServiceError("form.not_yours")
-            respondent, org_id = f"b:{branch_id}", branch_id
-        if nothing_to_report and form.kind is not FormKind.BRANCH:
+        return await _take_answers(
+            session, actor, cycle_id, answers, now=now, today=today, branch_id=branch_id,
+            nothing_to_report=nothing_to_report,
+        )  # fmt: skip
+
+
+async def submit_draft(db: Database, actor: Actor, *, now: datetime, today: date) -> Submitted:
+    """提交 on the review screen: the answers are taken and the answering draft ends in one
+    transaction, so pressing the old 提交 again finds nothing (stale) and a refusal (too late,
+    incomplete) keeps the draft for the person to fix."""
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, AnswerDraft)
+        if draft is None or draft.step != "review":
             raise ServiceError("stale")
-        kept = {} if nothing_to_report else kept_answers(form.questions, answers)
-        if not nothing_to_report and missing(form.questions, kept):
-            raise ServiceError("form.incomplete")
-        late = timeliness(now, cycle.deadline) is Timeliness.LATE
-        stored = answers_to_json(kept)
-        row = await session.scalar(
-            select(FormResponse)
-            .where(FormResponse.cycle_id == cycle.id, FormResponse.respondent == respondent)
-            .with_for_update()
-        )
-        if row is None:
-            row = FormResponse(
-                cycle_id=cycle.id, respondent=respondent, org_id=org_id,
-                member_id=member.id if member else None, user_id=actor.user_id,
-                answers=None if form.anonymous else stored,
-                nothing_to_report=nothing_to_report, status="submitted", late=late, version=1,
-                first_submitted_at=now, submitted_at=now,
-            )  # fmt: skip
-            session.add(row)
-            await session.flush()
-            changed = False
-            if form.anonymous:
-                session.add(
-                    FormAnonymousAnswer(
-                        id=secrets.token_hex(16), cycle_id=cycle.id, org_id=org_id,
-                        answers=stored, submitted_on=today,
-                    )
-                )  # fmt: skip
-        else:
-            if row.status == "accepted":
-                raise ServiceError("form.locked")
-            if form.anonymous:
-                raise ServiceError("form.anonymous_final")
-            row.version += 1
-            row.answers = stored
-            row.nothing_to_report = nothing_to_report
-            row.status = "submitted"
-            row.late = row.late or late
-            row.user_id = actor.user_id
-            row.submitted_at = now
-            changed = True
-        if not form.anonymous:
+        ready = apply(ANSWER_STEPS, draft, Event("submit"), now)
+        if isinstance(ready, Refusal):
+            raise ServiceError(ready.code)
+        return await _take_answers(
+            session, actor, draft.cycle_id, answers_of(draft), now=now, today=today,
+            branch_id=draft.branch_id or None, nothing_to_report=draft.nothing_to_report,
+        )  # fmt: skip
+
+
+async def _take_answers(
+    session: AsyncSession,
+    actor: Actor,
+    cycle_id: int,
+    answers: Mapping[int, Value],
+    *,
+    now: datetime,
+    today: date,
+    branch_id: int | None,
+    nothing_to_report: bool,
+) -> Submitted:
+    """Take answers to a cycle in the caller's transaction (see submit_response)."""
+    form_row, cycle = await _cycle(session, cycle_id)
+    form = form_view(form_row)
+    if form.status != "open":
+        raise ServiceError("form.closed")
+    if not may_answer(form.late_policy, cycle.deadline, now):
+        raise ServiceError("form.too_late")
+    member: Member | None = None
+    if form.kind is FormKind.MEMBER:
+        member = await _member_respondent(session, actor.user_id, form.audience)
+        if member is None:
+            raise ServiceError("form.not_yours")
+        respondent, org_id = f"m:{member.id}", member.org_id
+    else:
+        if branch_id is None or not await _branch_respondent(
+            session, actor.user_id, branch_id, form.audience, today
+        ):
+            raise ServiceError("form.not_yours")
+        respondent, org_id = f"b:{branch_id}", branch_id
+    if nothing_to_report and form.kind is not FormKind.BRANCH:
+        raise ServiceError("stale")
+    kept = {} if nothing_to_report else kept_answers(form.questions, answers)
+    if not nothing_to_report and missing(form.questions, kept):
+        raise ServiceError("form.incomplete")
+    late = timeliness(now, cycle.deadline) is Timeliness.LATE
+    stored = answers_to_json(kept)
+    row = await session.scalar(
+        select(FormResponse)
+        .where(FormResponse.cycle_id == cycle.id, FormResponse.respondent == respondent)
+        .with_for_update()
+    )
+    if row is None:
+        row = FormResponse(
+            cycle_id=cycle.id, respondent=respondent, org_id=org_id,
+            member_id=member.id if member else None, user_id=actor.user_id,
+            answers=None if form.anonymous else stored,
+            nothing_to_report=nothing_to_report, status="submitted", late=late, version=1,
+            first_submitted_at=now, submitted_at=now,
+        )  # fmt: skip
+        session.add(row)
+        await session.flush()
+        changed = False
+        if form.anonymous:
             session.add(
-                FormResponseVersion(
-                    response_id=row.id, version=row.version, answers=stored,
-                    nothing_to_report=nothing_to_report, submitted_at=now,
+                FormAnonymousAnswer(
+                    id=secrets.token_hex(16), cycle_id=cycle.id, org_id=org_id,
+                    answers=stored, submitted_on=today,
                 )
             )  # fmt: skip
-        cycle.counts_dirty = True
-        return Submitted(row.id, row.version, late, changed)
+    else:
+        if row.status == "accepted":
+            raise ServiceError("form.locked")
+        if form.anonymous:
+            raise ServiceError("form.anonymous_final")
+        row.version += 1
+        row.answers = stored
+        row.nothing_to_report = nothing_to_report
+        row.status = "submitted"
+        row.late = row.late or late
+        row.user_id = actor.user_id
+        row.submitted_at = now
+        changed = True
+    if not form.anonymous:
+        session.add(
+            FormResponseVersion(
+                response_id=row.id, version=row.version, answers=stored,
+                nothing_to_report=nothing_to_report, submitted_at=now,
+            )
+        )  # fmt: skip
+    cycle.counts_dirty = True
+    return Submitted(row.id, row.version, late, changed)
 
 
 async def my_answers(db: Database, user_id: int, cycle_id: int) -> dict[int, Value] | None:

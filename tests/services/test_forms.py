@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from domain.forms import Column, FormKind, LatePolicy, QType, Question, ShowIf
+from domain.forms_wizard import STEPS, AnswerDraft, start
 from domain.orgs import Role, Stage
+from domain.wizard import Event, apply
 from services.authz import Actor
+from services.drafts import keep_draft, open_draft
 from services.errors import ServiceError
 from services.forms import (
     FormSpec,
@@ -19,6 +23,7 @@ from services.forms import (
     outstanding,
     publish_form,
     review_response,
+    submit_draft,
     submit_response,
 )
 from services.notices import Audience
@@ -36,6 +41,7 @@ from tests.services.factories import (
     tree,
 )
 
+NOW = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
 QUESTIONS = (
     Question(QType.YES_NO, "本月是否开展主题党日"),
     Question(QType.INTEGER, "参加人数", unit="人", show_if=ShowIf(0, (1,))),
@@ -317,3 +323,55 @@ async def test_results_add_up_and_list_who_has_not_answered(db: Database, clock:
     with pytest.raises(ServiceError) as denied:
         await form_results(db, people[t.branch_a][0], cycle, today(clock))
     assert denied.value.code == "auth.denied"
+
+
+def answering(draft: AnswerDraft, action: str, value: int = 0) -> AnswerDraft:
+    """The answering draft after one press, as the handler would apply it."""
+    moved = apply(STEPS, draft, Event(action, value), NOW)
+    assert isinstance(moved, AnswerDraft), moved
+    return moved
+
+
+async def test_submitting_from_the_answering_draft_happens_once(
+    db: Database, clock: FakeClock
+) -> None:
+    t, secretary, members = await setup(db, clock)
+    published = await publish_form(
+        db, secretary, spec(t.branch_a, (t.branch_a,), clock), now=clock.now(), today=today(clock)
+    )
+    cycle, member = published.cycle.id, members[1]
+    draft = answering(start(cycle, published.form.questions), "pick", 0)  # 否: no count asked
+    await keep_draft(db, member.user_id, draft, clock.now())
+    # Not at the review yet: the old 提交 of another screen is stale, and the draft stays.
+    with pytest.raises(ServiceError) as early:
+        await submit_draft(db, member, now=clock.now(), today=today(clock))
+    assert early.value.code == "stale"
+    draft = answering(answering(draft, "pick", 1), "skip")  # 志愿服务; 心得 is optional
+    assert draft.step == "review"
+    await keep_draft(db, member.user_id, draft, clock.now())
+    taken = await submit_draft(db, member, now=clock.now(), today=today(clock))
+    assert (taken.version, taken.changed) == (1, False)
+    assert await my_answers(db, member.user_id, cycle) == {0: False, 2: 1}
+    assert await open_draft(db, member.user_id, AnswerDraft) is None
+    with pytest.raises(ServiceError) as again:
+        await submit_draft(db, member, now=clock.now(), today=today(clock))
+    assert again.value.code == "stale"
+
+
+async def test_a_refused_submission_keeps_the_answering_draft(
+    db: Database, clock: FakeClock
+) -> None:
+    t, secretary, members = await setup(db, clock)
+    published = await publish_form(
+        db, secretary,
+        spec(t.branch_a, (t.branch_a,), clock, late_policy=LatePolicy.REFUSE),
+        now=clock.now(), today=today(clock),
+    )  # fmt: skip
+    review = start(published.cycle.id, published.form.questions, {0: False, 2: 0})
+    review = replace(review, step="review")
+    await keep_draft(db, members[1].user_id, review, clock.now())
+    clock.advance(days=6)
+    with pytest.raises(ServiceError) as late:
+        await submit_draft(db, members[1], now=clock.now(), today=today(clock))
+    assert late.value.code == "form.too_late"
+    assert await open_draft(db, members[1].user_id, AnswerDraft) == review
