@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from domain.forms import (
+    MEMBERS_MAX,
+    ROWS_MAX,
     Attachment,
     QType,
     Question,
@@ -34,9 +36,6 @@ from domain.forms import (
 )
 from domain.validation import Invalid
 from domain.wizard import Draft, Event, Refusal, Steps
-
-ROWS_MAX = 50
-MEMBERS_MAX = 200
 
 
 @dataclass(frozen=True)

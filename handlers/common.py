@@ -44,9 +44,14 @@ async def edit_text(query: CallbackQuery, text: str, **kwargs: Any) -> None:
     try:
         await query.edit_message_text(text, **kwargs)
     except BadRequest as exc:
-        # PTB capitalizes Telegram's description ("Message is not modified: …").
-        if "message is not modified" not in exc.message.lower():
+        if not not_modified(exc):
             raise
+
+
+def not_modified(exc: BadRequest) -> bool:
+    """Whether Telegram refused an edit only because it would change nothing (a double press)."""
+    # PTB capitalizes Telegram's description ("Message is not modified: …").
+    return "message is not modified" in exc.message.lower()
 
 
 def actor_of(context: BotContext, user: User) -> Actor:

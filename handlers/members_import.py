@@ -9,7 +9,6 @@ from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from domain.members_roster import MAX_ROWS, ROLE_NAMES, TEMPLATE_HEADERS, Column, FileError, Problem
@@ -325,11 +324,7 @@ async def page(press: Press[ImportButton], context: BotContext) -> None:
         await press.answer("import.not_admin", alert=True)
         return
     await press.answer()
-    try:
-        await press.query.edit_message_reply_markup(_picker(context, branches, int(press.data.arg)))
-    except BadRequest as exc:  # a double press asks for the page already shown
-        if "message is not modified" not in exc.message:
-            raise
+    await press.edit_markup(_picker(context, branches, int(press.data.arg)))
 
 
 @presses.on(ImportButton, action="branch")

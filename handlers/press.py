@@ -31,6 +31,7 @@ from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
+from handlers.common import edit_text, not_modified
 from services.authz import Actor
 from services.errors import ServiceError
 from ui.callbacks import CallbackData
@@ -93,20 +94,19 @@ class Press(Generic[P]):
 
     async def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Replace the pressed message; an identical edit (a double press) is not an error."""
+        await edit_text(self.query, text, reply_markup=markup)
+
+    async def edit_markup(self, markup: InlineKeyboardMarkup | None) -> None:
+        """Replace the pressed message's buttons (None: take them off)."""
         try:
-            await self.query.edit_message_text(text, reply_markup=markup)
+            await self.query.edit_message_reply_markup(markup)
         except BadRequest as exc:
-            # PTB capitalizes Telegram's description ("Message is not modified: …").
-            if "message is not modified" not in exc.message.lower():
+            if not not_modified(exc):
                 raise
 
     async def drop_buttons(self) -> None:
         """Take the buttons off the pressed message (it has been acted on)."""
-        try:
-            await self.query.edit_message_reply_markup(None)
-        except BadRequest as exc:
-            if "message is not modified" not in exc.message.lower():
-                raise
+        await self.edit_markup(None)
 
 
 @dataclass(frozen=True)
