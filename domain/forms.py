@@ -106,6 +106,13 @@ class ShowIf:
     values: tuple[int, ...]
 
 
+# Roster fields a question may be tied to: pre-filled from the member's entry, and written
+# back to it when the branch approves a 党员信息更新 answer.
+ROSTER_PHONE = "phone"
+ROSTER_UNIT = "unit"
+ROSTER_FIELDS = frozenset({ROSTER_PHONE, ROSTER_UNIT})
+
+
 @dataclass(frozen=True)
 class Question:
     """One question of a form."""
@@ -120,6 +127,8 @@ class Question:
     choices: tuple[str, ...] = ()
     columns: tuple[Column, ...] = ()
     show_if: ShowIf | None = None
+    # The roster field the answer pre-fills from and (党员信息更新) is written back to.
+    roster: str = ""
 
 
 @dataclass(frozen=True)
@@ -656,6 +665,7 @@ def question_to_json(question: Question) -> dict[str, object]:
             if question.show_if is None
             else {"question": question.show_if.question, "values": list(question.show_if.values)}
         ),
+        "roster": question.roster,
     }
 
 
@@ -681,6 +691,7 @@ def question_from_json(data: Mapping[str, object]) -> Question:
             if not isinstance(show_if, Mapping)
             else ShowIf(int(show_if["question"]), tuple(int(v) for v in show_if["values"]))
         ),
+        roster=str(data.get("roster") or "") if data.get("roster") in ROSTER_FIELDS else "",
     )
 
 

@@ -30,6 +30,7 @@ from domain.forms import (
     check_form,
     check_title,
     combine,
+    cycle_for,
     kept_answers,
     may_answer,
     missing,
@@ -41,13 +42,14 @@ from domain.forms import (
 )
 from domain.forms_wizard import STEPS as ANSWER_STEPS
 from domain.forms_wizard import AnswerDraft, answers_of
-from domain.orgs import Permission, Role
+from domain.orgs import Permission
 from domain.validation import Invalid, clean_text
 from domain.wizard import Event, Refusal, apply
 from services import audit
 from services.authz import Actor, permissions, require, roles_in
 from services.drafts import take_draft
 from services.errors import NotFound, ServiceError
+from services.forms_delivery import ANSWERING_ROLES, Delivered, mark_card_dirty, queue_cycle
 from services.notices import Audience, audience_member_filter, notice_branches
 from services.orgs import load_org
 from storage.db import Database
@@ -63,8 +65,6 @@ from storage.models import (
 
 INTRO_MAX = 1000
 COMMENT_MAX = 500
-# Offices that answer a branch form for their branch.
-ANSWERING_ROLES = frozenset({Role.SECRETARY, Role.DEPUTY, Role.ORGANIZATION, Role.INFO_OFFICER})
 ONCE = "once"  # the key of a one-off form's only cycle
 
 
@@ -118,11 +118,12 @@ class CycleView:
 
 @dataclass(frozen=True)
 class Published:
-    """A recorded form with its first cycle, and how many branches it reaches."""
+    """A recorded form with its first cycle, how many branches it reaches, what was queued."""
 
     form: FormView
     cycle: CycleView
     branches: int
+    delivered: Delivered
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,16 @@ def _invalid(result: Invalid) -> ServiceError:
 async def publish_form(
     db: Database, actor: Actor, spec: FormSpec, *, now: datetime, today: date
 ) -> Published:
-    """Record the form and its first cycle; refused unless the sender may send to every
-    organization of the audience (the same people who may send notices)."""
+    """Record the form and its first cycle and queue its delivery; refused unless the sender
+    may send to every organization of the audience (the same people who may send notices)."""
+    async with db.transaction() as session:
+        return await publish_in(session, actor, spec, now=now, today=today)
+
+
+async def publish_in(
+    session: AsyncSession, actor: Actor, spec: FormSpec, *, now: datetime, today: date
+) -> Published:
+    """publish_form in the caller's transaction (the builder takes its draft in the same one)."""
     title = check_title(spec.title)
     if isinstance(title, Invalid):
         raise _invalid(title)
@@ -208,48 +217,51 @@ async def publish_form(
         raise ServiceError("form.no_audience")
     if spec.deadline <= now:
         raise ServiceError("form.deadline_past")
-    async with db.transaction() as session:
-        for org_id in {spec.org_id, *spec.audience.org_ids}:
-            await load_org(session, org_id)
-            await require(session, actor, org_id, Permission.SEND_NOTICE, today)
-        branches = await notice_branches(session, spec.audience)
-        if not branches:
-            raise ServiceError("form.no_audience")
-        row = Form(
-            org_id=spec.org_id,
-            sender_id=actor.user_id,
-            kind=spec.kind.value,
-            title=title,
-            intro=intro,
-            questions=[question_to_json(q) for q in spec.questions],
-            audience=spec.audience.to_json(),
-            anonymous=spec.anonymous,
-            late_policy=spec.late_policy.value,
-            repeat=spec.repeat.value,
-            due_day=spec.due_day,
-            template=spec.template,
-            status="open",
-            created_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        key = ONCE if spec.repeat is Repeat.NONE else now.date().isoformat()
-        cycle = FormCycle(
-            form_id=row.id,
-            key=key,
-            opens_at=now,
-            deadline=spec.deadline,
-            counts_dirty=False,
-            created_at=now,
-        )
-        session.add(cycle)
-        await session.flush()
-        audit.record(
-            session, at=now, actor_id=actor.user_id, action="form.publish",
-            target_type="form", target_id=row.id,
-            after={"title": title, "kind": spec.kind.value, "branches": len(branches)},
-        )  # fmt: skip
-        return Published(form_view(row), cycle_view(cycle), len(branches))
+    for org_id in {spec.org_id, *spec.audience.org_ids}:
+        await load_org(session, org_id)
+        await require(session, actor, org_id, Permission.SEND_NOTICE, today)
+    branches = await notice_branches(session, spec.audience)
+    if not branches:
+        raise ServiceError("form.no_audience")
+    row = Form(
+        org_id=spec.org_id,
+        sender_id=actor.user_id,
+        kind=spec.kind.value,
+        title=title,
+        intro=intro,
+        questions=[question_to_json(q) for q in spec.questions],
+        audience=spec.audience.to_json(),
+        anonymous=spec.anonymous,
+        late_policy=spec.late_policy.value,
+        repeat=spec.repeat.value,
+        due_day=spec.due_day,
+        template=spec.template,
+        status="open",
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    key = ONCE if spec.repeat is Repeat.NONE else cycle_for(spec.repeat, spec.due_day, today).key
+    cycle = FormCycle(
+        form_id=row.id,
+        key=key,
+        opens_at=now,
+        deadline=spec.deadline,
+        counts_dirty=False,
+        created_at=now,
+    )
+    session.add(cycle)
+    await session.flush()
+    delivered = await queue_cycle(session, row, cycle, now=now, today=today)
+    audit.record(
+        session, at=now, actor_id=actor.user_id, action="form.publish",
+        target_type="form", target_id=row.id,
+        after={
+            "title": title, "kind": spec.kind.value, "branches": len(branches),
+            "groups": delivered.groups, "private": delivered.private_copies,
+        },
+    )  # fmt: skip
+    return Published(form_view(row), cycle_view(cycle), len(branches), delivered)
 
 
 def form_view(row: Form) -> FormView:
@@ -443,6 +455,7 @@ async def _take_answers(
             )
         )  # fmt: skip
     cycle.counts_dirty = True
+    await mark_card_dirty(session, cycle.id, org_id)
     return Submitted(row.id, row.version, late, changed)
 
 

@@ -607,6 +607,28 @@ class FormResponseVersion(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class FormCard(Base):
+    """The card a cycle put in one branch's group (📝 title · deadline · 已填 n/m), kept current."""
+
+    __tablename__ = "form_cards"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "org_id", name="uq_form_cards_cycle_org"),
+        Index("ix_form_cards_dirty", "dirty"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("form_cycles.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))  # the branch
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    item_id: Mapped[int | None] = mapped_column(BigInteger)  # the outbox item that posts it
+    # The latest count update queued: another waits until this one has gone out.
+    edit_item_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Set with each answer from the branch; the counter sweep clears it with one edit.
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class FormAnonymousAnswer(Base):
     """The answers of an anonymous form: the cycle and the branch, nothing about who."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.forms import FormKind, QType, Question, Repeat, ShowIf
+from domain.forms import ROSTER_PHONE, ROSTER_UNIT, FormKind, QType, Question, Repeat, ShowIf
 from ui.i18n import Catalog
 
 
@@ -24,6 +24,7 @@ class TemplateQuestion:
     low: str | None = None
     high: str | None = None
     show_if: ShowIf | None = None
+    roster: str = ""  # the roster field it pre-fills from and is written back to
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ TEMPLATES: tuple[Template, ...] = (
         "form.tpl.member_update.title",
         "form.tpl.member_update.intro",
         (
-            TemplateQuestion(QType.PHONE, "form.tpl.member_update.q1"),
-            TemplateQuestion(QType.SHORT, "form.tpl.member_update.q2"),
+            TemplateQuestion(QType.PHONE, "form.tpl.member_update.q1", roster=ROSTER_PHONE),
+            TemplateQuestion(QType.SHORT, "form.tpl.member_update.q2", roster=ROSTER_UNIT),
             TemplateQuestion(QType.SHORT, "form.tpl.member_update.q3", required=False),
             TemplateQuestion(
                 QType.SINGLE,
@@ -223,6 +224,7 @@ def template_form(
             high=q.high,
             choices=tuple(catalog.plain(locale, c) for c in q.choices),
             show_if=q.show_if,
+            roster=q.roster,
         )
         for q in chosen.questions
     )
