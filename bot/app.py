@@ -19,6 +19,7 @@ from handlers import (
     chats,
     compliance,
     fallback,
+    forms,
     groups,
     lang,
     ledger,
@@ -88,6 +89,7 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     compliance.register(app)  # 立即安排 under reminders; committee meeting frequencies
     minutes.register(app, router)  # also group -3: photos for open minutes
     ledger.register(app, router)
+    forms.register(app, router)  # also group -4: files for an open forms wizard
     router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)

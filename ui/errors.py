@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-Feature = Literal["notices", "meetings", "minutes", "ledger", "org", "compliance", "import"]
+Feature = Literal[
+    "notices", "meetings", "minutes", "ledger", "org", "compliance", "import", "forms"
+]
 
 GENERIC = "error.generic"
 

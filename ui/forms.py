@@ -7,9 +7,29 @@ the sender's language, and the sender may then change anything before sending.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from domain.forms import ROSTER_PHONE, ROSTER_UNIT, FormKind, QType, Question, Repeat, ShowIf
+from ui.callbacks import CallbackData
 from ui.i18n import Catalog
+
+
+@dataclass(frozen=True)
+class FormOpen(CallbackData):
+    """填写 on a private copy or reminder: open this cycle's form (branch_id 0 for a member
+    form, else the branch answered for)."""
+
+    prefix: ClassVar[str] = "fo"
+    cycle_id: int
+    branch_id: int
+
+
+@dataclass(frozen=True)
+class FormChase(CallbackData):
+    """催报 on a results screen: remind everyone of this cycle who has not answered, now."""
+
+    prefix: ClassVar[str] = "fch"
+    cycle_id: int
 
 
 @dataclass(frozen=True)
