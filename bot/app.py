@@ -36,6 +36,7 @@ from handlers import (
 from handlers.commands import publish_commands
 from handlers.errors import on_error
 from handlers.wizard import WizardRouter
+from scheduler.forms import register_jobs as register_form_jobs
 from scheduler.jobs import register_jobs as register_scheduled_jobs
 from scheduler.meetings import register_jobs as register_meeting_jobs
 from scheduler.notices import register_jobs
@@ -139,6 +140,7 @@ def build_application(
     wire(app)
     register_jobs(app)
     register_meeting_jobs(app)
+    register_form_jobs(app)
     register_scheduled_jobs(app)  # reminders, digests, reports: due occurrences, once each
     worker = OutboxWorker(
         app.bot,

@@ -196,6 +196,13 @@ def _back(draft: AnswerDraft, event: Event, now: datetime) -> AnswerDraft | Refu
     return replace(draft, current=earlier)
 
 
+def _all_kept(draft: AnswerDraft, event: Event, now: datetime) -> AnswerDraft | Refusal:
+    """全部沿用: every pre-filled answer stands; straight to the review (only when complete)."""
+    if missing(draft.questions, answers_of(draft)):
+        return Refusal("form.incomplete")
+    return replace(draft, step="review")
+
+
 def _nothing(draft: AnswerDraft, event: Event, now: datetime) -> AnswerDraft | Refusal:
     """本期无情况: a branch reports that there was nothing this period (a valid answer)."""
     if not draft.allow_nothing:
@@ -225,6 +232,7 @@ STEPS: Steps[AnswerDraft] = {
         "done": _done,
         "skip": _skip,
         "keep": _keep,
+        "all": _all_kept,
         "back": _back,
         "nothing": _nothing,
     },

@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from scheduler import meetings
+from scheduler import forms, meetings
 from services import outbox
 from services.chats import migrate_chat
 from services.notices import (
@@ -43,7 +44,11 @@ log = logging.getLogger(__name__)
 
 # Rows queued as intent, by purpose: each slice's sender renders its own when it is sent
 # (notices, older than this registry, are rendered by the worker below).
-SENDERS = {**meetings.SENDERS}
+# Slices whose items are queued as intent: each renders its purposes at send time.
+SENDERS: dict[str, Callable[[ExtBot[Any], Deps, outbox.Delivery], Awaitable[int | None]]] = {
+    **meetings.SENDERS,
+    **forms.SENDERS,
+}
 BULK = {"bulk": True}  # rate_limit_args: broadcasts stand aside for interactive answers
 
 

@@ -7,11 +7,17 @@ the sender's language, and the sender may then change anything before sending.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.forms import ROSTER_PHONE, ROSTER_UNIT, FormKind, QType, Question, Repeat, ShowIf
-from ui.callbacks import CallbackData
-from ui.i18n import Catalog
+from services.forms_delivery import CardState, CopyState
+from ui.callbacks import CallbackData, button
+from ui.i18n import Catalog, Html
+from ui.render import datetime_text
 
 
 @dataclass(frozen=True)
@@ -249,3 +255,77 @@ def template_form(
         for q in chosen.questions
     )
     return catalog.plain(locale, chosen.title), catalog.plain(locale, chosen.intro), questions
+
+
+# ---- the group card and the private copy ----
+
+LINK_PREFIX = "f_"  # /start f_<cycle>_<branch>: the card's 填写 link opens the form privately
+
+
+def answer_link_payload(cycle_id: int, branch_id: int) -> str:
+    """The /start payload of a card's 填写 link."""
+    return f"{LINK_PREFIX}{cycle_id}_{branch_id}"
+
+
+def parse_answer_link(payload: str) -> tuple[int, int] | None:
+    """(cycle, branch) of a 填写 link payload, or None when it is not one (or forged)."""
+    parts = payload.removeprefix(LINK_PREFIX).split("_")
+    if not payload.startswith(LINK_PREFIX) or len(parts) != 2:
+        return None
+    if not all(p.isdigit() and len(p) < 19 for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def render_card(
+    catalog: Catalog,
+    locale: str,
+    tz: ZoneInfo,
+    now: datetime,
+    state: CardState,
+    bot_username: str,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A group's card: 📝 title · 截止 date · 已填 n/m, with 填写 opening the form privately."""
+    key = "form.card.branch" if state.kind is FormKind.BRANCH else "form.card.member"
+    text = catalog.t(
+        locale, key, title=state.title,
+        deadline=datetime_text(catalog, locale, state.deadline, tz, now),
+        answered=state.answered, expected=state.expected,
+    )  # fmt: skip
+    if state.closed:
+        return catalog.t(locale, "form.card.closed", card=Html(text)), None
+    link = f"https://t.me/{bot_username}?start={answer_link_payload(state.cycle_id, state.org_id)}"
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(catalog.plain(locale, "form.card.fill"), url=link)]]
+    )
+    return text, markup
+
+
+def render_copy(
+    catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime, state: CopyState
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A private copy: what the form is, for which branch, by when, and 填写."""
+    deadline = datetime_text(catalog, locale, state.deadline, tz, now)
+    if state.kind is FormKind.BRANCH:
+        text = catalog.t(
+            locale, "form.copy.branch", title=state.title, branch=state.branch,
+            deadline=deadline, questions=state.questions,
+        )  # fmt: skip
+    else:
+        text = catalog.t(
+            locale, "form.copy.member", title=state.title, deadline=deadline,
+            questions=state.questions,
+        )  # fmt: skip
+    if state.intro:
+        text = catalog.t(locale, "form.copy.with_intro", head=Html(text), intro=state.intro)
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    catalog.plain(locale, "form.card.fill"),
+                    FormOpen(state.cycle_id, state.branch_id),
+                )
+            ]
+        ]
+    )
+    return text, markup
