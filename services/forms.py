@@ -42,11 +42,11 @@ from domain.forms import (
 )
 from domain.forms_wizard import STEPS as ANSWER_STEPS
 from domain.forms_wizard import AnswerDraft, answers_of
-from domain.orgs import Permission
+from domain.orgs import Level, Permission
 from domain.validation import Invalid, clean_text
 from domain.wizard import Event, Refusal, apply
 from services import audit
-from services.authz import Actor, permissions, require, roles_in
+from services.authz import Actor, ancestry, permissions, require, roles_in
 from services.drafts import take_draft
 from services.errors import NotFound, ServiceError
 from services.forms_delivery import ANSWERING_ROLES, Delivered, mark_card_dirty, queue_cycle
@@ -299,30 +299,37 @@ async def _cycle(session: AsyncSession, cycle_id: int) -> tuple[Form, FormCycle]
 # ---- who answers ----
 
 
+async def _in_audience(session: AsyncSession, audience: Audience, org_id: int) -> bool:
+    """Whether a branch is one the audience reaches (itself or a committee above it named),
+    found by walking up from the branch: a keyed lookup, never a list of the city."""
+    org = await session.get(Organization, org_id)
+    if org is None or org.level == Level.COMMITTEE or org.archived_at is not None:
+        return False
+    return bool(set(await ancestry(session, org_id)) & set(audience.org_ids))
+
+
 async def _member_respondent(
     session: AsyncSession, user_id: int, audience: Audience
 ) -> Member | None:
     """The person's own roster entry inside the audience (active, right stage and group)."""
-    branch_ids = [b.id for b in await notice_branches(session, audience)]
-    if not branch_ids:
-        return None
-    return await session.scalar(
-        select(Member)
-        .where(
-            Member.user_id == user_id,
-            Member.org_id.in_(branch_ids),
-            *audience_member_filter(audience),
+    entries = (
+        await session.scalars(
+            select(Member)
+            .where(Member.user_id == user_id, *audience_member_filter(audience))
+            .order_by(Member.id)
         )
-        .order_by(Member.id)
-        .limit(1)
-    )
+    ).all()
+    for entry in entries:
+        if await _in_audience(session, audience, entry.org_id):
+            return entry
+    return None
 
 
 async def _branch_respondent(
     session: AsyncSession, user_id: int, org_id: int, audience: Audience, today: date
 ) -> bool:
     """Whether the person holds an office that answers for this branch, in the audience."""
-    if org_id not in {b.id for b in await notice_branches(session, audience)}:
+    if not await _in_audience(session, audience, org_id):
         return False
     held = {role for _org, role in await roles_in(session, user_id, [org_id], today)}
     return bool(held & ANSWERING_ROLES)
