@@ -21,6 +21,7 @@ OLD_DRAFTS = [
     ("me_phone", "phone", {}, "13800138000"),
     ("reject_registration", "reason", {"registration_id": 1}, "不符合条件"),
     ("roster_import", "await_file", {"org_id": 1}, "名册在哪里发"),
+    ("form_answer", "q", {"cycle_id": 1, "current": 0}, "35"),
 ]
 
 

@@ -87,6 +87,15 @@ def test_prefilled_answers_are_confirmed_with_one_tap() -> None:
     assert refused(draft, "keep") == "stale"  # nothing there yet to confirm
 
 
+def test_last_periods_answers_can_all_stand_with_one_tap() -> None:
+    partial = start(7, FORM, {0: True, 1: 30})
+    assert refused(partial, "all") == "form.incomplete"  # 活动形式 is still to be answered
+    whole = start(7, FORM, {0: True, 1: 30, 2: (0, 1)})
+    review = step(whole, "all")
+    assert review.step == "review"
+    assert answers_of(review) == {0: True, 1: 30, 2: (0, 1)}
+
+
 def test_the_review_changes_an_answer_and_submit_needs_every_required_one() -> None:
     draft = start(7, FORM, {0: False, 2: (1,)})
     draft = step(step(draft, "keep"), "done")
