@@ -20,7 +20,13 @@ from services.orgs import create_org
 from services.orgs_roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
-from storage.models import FormResponse, FormResponseVersion, Member, OutboxItem
+from storage.models import (
+    FormAnonymousAnswer,
+    FormResponse,
+    FormResponseVersion,
+    Member,
+    OutboxItem,
+)
 from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
@@ -367,3 +373,49 @@ async def test_branch_form_nothing_to_report_and_restart(
     assert row.respondent == f"b:{world.branches['第二支部']}"
     # Wang is no officer: a branch form is not hers.
     assert world.people["wang"].id != li.id
+
+
+async def test_anonymous_answers_cannot_be_joined_and_attachments_are_taken(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    db = bot.deps.db
+    questions = (
+        Question(QType.SINGLE, "对支部工作是否满意", choices=("满意", "基本满意", "不满意")),
+        Question(QType.ATTACHMENT, "活动照片", required=False),
+    )
+    published = await publish_form(
+        db, Actor(world.sender.id),
+        spec(world, clock, questions=questions, anonymous=True, title="民主评议"),
+        now=clock.now(), today=clock.now().date(),
+    )  # fmt: skip
+    await delivered(bot)
+    wang = world.people["wang"]
+    first = await tap(bot, wang, emu.last_sent(wang), "✏️ 填写")
+    photo_question = await tap(bot, wang, first, "○ 基本满意")
+    assert "活动照片" in photo_question.content
+    text_instead = await say(bot, wang, "照片稍后补")
+    assert "按钮" in text_instead.content or "照片" in text_instead.content
+    await wang.send_photo(b"\xff\xd8\xff jpeg bytes")
+    await bot.settle()
+    review = emu.last_sent(wang)
+    assert "🖼 照片" in review.content
+    done = await tap(bot, wang, review, "📤 提交")
+    assert "已提交" in done.content
+    async with db.read() as s:
+        response = await s.scalar(select(FormResponse))
+        stored = (await s.scalars(select(FormAnonymousAnswer))).all()
+    assert response is not None
+    assert response.answers is None  # who answered is known, what they answered is not here
+    assert len(stored) == 1
+    assert stored[0].answers["0"] == 1
+    assert set(stored[0].__table__.columns.keys()) == {  # type: ignore[attr-defined]
+        "id",
+        "cycle_id",
+        "org_id",
+        "answers",
+        "submitted_on",
+    }
+    # Changing an anonymous answer would need the link that is not kept.
+    again = await say(bot, wang, f"/start f_{published.cycle.id}_0")
+    assert "匿名" in again.content
