@@ -409,7 +409,7 @@ async def test_anonymous_answers_cannot_be_joined_and_attachments_are_taken(
     assert response.answers is None  # who answered is known, what they answered is not here
     assert len(stored) == 1
     assert stored[0].answers["0"] == 1
-    assert set(stored[0].__table__.columns.keys()) == {  # type: ignore[attr-defined]
+    assert set(stored[0].__table__.columns.keys()) == {
         "id",
         "cycle_id",
         "org_id",
