@@ -7,13 +7,16 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from domain.forms import ROSTER_PHONE, FormKind, LatePolicy, QType, Question, ShowIf
 from domain.orgs import Kind, Level, Role, Stage, Status
 from scheduler.forms import refresh_cards
 from services.authz import Actor
+from services.errors import ServiceError
 from services.forms import FormSpec, publish_form
+from services.forms_admin import close_form
 from services.groups import bind_chat
 from services.notices import Audience
 from services.orgs import create_org
@@ -21,6 +24,7 @@ from services.orgs_roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
 from storage.models import (
+    AuditEntry,
     FormAnonymousAnswer,
     FormResponse,
     FormResponseVersion,
@@ -419,3 +423,39 @@ async def test_anonymous_answers_cannot_be_joined_and_attachments_are_taken(
     # Changing an anonymous answer would need the link that is not kept.
     again = await say(bot, wang, f"/start f_{published.cycle.id}_0")
     assert "匿名" in again.content
+
+
+async def test_closing_a_form_stops_answers_and_updates_the_cards(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    db = bot.deps.db
+    questions = (Question(QType.SHORT, "意见建议"),)
+    published = await publish_form(
+        db, Actor(world.sender.id), spec(world, clock, questions=questions),
+        now=clock.now(), today=clock.now().date(),
+    )  # fmt: skip
+    await delivered(bot)
+    wang = world.people["wang"]
+    with pytest.raises(ServiceError) as denied:
+        await close_form(db, Actor(wang.id), published.form.id, now=clock.now(),
+                         today=clock.now().date())  # fmt: skip
+    assert denied.value.code == "auth.denied"
+    closed = await close_form(db, Actor(world.sender.id), published.form.id, now=clock.now(),
+                              today=clock.now().date())  # fmt: skip
+    assert closed.cards == 1
+    with pytest.raises(ServiceError) as twice:
+        await close_form(db, Actor(world.sender.id), published.form.id, now=clock.now(),
+                         today=clock.now().date())  # fmt: skip
+    assert twice.value.code == "stale"
+    assert await refresh_cards(bot.deps) == 1
+    await delivered(bot)
+    card = emu.last_sent(world.groups["第一支部"])
+    assert "已停止收集" in card.content
+    assert not card.reply_markup
+    await wang.press(emu.last_sent(wang), "✏️ 填写")
+    await bot.settle()
+    assert "停止收集" in alert(wang)
+    async with db.read() as s:
+        audited = await s.scalar(select(AuditEntry).where(AuditEntry.action == "form.close"))
+    assert audited is not None
