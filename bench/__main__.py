@@ -6,7 +6,15 @@ import argparse
 import asyncio
 import importlib
 
-BENCHMARKS = ("updates", "members", "roster_import", "broadcast", "meeting_presses", "compliance")
+BENCHMARKS = (
+    "updates",
+    "members",
+    "roster_import",
+    "broadcast",
+    "meeting_presses",
+    "compliance",
+    "forms_reminders",
+)
 
 
 def main() -> None:
