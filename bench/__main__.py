@@ -14,6 +14,7 @@ BENCHMARKS = (
     "meeting_presses",
     "compliance",
     "forms_delivery",
+    "forms_reminders",
 )
 
 

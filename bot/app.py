@@ -69,6 +69,7 @@ def build_deps(cfg: Config, *, clock: Clock | None = None, db: Database | None =
             default_locale=cfg.bot.default_locale,
             superadmins=frozenset(cfg.bot.superadmins),
             schedule=cfg.schedule,
+            form_remind_days=cfg.forms.remind_days,
         ),
     )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.forms_chase import REMIND_DAYS, REMIND_DAYS_MAX
 from domain.locale import SUPPORTED_LOCALES
 from domain.schedule import ScheduleRules
 
@@ -96,6 +97,14 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class FormsConfig:
+    """Forms (信息报送): when those who have not answered are reminded."""
+
+    # Days before a cycle's due day (at the digest hour), latest last.
+    remind_days: tuple[int, ...] = REMIND_DAYS
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -105,6 +114,7 @@ class Config:
     logging: LoggingConfig = LoggingConfig()
     outbox: OutboxConfig = OutboxConfig()
     schedule: ScheduleRules = field(default_factory=ScheduleRules)
+    forms: FormsConfig = FormsConfig()
     source: Path | None = None
 
 
@@ -127,6 +137,7 @@ _ALLOWED: dict[str, set[str]] = {
         "warn_days_before_end",
         "absence_months",
     },
+    "forms": {"remind_days"},
 }
 
 
@@ -158,7 +169,8 @@ def parse_config(
 ) -> Config:
     """Validate a parsed TOML document into a Config, or raise ConfigError naming the key."""
     env = dict(os.environ) if env is None else env
-    unknown = sorted(set(raw) - {"telegram", "database", "bot", "logging", "outbox", "schedule"})
+    sections = {"telegram", "database", "bot", "logging", "outbox", "schedule", "forms"}
+    unknown = sorted(set(raw) - sections)
     if unknown:
         raise ConfigError(unknown[0], "unknown section")
 
@@ -245,6 +257,7 @@ def parse_config(
         outbox_values[key] = value
 
     schedule = _schedule(_table(raw, "schedule"))
+    forms = _forms(_table(raw, "forms"))
 
     return Config(
         telegram=TelegramConfig(
@@ -264,7 +277,21 @@ def parse_config(
         logging=LoggingConfig(level=level),
         outbox=OutboxConfig(**outbox_values),
         schedule=schedule,
+        forms=forms,
     )
+
+
+def _forms(fm: dict[str, Any]) -> FormsConfig:
+    days = _get(fm, "forms", "remind_days", list, list(REMIND_DAYS))
+    if not all(
+        isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= REMIND_DAYS_MAX for d in days
+    ) or len(set(days)) != len(days):
+        raise ConfigError(
+            "forms.remind_days",
+            f"must be a list of different days before the due day, 1..{REMIND_DAYS_MAX}, "
+            "e.g. [3, 1]",
+        )
+    return FormsConfig(remind_days=tuple(sorted(days, reverse=True)))
 
 
 def _schedule(sc: dict[str, Any]) -> ScheduleRules:
@@ -314,5 +341,6 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         logging=cfg.logging,
         outbox=cfg.outbox,
         schedule=cfg.schedule,
+        forms=cfg.forms,
         source=path,
     )

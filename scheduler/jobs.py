@@ -17,6 +17,8 @@ from typing import Protocol
 from telegram.ext import Application, ContextTypes
 
 from scheduler.compliance import compliance_jobs
+from scheduler.forms_cycles import FormCycles
+from scheduler.forms_reminders import FormReminders
 from scheduler.meetings_reminders import MeetingReminders
 from scheduler.notices import NoticeNudges
 from services.jobs import Effects, Occurrence, already_ran, record_skipped, run_occurrence
@@ -54,7 +56,8 @@ class Job(Protocol):
 
 def default_jobs() -> list[Job]:
     """Every job the bot runs, in the order they are looked at."""
-    return [MeetingReminders(), *compliance_jobs(), NoticeNudges()]
+    # A new cycle is issued before its own reminders are looked at.
+    return [MeetingReminders(), *compliance_jobs(), NoticeNudges(), FormCycles(), FormReminders()]
 
 
 class JobRunner:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from domain.forms_chase import REMIND_DAYS
 from domain.schedule import ScheduleRules
 from services.activity import ActivityLog
 from services.clock import Clock
@@ -24,6 +25,8 @@ class Settings:
     default_locale: str
     superadmins: frozenset[int] = frozenset()
     schedule: ScheduleRules = field(default_factory=ScheduleRules)
+    # Form reminders: days before a cycle's due day (bot.config's [forms] remind_days).
+    form_remind_days: tuple[int, ...] = REMIND_DAYS
 
 
 @dataclass(frozen=True)

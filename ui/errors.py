@@ -166,6 +166,7 @@ ERRORS: dict[str, str] = {
     "form.rows.too_many": "form.error.rows_too_many",
     "form.members.too_many": "form.error.members_too_many",
     "form.answer.required": "form.error.answer_required",
+    "form.chase.recent": "form.chase.error.recent",
 }
 
 # How a feature words a code that other features word differently.

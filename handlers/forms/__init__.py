@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from telegram.ext import Application, MessageHandler, filters
 
-from handlers.forms import answer
+from handlers.forms import answer, chase
 from handlers.forms.common import media_received, presses
 from handlers.wizard import WizardRouter
 
 # Photos and files are looked at before the notice composer (-1) and the roster import (0):
 # an open forms wizard takes them (an XLSX to build from, an attachment answered).
 MEDIA_GROUP = -4
+
+# Modules whose presses join the shared `presses` when imported (before it is registered).
+__all__ = ["answer", "chase", "register"]
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
