@@ -219,10 +219,12 @@ def _xlsx_rows(data: bytes) -> list[list[object]] | SheetError:
         try:
             sheet = book.worksheets[0]
             rows: list[list[object]] = []
-        for row in reader:
-            cells: list[object] = [cell.strip() or None for cell in row[:MAX_COLUMNS]]
-            rows.append(cells)
-        return rows
+            # Only the header and a sample are read: a huge sheet costs no more than this.
+            for row in sheet.iter_rows(
+                values_only=True, max_col=MAX_COLUMNS, max_row=HEADER_ROWS + SAMPLE_ROWS
+            ):
+                rows.append(list(row))
+            return rows
         finally:
             book.close()
     except Exception:  # noqa: BLE001 - a damaged file makes openpyxl raise nearly anything
@@ -254,9 +256,10 @@ def _csv_rows(data: bytes) -> list[list[object]] | SheetError:
     delimiter = max(_DELIMITERS, key=head.count)
     try:
         reader = csv.reader(io.StringIO("\n".join(lines), newline=""), delimiter=delimiter)
-        rows: list[list[object]] = [
-            [cell.strip() or None for cell in row][:MAX_COLUMNS] for row in reader
-        ]
+        rows: list[list[object]] = []
+        for row in reader:
+            cells: list[object] = [cell.strip() or None for cell in row[:MAX_COLUMNS]]
+            rows.append(cells)
         return rows
     except csv.Error:
         return SheetError("form.build.file_corrupt")
