@@ -207,6 +207,7 @@ def from_guesses(draft: BuildDraft, guesses: Sequence[Guess], title: str = "") -
     return replace(
         draft,
         template=None,
+        kind=None,  # asked once the guesses are checked
         questions=questions,
         title=draft.title or (title or None),
         pick=0,
@@ -370,6 +371,8 @@ def _back(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusa
         return STALE
     if step == "qs":
         draft = replace(draft, work=None, work_index=-1)  # an unsaved question is let go
+        if draft.kind is None:
+            step = "guess"  # still checking an uploaded sheet's guesses
     if step == "qo" and draft.work is None:
         return STALE
     return replace(draft, step=step)
@@ -734,7 +737,9 @@ def _save(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusa
     problem = check_form(questions)
     if problem is not None:
         return Refusal(problem.code)
-    return replace(draft, questions=questions, work=None, work_index=-1, step="qs")
+    # Fixing a guessed question (before the kind is chosen) returns to the sheet's list.
+    step = "guess" if draft.kind is None else "qs"
+    return replace(draft, questions=questions, work=None, work_index=-1, step=step)
 
 
 def _all_branches(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
