@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 import zipfile
 from dataclasses import replace
 from datetime import timedelta
@@ -107,7 +108,8 @@ async def test_branches_are_found_by_part_of_their_name(db: Database, clock: Fak
     for i in range(30):
         await org(db, clock, f"第{i:02d}党支部", Level.BRANCH, t.committee)
     page = await branch_choices(db, SUPER, t.committee, today(clock), offset=0, limit=8)
-    assert page.total == 33 and len(page.items) == 8  # with the general branch
+    assert page.total == 33
+    assert len(page.items) == 8
     found = await branch_choices(db, SUPER, t.committee, today(clock), offset=0, limit=8,
                                  name_part="第17")  # fmt: skip
     assert [o.name for o in found.items] == ["第17党支部"]
@@ -116,12 +118,12 @@ async def test_branches_are_found_by_part_of_their_name(db: Database, clock: Fak
     assert literal.total == 0  # typed text is matched literally, not as a pattern
 
 
-def xlsx(rows: list[list[object]], merges: tuple[str, ...] = ()) -> bytes:
+def xlsx(rows: Sequence[Sequence[object]], merges: tuple[str, ...] = ()) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
     for row in rows:
-        sheet.append(row)
+        sheet.append(list(row))
     for cells in merges:
         sheet.merge_cells(cells)
     out = io.BytesIO()
@@ -152,7 +154,8 @@ def test_a_two_level_header_with_merged_cells_and_a_title_row() -> None:
         ("参加次数", QType.INTEGER),
         ("备注", QType.LONG),
     ]  # the blank fourth column is left out
-    assert isinstance(result, SheetGuess) and result.title == "2026年党员信息统计表"
+    assert isinstance(result, SheetGuess)
+    assert result.title == "2026年党员信息统计表"
 
 
 def test_a_merged_header_over_two_data_columns_names_both() -> None:
@@ -176,7 +179,8 @@ def test_csv_in_gbk_and_utf8_with_bom() -> None:
             ("性别", QType.SINGLE),
             ("出生日期", QType.DATE),
         ]
-        assert isinstance(result, SheetGuess) and result.questions[1].choices == ("女", "男")
+        assert isinstance(result, SheetGuess)
+        assert result.questions[1].choices == ("女", "男")
 
 
 def test_files_that_are_not_tables_are_refused_clearly() -> None:
@@ -200,6 +204,6 @@ def test_files_that_are_not_tables_are_refused_clearly() -> None:
 
 
 def test_only_a_sample_of_a_long_sheet_is_read() -> None:
-    rows: list[list[object]] = [["人数"]] + [[i] for i in range(SAMPLE_ROWS * 3)]
+    rows: list[list[object]] = [["人数"], *([i] for i in range(SAMPLE_ROWS * 3))]
     rows.append(["不是数字"])  # beyond the sample: does not change the guess
     assert guessed(questions_from_table(xlsx(rows), "a.xlsx")) == [("人数", QType.INTEGER)]

@@ -193,7 +193,8 @@ def test_deadline_repeat_and_anonymity() -> None:
     assert refused(draft, "text", text="胡说") == "form.build.bad_time"
     draft = go(draft, "text", text="2026-12-20")
     assert draft.step == "opt"
-    assert draft.deadline is not None and draft.deadline.date().isoformat() == "2026-12-20"
+    assert draft.deadline is not None
+    assert draft.deadline.date().isoformat() == "2026-12-20"
     draft = go(draft, "rep", 1)
     assert (draft.step, draft.repeat) == ("dd", Repeat.MONTHLY)
     assert refused(draft, "text", text="31") == "form.build.due_day"
