@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 import zipfile
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -29,6 +29,7 @@ from services.forms_builder import (
     publish_built,
     questions_from_table,
 )
+from services.orgs_roles import grant_role
 from storage.db import Database
 from storage.models import Form, FormCycle
 from tests.conftest import FakeClock
@@ -57,8 +58,6 @@ def ready(org_id: int, name: str, clock: FakeClock, **kw: object) -> BuildDraft:
 async def test_publishing_twice_is_once_and_takes_the_draft(db: Database, clock: FakeClock) -> None:
     t = await tree(db, clock)
     admin, _ = await linked_member(db, clock, t.branch_b, BASE_UID + 1, "组织委员")
-    from services.orgs_roles import grant_role
-
     await grant_role(db, SUPER, t.committee, Role.COMMITTEE_ADMIN, user_id=admin.user_id,
                      now=clock.now(), today=today(clock))  # fmt: skip
     await keep_draft(db, admin.user_id, ready(t.committee, "综合党委", clock, repeat=Repeat.MONTHLY,
@@ -204,6 +203,6 @@ def test_files_that_are_not_tables_are_refused_clearly() -> None:
 
 
 def test_only_a_sample_of_a_long_sheet_is_read() -> None:
-    rows: list[list[object]] = [["人数"], *([i] for i in range(SAMPLE_ROWS * 3))]
+    rows: list[Sequence[object]] = [["人数"], *([i] for i in range(SAMPLE_ROWS * 3))]
     rows.append(["不是数字"])  # beyond the sample: does not change the guess
     assert guessed(questions_from_table(xlsx(rows), "a.xlsx")) == [("人数", QType.INTEGER)]
