@@ -53,6 +53,7 @@ from ui.render import format_datetime, stage_label
 PAGE = 8  # buttons per page in pickers
 NAME_MAX = 40  # of a name on a button
 EARLIER = 10  # earlier forms offered to copy
+TEXT_MAX = 3500  # of one screen's text, leaving room for an error line above it
 
 Keyboard = list[list[InlineKeyboardButton]]
 Screen = tuple[str, Keyboard, BuildDraft]
@@ -350,10 +351,15 @@ async def _questions(context: BotContext, actor: Actor, draft: BuildDraft) -> Sc
     if draft.questions:
         row.append(_b(context, "form.build.questions_done", "qs", "next"))
     keyboard.append(row)
-    text = "\n".join(lines)
-    if len(text) > 3500:  # Telegram's 4,096 characters: the buttons still list every question
-        text = text[:3500] + "…"
-    return text, keyboard, draft
+    # Telegram's 4,096 characters: whole lines are left off (never half a tag); the buttons
+    # below still list every question.
+    cut = False
+    while len("\n".join(lines)) > TEXT_MAX and len(lines) > 1:
+        lines.pop()
+        cut = True
+    if cut:
+        lines.append("…")
+    return "\n".join(lines), keyboard, draft
 
 
 async def _manage(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:

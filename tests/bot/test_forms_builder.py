@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import openpyxl
@@ -10,13 +11,17 @@ from sqlalchemy import select
 
 from bot.app import build_deps
 from domain.forms import FormKind, LatePolicy, QType, Question, Repeat, ShowIf
+from domain.forms_builder import choose_org, start
+from domain.orgs import Kind, Level
 from services.authz import Actor
+from services.drafts import keep_draft
 from services.forms import FormSpec, publish_form
 from services.notices import Audience
+from services.orgs import create_org
 from storage.db import Database
 from storage.models import Draft, Form
 from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
-from tests.bot.test_notices import World, alert_text, make_world, say, tap
+from tests.bot.test_notices import SUPER, World, alert_text, make_world, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuMessage
@@ -309,3 +314,45 @@ async def test_a_restart_keeps_the_draft(emu: Emulator, db: Database, clock: Fak
         assert bot.errors == []
     finally:
         await stop_bot(bot)
+
+
+async def test_many_branches_are_found_by_name_and_long_lists_fit(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    sender, db, now = world.sender, bot.deps.db, clock.now()
+    for i in range(40):
+        await create_org(db, SUPER, name=f"第{i:02d}联合支部", level=Level.BRANCH,
+                         kind=Kind.STANDARD, parent_id=world.committee, now=now,
+                         today=now.date())  # fmt: skip
+    long_questions = tuple(Question(QType.SHORT, f"{i}" + "问" * 190) for i in range(40))
+    draft = replace(
+        choose_org(start(single_org=True), world.committee, "两新工委", Level.COMMITTEE),
+        step="qs", kind=FormKind.MEMBER, title="很多问题", intro="", questions=long_questions,
+    )  # fmt: skip
+    await keep_draft(db, sender.id, draft, now)
+    offer = await say(bot, sender, "/form")
+    questions = await tap(bot, sender, offer, "继续填写")
+    assert len(questions.content) < 4096
+    assert questions.content.endswith("…")
+    assert len(questions.button_texts()) == 40 + 2 + 2  # every question, 添加/下一步, 上一步/取消
+    audience = await tap(bot, sender, questions, "问题都好了，下一步")
+    branches = await tap(bot, sender, audience, "选择支部…")
+    assert "共 43 个" in branches.content
+    found = await say(bot, sender, "第17")
+    assert "名称含“第17”" in found.content
+    picked = await tap(bot, sender, found, "⬜ 第17联合支部")
+    assert "✅ 第17联合支部" in picked.button_texts()
+    everything = await tap(bot, sender, picked, "显示全部")
+    audience = await tap(bot, sender, everything, "完成")
+    assert "已选 1 个支部（第17联合支部）" in audience.content
+    deadline = await tap(bot, sender, audience, "下一步")
+    options = await tap(bot, sender, deadline, "3天后 18:00")
+    summary = await tap(bot, sender, options, "下一步")
+    preview = emu.sent_to(sender)[-4:-1]  # 40 long questions: the form in several messages
+    assert "预览" in preview[0].content
+    assert all(len(m.content) <= 4096 for m in preview)
+    done = await tap(bot, sender, summary, "✅ 确认发布")
+    assert "发到 1 个支部" in done.content
+    [form] = await forms(db)
+    assert len(form.audience["org_ids"]) == 1
