@@ -204,6 +204,8 @@ def from_guesses(draft: BuildDraft, guesses: Sequence[Guess], title: str = "") -
     questions = tuple(
         Question(type=g.type, title=g.title, choices=g.choices) for g in guesses[:QUESTIONS_MAX]
     )
+    named = check_title(title) if title else None  # a sheet's title row, if it fits as one
+    title = named if isinstance(named, str) else ""
     return replace(
         draft,
         template=None,

@@ -352,6 +352,17 @@ async def file_received(update: Update, context: BotContext) -> None:
     draft = await open_draft(context.deps.db, user.id, BuildDraft)
     if not isinstance(draft, BuildDraft):
         return
+    try:
+        await _take_file(message, context, actor, draft)
+    except ServiceError as exc:
+        # The right to send was taken away (or the organization is gone) meanwhile.
+        await clear_draft(context.deps.db, user.id, FLOW)
+        await message.reply_text(context.t(_words(exc.code)))
+
+
+async def _take_file(
+    message: Message, context: BotContext, actor: Actor, draft: BuildDraft
+) -> None:
     if draft.step != "file":
         await ask(context, actor, draft, "form.build.no_file_here")
         return
