@@ -12,14 +12,15 @@ from sqlalchemy import select
 from bot.app import build_deps
 from domain.forms import FormKind, LatePolicy, QType, Question, Repeat, ShowIf
 from domain.forms_builder import choose_org, start
-from domain.orgs import Kind, Level
+from domain.orgs import Kind, Level, Role
 from services.authz import Actor
 from services.drafts import keep_draft
 from services.forms import FormSpec, publish_form
 from services.notices import Audience
 from services.orgs import create_org
+from services.orgs_roles import grant_role
 from storage.db import Database
-from storage.models import Draft, Form
+from storage.models import Draft, Form, Member
 from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
 from tests.bot.test_notices import SUPER, World, alert_text, make_world, say, tap
 from tests.conftest import FakeClock
@@ -356,3 +357,43 @@ async def test_many_branches_are_found_by_name_and_long_lists_fit(
     assert "发到 1 个支部" in done.content
     [form] = await forms(db)
     assert len(form.audience["org_ids"]) == 1
+
+
+async def test_a_branch_secretary_sends_member_forms_only(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    wang, db, now = world.people["wang"], bot.deps.db, clock.now()
+    async with db.read() as s:
+        member_id = await s.scalar(select(Member.id).where(Member.user_id == wang.id))
+    await grant_role(db, SUPER, world.branches["第一支部"], Role.SECRETARY, member_id=member_id,
+                     now=now, today=now.date())  # fmt: skip
+    start = await say(bot, wang, "/form")
+    assert "为“第一支部”制作表单" in start.content
+    templates = await tap(bot, wang, start, "📋 从模板开始")
+    assert templates.button_texts() == ["党员信息更新", "志愿服务报名", "上一步", "取消"]
+    kind = await tap(bot, wang, templates, "志愿服务报名")
+    assert kind.button_texts() == ["✅ 党员填写", "上一步", "取消"]
+    await wang.press_raw(kind, "fb:kind:pick:1")  # 支部填写, forged
+    await bot.settle()
+    assert "已失效" in alert_text(wang)
+    title = await tap(bot, wang, kind, "✅ 党员填写")
+    intro = await tap(bot, wang, title, "保持不变")
+    questions = await tap(bot, wang, intro, "保持不变")
+    audience = await tap(bot, wang, questions, "问题都好了，下一步")
+    assert "范围：本支部（第一支部）" in audience.content
+    assert "选择支部…" not in audience.button_texts()
+    stages = await tap(bot, wang, audience, "按身份筛选…")
+    stages = await tap(bot, wang, stages, "⬜ 正式党员")
+    audience = await tap(bot, wang, stages, "完成")
+    assert "预计 1 名党员填写" in audience.content  # Zhang is probationary
+    deadline = await tap(bot, wang, audience, "下一步")
+    options = await tap(bot, wang, deadline, "3天后 18:00")
+    options = await tap(bot, wang, options, "✅ 截止后仍可补报（标记迟报）")
+    assert "截止后不再接受填写" in options.content
+    summary = await tap(bot, wang, options, "下一步")
+    done = await tap(bot, wang, summary, "✅ 确认发布")
+    assert "发到 1 个支部：1 个支部群收到表单卡片，1 人收到私聊通知" in done.content
+    [form] = await forms(db)
+    assert (form.kind, form.template, form.late_policy) == ("member", "volunteer", "refuse")
+    assert form.audience["stages"] == ["full"]
