@@ -348,11 +348,12 @@ def previous(draft: BuildDraft) -> str | None:
     if step == "start":
         return None if draft.single_org else "org"
     if step == "qt":
-        # From a question's options (改类型) back to them; from the list back to the list.
-        return "qo" if draft.work is not None and draft.work.title else "qs"
+        # Changing a saved question's type (改答题方式) returns to its options; a new one's
+        # type returns to the list.
+        return "qo" if draft.work is not None and draft.work_index >= 0 else "qs"
     if step == "qo":
-        if draft.work is None:
-            return "qs"
+        if draft.work is None or draft.work_index >= 0:
+            return "qs"  # a saved question's changes are let go
         detail = detail_step(draft.work.type)
         return "qw" if detail == "qo" else "qb" if detail == "qu" else detail
     return _BACK.get(step)
@@ -881,8 +882,8 @@ _STEPS: dict[str, dict[str, Transition[BuildDraft]]] = {
     "qt": {"pick": _qtype},
     "qw": {"text": _wording, "keep": _keep_wording},
     "qc": {"text": _choices, "keep": _keep_details},
-    "qu": {"text": _unit, "skip": _no_unit},
-    "qb": {"text": _bounds, "skip": _no_bounds},
+    "qu": {"text": _unit, "skip": _no_unit, "keep": _to("qb")},
+    "qb": {"text": _bounds, "skip": _no_bounds, "keep": _to("qo")},
     "qcol": {"text": _columns, "keep": _keep_details},
     "qo": {
         "req": _required,

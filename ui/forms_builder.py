@@ -289,6 +289,13 @@ async def _intro(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen
 # ---- questions ----
 
 
+def bounds_text(q: Question) -> str:
+    """A number question's range as people write it: "0–31", "≥0", "≤500"."""
+    if q.low is not None and q.high is not None:
+        return f"{q.low}–{q.high}"
+    return f"≥{q.low}" if q.low is not None else f"≤{q.high}"
+
+
 def type_hint(context: BotContext, q: Question) -> str:
     """How a question is answered, in plain words: "请选择：是 / 否", "填写整数（人，0–31）"."""
     if q.type in (QType.SINGLE, QType.MULTI):
@@ -298,9 +305,7 @@ def type_hint(context: BotContext, q: Question) -> str:
         if q.unit:
             extra.append(q.unit)
         if q.low is not None or q.high is not None:
-            extra.append(
-                f"{q.low if q.low is not None else ''}–{q.high if q.high is not None else ''}"
-            )
+            extra.append(bounds_text(q))
         hint = context.plain(QTYPE_HINT_KEYS[q.type])
         return f"{hint}（{'，'.join(extra)}）" if extra else hint
     if q.type is QType.ROWS:
@@ -417,14 +422,23 @@ async def _choices(context: BotContext, actor: Actor, draft: BuildDraft) -> Scre
 
 async def _unit(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
     text = context.t("form.build.ask_unit", title=_work_title(draft))
+    keyboard: Keyboard = []
     if draft.work is not None and draft.work.unit:
         text += "\n\n" + context.t("form.build.current", value=draft.work.unit)
-    return text, [[_b(context, "form.build.no_unit", "qu", "skip")]], draft
+        keyboard.append([_b(context, "form.build.keep", "qu", "keep")])
+    keyboard.append([_b(context, "form.build.no_unit", "qu", "skip")])
+    return text, keyboard, draft
 
 
 async def _bounds(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
     text = context.t("form.build.ask_bounds", title=_work_title(draft))
-    return text, [[_b(context, "form.build.no_bounds", "qb", "skip")]], draft
+    keyboard: Keyboard = []
+    work = draft.work
+    if work is not None and (work.low is not None or work.high is not None):
+        text += "\n\n" + context.t("form.build.current", value=bounds_text(work))
+        keyboard.append([_b(context, "form.build.keep", "qb", "keep")])
+    keyboard.append([_b(context, "form.build.no_bounds", "qb", "skip")])
+    return text, keyboard, draft
 
 
 async def _columns(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:

@@ -228,3 +228,24 @@ def test_columns_are_read_one_per_line() -> None:
     assert parse_columns("\n".join(str(i) for i in range(7))) == Invalid(
         "form.build.columns_too_many"
     )
+
+
+def test_editing_a_saved_question_can_be_left_without_saving() -> None:
+    draft = at_questions()
+    draft = add(draft, QType.INTEGER, "人数")
+    draft = go(go(draft, "text", text="人"), "text", text="≥0")
+    draft = go(draft, "save")
+    editing = go(go(draft, "pick", 0), "edit")
+    types = go(editing, "type")
+    assert go(types, "back").step == "qo"  # 改答题方式 returns to the options
+    wording = go(types, "pick", QTYPES.index(QType.INTEGER))
+    unit = go(wording, "keep")
+    assert unit.step == "qu"
+    bounds = go(unit, "keep")  # the unit kept
+    options = go(bounds, "keep")  # the bounds kept
+    assert options.work == draft.questions[0]
+    changed = go(options, "req")
+    left = go(changed, "back")
+    assert left.step == "qs"
+    assert left.questions == draft.questions  # the change was let go
+    assert left.work is None
