@@ -39,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", "cmd.cancel", private_only=True),
     Command("notice", "cmd.notice", admin=True, private_only=True),
     Command("meeting", "cmd.meeting", admin=True, private_only=True),
+    Command("form", "cmd.form", admin=True, private_only=True),
     Command("receipts", "cmd.receipts", admin=True, private_only=True),
     Command("ledger", "cmd.ledger", admin=True, private_only=True),
     Command("pending", "cmd.pending", admin=True, private_only=True),
