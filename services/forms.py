@@ -554,9 +554,8 @@ async def review_response(
     async with db.transaction() as session:
         if from_draft:
             draft = await take_draft(session, actor.user_id, ReviewDraft)
-            if draft is None or draft.response_id != response_id or draft.step != "ready":
+            if draft is None or draft.response_id != response_id:
                 raise ServiceError("stale")
-            note = draft.comment
         if not accept:
             checked = check_comment(note)
             if isinstance(checked, Invalid):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, MessageHandler, filters
 
+from handlers.forms import results
 from handlers.forms.common import media_received, presses
 from handlers.wizard import WizardRouter
 
@@ -15,6 +16,7 @@ MEDIA_GROUP = -4
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     """/form, /forms, the feature's buttons, deep links, files and typed answers."""
+    results.register(app, router)
     presses.register(app)
     app.add_handler(
         MessageHandler(
