@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import importlib
 
-BENCHMARKS = ("updates", "members", "roster_import", "broadcast", "meeting_presses", "compliance")
+BENCHMARKS = (
+    "updates", "members", "roster_import", "broadcast", "meeting_presses", "compliance",
+    "forms_results",
+)  # fmt: skip
 
 
 def main() -> None:

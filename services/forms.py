@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.forms import (
@@ -653,10 +653,12 @@ async def _write_back(
 
 
 async def _expected(
-    session: AsyncSession, form: FormView
+    session: AsyncSession, form: FormView, branches: list[Organization] | None = None
 ) -> tuple[list[Organization], dict[int, int]]:
-    """The audience's branches and how many answers each owes (members, or 1 per branch)."""
-    branches = await notice_branches(session, form.audience)
+    """The audience's branches (unless already read) and how many answers each owes
+    (members, or 1 per branch)."""
+    if branches is None:
+        branches = await notice_branches(session, form.audience)
     ids = [b.id for b in branches]
     if form.kind is FormKind.BRANCH:
         return branches, dict.fromkeys(ids, 1)
@@ -673,27 +675,30 @@ async def _expected(
 
 async def _may_see_results(
     session: AsyncSession, actor: Actor, form: FormView, today: date
-) -> dict[int, Sight]:
-    """The audience's branches the actor may see anything of, with how much (refused when
-    none: a member, or an officer of a branch outside the audience)."""
+) -> tuple[list[Organization], dict[int, Sight]]:
+    """The audience's branches, and those the actor may see anything of with how much
+    (refused when none: a member, or an officer of a branch outside the audience)."""
     branches = await notice_branches(session, form.audience)
     sights = await branch_sights(session, actor, form, [b.id for b in branches], today)
     seen = {b: level for b, level in sights.items() if level >= Sight.AGGREGATES}
     if not seen:
         raise ServiceError("auth.denied")
-    return seen
+    return branches, seen
 
 
-async def form_results(db: Database, actor: Actor, cycle_id: int, today: date) -> Results:
+async def form_results(
+    db: Database, actor: Actor, cycle_id: int, today: date, *, tallies: bool = True
+) -> Results:
     """Progress per branch (on time, late, missing) and each question's tally, per branch and
     in total, over the branches the actor may see: all of them for the sender and the
     sending organization's admins, their own for a branch's officers and the instructors
-    guiding it; refused to anybody else."""
+    guiding it; refused to anybody else. Without `tallies` only the progress (no answer is
+    read: the results screen of 150,000 answers stays fast)."""
     async with db.read() as session:
         form_row, cycle = await _cycle(session, cycle_id)
         form = form_view(form_row)
-        seen = await _may_see_results(session, actor, form, today)
-        branches, expected = await _expected(session, form)
+        audience, seen = await _may_see_results(session, actor, form, today)
+        branches, expected = await _expected(session, form, audience)
         branches = [b for b in branches if b.id in seen]
         everything = len(branches) == len(expected)
         done_query = (
@@ -718,6 +723,11 @@ async def form_results(db: Database, actor: Actor, cycle_id: int, today: date) -
             sum(p.on_time for p in progress),
             sum(p.late for p in progress),
         )
+        by_branch: dict[int, list[dict[int, Value]]] = defaultdict(list)
+        if not tallies:  # progress only (the results screen): no answer is read
+            answered = total.on_time + total.late
+            hidden = form.anonymous and not shown_for_anonymous(answered)
+            return Results(form, cycle_view(cycle), progress, total, (), hidden, seen)
         if form.anonymous:
             query = select(FormAnonymousAnswer.org_id, FormAnonymousAnswer.answers).where(
                 FormAnonymousAnswer.cycle_id == cycle.id
@@ -731,7 +741,6 @@ async def form_results(db: Database, actor: Actor, cycle_id: int, today: date) -
             if not everything:
                 query = query.where(FormResponse.org_id.in_(list(seen)))
         stored = await session.execute(query)
-        by_branch: dict[int, list[dict[int, Value]]] = defaultdict(list)
         for org_id, answers in stored.all():
             by_branch[org_id].append(answers_from_json(form.questions, answers or {}))
     hidden = form.anonymous and not shown_for_anonymous(sum(len(v) for v in by_branch.values()))
@@ -760,16 +769,16 @@ async def outstanding(db: Database, actor: Actor, cycle_id: int, today: date) ->
     async with db.read() as session:
         form_row, cycle = await _cycle(session, cycle_id)
         form = form_view(form_row)
-        seen = await _may_see_results(session, actor, form, today)
-        branches = [b for b in await notice_branches(session, form.audience) if b.id in seen]
-        answered = set(
-            (
-                await session.scalars(
-                    select(FormResponse.respondent).where(FormResponse.cycle_id == cycle.id)
-                )
-            ).all()
-        )
+        audience, seen = await _may_see_results(session, actor, form, today)
+        branches = [b for b in audience if b.id in seen]
         if form.kind is FormKind.BRANCH:
+            answered = set(
+                (
+                    await session.scalars(
+                        select(FormResponse.respondent).where(FormResponse.cycle_id == cycle.id)
+                    )
+                ).all()
+            )
             return [
                 Outstanding(b.id, b.name, None, b.name, None)
                 for b in branches
@@ -779,14 +788,23 @@ async def outstanding(db: Database, actor: Actor, cycle_id: int, today: date) ->
         if not names:
             return []
         reachable = and_(User.started.is_(True), User.blocked_at.is_(None))
+        # Looked up per member on the (cycle, respondent) unique index: the answered are
+        # never all read.
+        answered_query = select(FormResponse.id).where(
+            FormResponse.cycle_id == cycle.id,
+            FormResponse.respondent == literal("m:") + cast(Member.id, String),
+        )
         rows = await session.execute(
             select(Member.id, Member.org_id, Member.name, Member.user_id, reachable)
             .outerjoin(User, User.id == Member.user_id)
-            .where(Member.org_id.in_(list(names)), *audience_member_filter(form.audience))
+            .where(
+                Member.org_id.in_(list(names)),
+                *audience_member_filter(form.audience),
+                ~answered_query.exists(),
+            )
             .order_by(Member.org_id, Member.name, Member.id)
         )
         return [
             Outstanding(org_id, names[org_id], member_id, name, user_id, bool(can_write))
             for member_id, org_id, name, user_id, can_write in rows.all()
-            if f"m:{member_id}" not in answered
         ]

@@ -199,7 +199,7 @@ class ResultsScreen:
     results: Results
     committees: tuple[BranchProgress, ...]
     behind: tuple[BranchProgress, ...]
-    outstanding: tuple[Outstanding, ...]
+    outstanding: tuple[Outstanding, ...]  # empty unless asked for
     cycles: tuple[CycleView, ...]  # newest first
     may_open_answers: bool  # some branch's answers may be read one by one
     sender: bool
@@ -259,10 +259,20 @@ def rollup(
     )
 
 
-async def results_screen(db: Database, actor: Actor, cycle_id: int, today: date) -> ResultsScreen:
-    """Everything the results screen of a cycle shows, over the branches the actor may see."""
-    results = await form_results(db, actor, cycle_id, today)
-    missing = await outstanding(db, actor, cycle_id, today)
+async def results_screen(
+    db: Database,
+    actor: Actor,
+    cycle_id: int,
+    today: date,
+    *,
+    tallies: bool = False,
+    with_missing: bool = False,
+) -> ResultsScreen:
+    """Everything the results screen of a cycle shows, over the branches the actor may see;
+    the per-question tallies (which read every answer) and the names of who has not
+    answered only when asked for."""
+    results = await form_results(db, actor, cycle_id, today, tallies=tallies)
+    missing = await outstanding(db, actor, cycle_id, today) if with_missing else []
     async with db.read() as session:
         tree = (
             await session.execute(
@@ -531,7 +541,7 @@ class ExportPlan:
 async def export_plan(db: Database, actor: Actor, cycle_id: int, today: date) -> ExportPlan:
     """What the actor's export of a cycle contains; an anonymous form's refused below the
     anonymity threshold (nothing could be shown)."""
-    results = await form_results(db, actor, cycle_id, today)
+    results = await form_results(db, actor, cycle_id, today, tallies=False)
     form = results.form
     if form.anonymous and results.aggregates_hidden:
         raise ServiceError("form.export.too_few")

@@ -283,7 +283,7 @@ def render_results(
         [
             _button(catalog.plain(locale, "form.results.questions"), FormQuestions(cycle.id, 0)),
             _button(
-                catalog.plain(locale, "form.results.missing", count=len(screen.outstanding)),
+                catalog.plain(locale, "form.results.missing", count=results.total.missing),
                 FormMissing(cycle.id, 0),
             ),
         ]
@@ -295,7 +295,7 @@ def render_results(
         ]
     )
     last_row = []
-    if screen.to_remind or (form.kind is FormKind.BRANCH and screen.outstanding):
+    if results.total.missing:
         last_row.append(_button(catalog.plain(locale, "form.results.chase"), FormChase(cycle.id)))
     if len(screen.cycles) > 1:
         last_row.append(_button(catalog.plain(locale, "form.results.cycles"), FormCycles(cycle.id)))

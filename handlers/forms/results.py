@@ -106,7 +106,7 @@ async def cycles(press: Press[FormCycles], context: BotContext) -> None:
 async def questions(press: Press[FormQuestions], context: BotContext) -> None:
     """各题统计: per-question summaries."""
     screen = await results_screen(context.deps.db, press.actor, press.data.cycle_id,
-                                  today(context))  # fmt: skip
+                                  today(context), tallies=True)  # fmt: skip
     text, markup = render_questions(
         context.deps.catalog, context.locale, screen, press.data.page,
         context.deps.settings.timezone, context.deps.clock.now(),
@@ -118,7 +118,7 @@ async def questions(press: Press[FormQuestions], context: BotContext) -> None:
 async def missing(press: Press[FormMissing], context: BotContext) -> None:
     """未报名单: who has not answered; those the bot cannot reach listed to be phoned."""
     screen = await results_screen(context.deps.db, press.actor, press.data.cycle_id,
-                                  today(context))  # fmt: skip
+                                  today(context), with_missing=True)  # fmt: skip
     await press.edit(*render_missing(context.deps.catalog, context.locale, screen,
                                      press.data.page))  # fmt: skip
 

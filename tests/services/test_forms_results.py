@@ -202,7 +202,7 @@ async def test_results_screen_rolls_up_by_committee_and_lists_whom_to_phone(
     ).cycle.id  # fmt: skip
     await submit_response(db, w.people["wang"], cycle, {0: 1, 1: 0, 2: True}, now=clock.now(),
                           today=today(clock))  # fmt: skip
-    screen = await results_screen(db, w.admin, cycle, today(clock))
+    screen = await results_screen(db, w.admin, cycle, today(clock), with_missing=True)
     # branch_a sits under the sub-committee: its subtree total is the sub-committee's line.
     assert [(c.org_id, c.expected, c.on_time) for c in screen.committees] == [
         (t.sub_committee, 3, 1)
