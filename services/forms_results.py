@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.forms import (
+    Attachment,
     FormKind,
     QType,
     Tally,
@@ -651,8 +652,52 @@ async def queue_export(
         audit.record(
             session, at=now, actor_id=actor.user_id, action="form.export",
             target_type="form_cycle", target_id=plan.cycle.id,
-            after={"form": plan.form.id, "branches": len(plan.branches),
+            after={"form": plan.form.id, "file": filename, "branches": len(plan.branches),
                    "answers": plan.answers, "individual": plan.individual},
         )  # fmt: skip
         await session.flush()
         return item.id
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """An attachment answered, to be put in the export's ZIP as 支部/姓名_题号.ext."""
+
+    branch: str
+    name: str
+    number: int  # the question's number, from 1
+    file_id: str
+    kind: str  # photo / document
+    filename: str  # as sent, may be empty (photos have none)
+
+
+async def attachment_files(db: Database, plan: ExportPlan) -> list[AttachmentFile]:
+    """The attachments of the plan's answers, for the branches whose personal data the
+    reader may see (never for an anonymous form), by branch and person."""
+    form = plan.form
+    asked = [i for i, q in enumerate(form.questions) if q.type is QType.ATTACHMENT]
+    personal = [b.org_id for b in plan.branches if plan.sights.get(b.org_id) == Sight.PERSONAL]
+    if form.anonymous or not asked or not personal:
+        return []
+    found: list[AttachmentFile] = []
+    branch_names = {b.org_id: b.name for b in plan.branches}
+    async with db.read() as session:
+        result = await session.stream(
+            select(FormResponse.org_id, FormResponse.answers, Member.name, User.first_name)
+            .outerjoin(Member, Member.id == FormResponse.member_id)
+            .outerjoin(User, User.id == FormResponse.user_id)
+            .join(Organization, Organization.id == FormResponse.org_id)
+            .where(FormResponse.cycle_id == plan.cycle.id, FormResponse.org_id.in_(personal))
+            .order_by(Organization.name, FormResponse.org_id, Member.name, FormResponse.id)
+            .execution_options(yield_per=CHUNK)
+        )
+        async for org_id, stored, member_name, user_name in result:
+            answers = answers_from_json(form.questions, stored or {})
+            for index in asked:
+                value = answers.get(index)
+                if isinstance(value, Attachment):
+                    found.append(
+                        AttachmentFile(branch_names[org_id], member_name or user_name or "",
+                                       index + 1, value.file_id, value.kind, value.name)
+                    )  # fmt: skip
+    return found

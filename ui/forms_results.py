@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,7 @@ from domain.forms_review import Sight
 from services.forms import BranchProgress, CycleView, FormView
 from services.forms_results import (
     AnswerView,
+    AttachmentFile,
     BranchAnswers,
     ExportPlan,
     ExportRow,
@@ -882,3 +884,35 @@ async def write_export(
     async for chunk in chunks:
         await asyncio.to_thread(writer.add, chunk)
     return await asyncio.to_thread(writer.finish)
+
+
+def attachment_path(file: AttachmentFile, used: set[str], fallback_ext: str) -> str:
+    """Where an attachment goes in the ZIP: 支部/姓名_题号.ext, numbered when the same name
+    comes twice (two people of one name in a branch)."""
+    source = file.filename or ""
+    ext = source.rsplit(".", 1)[-1] if "." in source else fallback_ext
+    ext = re.sub(r"[^A-Za-z0-9]", "", ext)[:8] or "bin"
+    stem = f"{safe_name(file.branch)}/{safe_name(file.name or '-')}_{file.number}"
+    path, n = f"{stem}.{ext}", 1
+    while path in used:
+        n += 1
+        path = f"{stem}_{n}.{ext}"
+    used.add(path)
+    return path
+
+
+def attachments_filename(catalog: Catalog, locale: str, plan: ExportPlan) -> str:
+    """ "主题党日_2026-11_附件.zip"."""
+    key = "" if plan.cycle.key == "once" else "_" + plan.cycle.key
+    return catalog.plain(locale, "form.export.zip_filename", title=safe_name(plan.form.title),
+                         cycle=key)  # fmt: skip
+
+
+def attachments_caption(
+    catalog: Catalog, locale: str, plan: ExportPlan, added: int, skipped: int
+) -> str:
+    """The ZIP's caption: how many files, and how many could not be included."""
+    text = catalog.t(locale, "form.export.zip_caption", title=plan.form.title, count=added)
+    if skipped:
+        text += "\n" + catalog.t(locale, "form.export.zip_skipped", count=skipped)
+    return text

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import zipfile
 from pathlib import Path
 
 from telegram import InputFile, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from domain.forms_review import STEPS, ReviewDraft
@@ -25,7 +27,9 @@ from services.errors import ServiceError
 from services.forms import review_response
 from services.forms_results import (
     AnswerView,
+    AttachmentFile,
     answer_view,
+    attachment_files,
     branch_answers,
     export_plan,
     export_rows,
@@ -45,6 +49,9 @@ from ui.forms_results import (
     FormQuestions,
     FormResults,
     FormsList,
+    attachment_path,
+    attachments_caption,
+    attachments_filename,
     completion_chart,
     export_caption,
     export_filename,
@@ -60,6 +67,9 @@ from ui.forms_results import (
 )
 
 FLOW = ReviewDraft.FLOW
+# One ZIP is one upload: Telegram takes documents up to 50 MB from a bot.
+ZIP_BYTES_MAX = 45 * 2**20
+ZIP_FILES_MAX = 500
 
 
 async def forms_command(update: Update, context: BotContext) -> None:
@@ -258,6 +268,51 @@ async def export(press: Press[FormExport], context: BotContext) -> None:
         today=today(context),
     )  # fmt: skip
     context.deps.outbox.wake()
+    files = await attachment_files(db, plan)
+    if not files:
+        return
+    archive, added, skipped = await _attachments_zip(context, files)
+    if not added:
+        return
+    await queue_export(
+        db, press.actor, plan, filename=attachments_filename(catalog, locale, plan),
+        data=archive, caption_html=attachments_caption(catalog, locale, plan, added, skipped),
+        now=context.deps.clock.now(), today=today(context),
+    )  # fmt: skip
+    context.deps.outbox.wake()
+
+
+async def _attachments_zip(
+    context: BotContext, files: list[AttachmentFile]
+) -> tuple[bytes, int, int]:
+    """The attachments downloaded from Telegram into a ZIP (支部/姓名_题号.ext), as many as
+    fit one upload; (the ZIP, files in it, files left out: too big, too many, or gone)."""
+    used: set[str] = set()
+    added = skipped = size = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "attachments.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+            for file in files:
+                if added >= ZIP_FILES_MAX:
+                    skipped += 1
+                    continue
+                try:
+                    remote = await context.bot.get_file(file.file_id)
+                    content = bytes(await remote.download_as_bytearray())
+                except TelegramError:
+                    skipped += 1  # too big for a bot to download, or no longer there
+                    continue
+                if size + len(content) > ZIP_BYTES_MAX:
+                    skipped += 1
+                    continue
+                # A photo has no name: its kind shows in Telegram's path ("photos/file_7.jpg").
+                last = (remote.file_path or "").rsplit("/", 1)[-1]
+                fallback = last.rsplit(".", 1)[-1] if "." in last else (
+                    "jpg" if file.kind == "photo" else "bin")  # fmt: skip
+                archive.writestr(attachment_path(file, used, fallback), content)
+                added += 1
+                size += len(content)
+        return path.read_bytes(), added, skipped
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]

@@ -4,6 +4,7 @@ that reaches the respondent, accepting, the export; members see nothing; forged 
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote
@@ -11,7 +12,7 @@ from urllib.parse import unquote
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from domain.forms import FormKind, QType, Question
+from domain.forms import Attachment, FormKind, QType, Question
 from domain.orgs import Kind, Level, Role, Stage, Status
 from services.authz import Actor
 from services.forms import FormSpec, publish_form, submit_response
@@ -32,6 +33,7 @@ QUESTIONS = (
     Question(QType.YES_NO, "本月是否参加志愿服务"),
     Question(QType.INTEGER, "服务时长", unit="小时"),
     Question(QType.SINGLE, "服务类型", choices=("社区", "交通", "环保")),
+    Question(QType.ATTACHMENT, "服务照片", required=False),
 )
 
 
@@ -89,7 +91,9 @@ async def make_world(emu: Emulator, bot: BotUnderTest, clock: FakeClock) -> Worl
     )  # fmt: skip
     actor = Actor(sender.id)
     cycle = (await publish_form(db, actor, spec, now=now, today=today)).cycle.id
-    await submit_response(db, Actor(people["wang"].id), cycle, {0: True, 1: 6, 2: 0},
+    photo = emu.store_file("photo", b"\xff\xd8\xff jpeg bytes")
+    await submit_response(db, Actor(people["wang"].id), cycle,
+                          {0: True, 1: 6, 2: 0, 3: Attachment("photo", photo.file_id)},
                           now=now, today=today)  # fmt: skip
     await submit_response(db, Actor(people["li"].id), cycle, {0: True, 1: 4, 2: 2},
                           now=now, today=today)  # fmt: skip
@@ -200,9 +204,20 @@ async def test_export_arrives_as_a_spreadsheet(
     assert [r[:2] for r in answers[1:]] == [["第一支部", "王芳"], ["第二支部", "李娜"]]
     totals = [list(r) for r in book.worksheets[-1].iter_rows(values_only=True)]
     assert totals[-1] == ["合计", 3, 2, 0, 1, 0, 2, 10, 1, 0, 1]
+    assert answers[1][8] == "图片"
+    # The attachments follow as a ZIP: 支部/姓名_题号.ext.
+    zipped = await emu.wait_for(
+        lambda: [m for m in emu.sent_to(w.sender) if m.document and "附件" in m.content],
+        timeout=15,
+    )
+    archive = zipfile.ZipFile(io.BytesIO(zipped[-1].document.content or b""))
+    assert archive.namelist() == ["第一支部/王芳_4.jpg"]
+    assert archive.read("第一支部/王芳_4.jpg") == b"\xff\xd8\xff jpeg bytes"
+    assert "1 个文件" in zipped[-1].content
     async with bot.deps.db.read() as s:
-        audited = (await s.scalars(select(AuditEntry.action))).all()
-    assert "form.export" in audited
+        audited = (await s.scalars(select(AuditEntry.after).where(
+            AuditEntry.action == "form.export"))).all()  # fmt: skip
+    assert [a["file"] for a in audited] == ["志愿服务情况.xlsx", "志愿服务情况_附件.zip"]
 
 
 async def test_members_see_nothing_and_forged_buttons_are_refused(
