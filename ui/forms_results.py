@@ -904,8 +904,9 @@ def attachment_path(file: AttachmentFile, used: set[str], fallback_ext: str) -> 
 def attachments_filename(catalog: Catalog, locale: str, plan: ExportPlan) -> str:
     """ "主题党日_2026-11_附件.zip"."""
     key = "" if plan.cycle.key == "once" else "_" + plan.cycle.key
-    return catalog.plain(locale, "form.export.zip_filename", title=safe_name(plan.form.title),
+    name = catalog.plain(locale, "form.export.zip_filename", title=safe_name(plan.form.title),
                          cycle=key)  # fmt: skip
+    return name + ".zip"
 
 
 def attachments_caption(
