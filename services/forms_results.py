@@ -202,8 +202,6 @@ class ResultsScreen:
     behind: tuple[BranchProgress, ...]
     outstanding: tuple[Outstanding, ...]  # empty unless asked for
     cycles: tuple[CycleView, ...]  # newest first
-    may_open_answers: bool  # some branch's answers may be read one by one
-    sender: bool
 
     @property
     def to_call(self) -> tuple[Outstanding, ...]:
@@ -297,9 +295,6 @@ async def results_screen(
         behind=tuple(behind_first(results.branches)),
         outstanding=tuple(missing),
         cycles=tuple(cycle_view(c) for c in cycles),
-        may_open_answers=any(s >= Sight.ANSWERS for s in results.sights.values())
-        and not results.form.anonymous,
-        sender=actor.superadmin or actor.user_id == results.form.sender_id,
     )
 
 

@@ -21,6 +21,7 @@ from domain.forms import (
     FormKind,
     QType,
     Question,
+    Repeat,
     Value,
 )
 from domain.forms_review import Sight, start
@@ -39,7 +40,7 @@ from services.forms_results import (
     visible_forms,
 )
 from storage.db import Database
-from storage.models import AuditEntry, FormResponse, Member, OutboxItem, Unit, User
+from storage.models import AuditEntry, FormCycle, FormResponse, Member, OutboxItem, Unit, User
 from tests.conftest import FakeClock
 from tests.services.factories import (
     BASE_UID,
@@ -52,7 +53,7 @@ from tests.services.factories import (
     tree,
 )
 from tests.services.test_forms import spec
-from ui.forms_results import write_export
+from ui.forms_results import render_cycles, write_export
 
 TZ = ZoneInfo("Asia/Shanghai")
 CATALOG = load_catalog("zh_CN")
@@ -399,4 +400,27 @@ async def test_an_anonymous_export_has_aggregates_only_and_needs_five_answers(
     assert rows[1:] == [
         ["其余 2 个支部（每个不足5份，合并统计）", 5, 5, 0, 0, 2, 2, 1],
         ["合计", 5, 5, 0, 0, 2, 2, 1],
+    ]
+
+
+async def test_a_repeating_form_switches_between_its_cycles(db: Database, clock: FakeClock) -> None:
+    w = await world(db, clock)
+    cycle = await publish(db, clock, w, repeat=Repeat.MONTHLY, due_day=5)
+    async with db.transaction() as s:
+        later = FormCycle(form_id=(await s.get(FormCycle, cycle)).form_id,  # type: ignore[union-attr]
+                          key="2026-12", opens_at=clock.now(), deadline=clock.now(),
+                          counts_dirty=False, created_at=clock.now())  # fmt: skip
+        s.add(later)
+        await s.flush()
+        later_id = later.id
+    screen = await results_screen(db, w.admin, cycle, today(clock))
+    assert [c.key for c in screen.cycles] == ["2026-12", "2026-11"]
+    text, markup = render_cycles(CATALOG, "zh_CN", screen)
+    assert "各期" in text
+    assert markup is not None
+    labels = [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
+    assert labels[:2] == [("（2026-12）", f"fr:{later_id}:0"), ("• （2026-11）", f"fr:{cycle}:0")]
+    # The list shows the latest cycle's progress.
+    assert [i.cycle_key for i in (await visible_forms(db, w.admin, today(clock))).items] == [
+        "2026-12"
     ]
