@@ -272,7 +272,8 @@ def render_results(
                 _button(
                     catalog.plain(
                         locale, "form.results.branch_button", name=_short(p.name, 16),
-                        answered=p.on_time + p.late, expected=p.expected, missing=p.missing,
+                        answered=p.on_time + p.late, expected=p.expected, late=p.late,
+                        missing=p.missing,
                     ),
                     FormBranch(cycle.id, p.org_id, 0),
                 )

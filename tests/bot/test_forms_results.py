@@ -134,7 +134,7 @@ async def test_results_review_return_and_accept(
     assert "应报 3，已报 2（按时 2，迟报 0），未报 1" in results.content
     assert "完成率 67%" in results.content
     # The branch furthest behind comes first.
-    assert results.button_texts()[:2] == ["第一支部 1/2 未报1", "第二支部 1/1 未报0"]
+    assert results.button_texts()[:2] == ["第一支部 1/2 迟报0 未报1", "第二支部 1/1 迟报0 未报0"]
     questions = await tap(bot, sender, results, "各题统计")
     assert "是 2（100%）" in questions.content
     assert "合计 10小时，平均 5，最小 4，最大 6（2 份）" in questions.content
@@ -150,7 +150,7 @@ async def test_results_review_return_and_accept(
     assert "各支部填报完成情况" in chart[-1].content
     assert (chart[-1].photo.content or b"").startswith(b"\x89PNG")
     # Review: the branch → 王芳's answer → 退回修改 with a typed comment.
-    branch = await edit_by(bot, sender, results, "第一支部 1/2 未报1")
+    branch = await edit_by(bot, sender, results, "第一支部 1/2 迟报0 未报1")
     assert "第一支部：应报 2，已报 1（迟报 0），未报 1" in branch.content
     answer = await edit_by(bot, sender, branch, "王芳 · 待审核")
     assert "第 1 版" in answer.content
