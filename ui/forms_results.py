@@ -425,7 +425,10 @@ def render_missing(catalog: Catalog, locale: str, screen: ResultsScreen, page: i
         catalog.t(locale, "form.results.missing_title", count=len(screen.outstanding)),
     ]  # fmt: skip
     if not screen.outstanding:
-        head.append(catalog.t(locale, "form.results.missing_none"))
+        # Missing answers whose names the reader may not see (an instructor): say so.
+        key = "form.results.missing_hidden" if results.total.missing else (
+            "form.results.missing_none")  # fmt: skip
+        head.append(catalog.t(locale, key, count=results.total.missing))
     body = lines[page * MISSING_PAGE : (page + 1) * MISSING_PAGE]
     keyboard = []
     pager = _pager(catalog, locale, page, pages, lambda n: FormMissing(cycle.id, n))

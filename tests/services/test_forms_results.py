@@ -53,7 +53,7 @@ from tests.services.factories import (
     tree,
 )
 from tests.services.test_forms import spec
-from ui.forms_results import render_cycles, write_export
+from ui.forms_results import render_cycles, render_missing, write_export
 
 TZ = ZoneInfo("Asia/Shanghai")
 CATALOG = load_catalog("zh_CN")
@@ -155,6 +155,10 @@ async def test_each_reader_sees_only_what_they_may(db: Database, clock: FakeCloc
     guided = await form_results(db, w.people["instructor"], cycle, day)
     assert guided.questions[0].total.total == Decimal(28)
     assert await outstanding(db, w.people["instructor"], cycle, day) == []
+    hidden_names = await results_screen(db, w.people["instructor"], cycle, day,
+                                        with_missing=True)  # fmt: skip
+    text, _markup = render_missing(CATALOG, "zh_CN", hidden_names, 0)
+    assert "还有 1 份未报；名单只有支部管理员和发布人可以查看" in text
     listing = await branch_answers(db, w.people["instructor"], cycle, t.branch_a, day)
     assert listing.items == ()
     assert listing.tallies[0].total == Decimal(20)
