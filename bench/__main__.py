@@ -15,6 +15,7 @@ BENCHMARKS = (
     "compliance",
     "forms_delivery",
     "forms_reminders",
+    "forms_results",
 )
 
 

@@ -41,6 +41,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("meeting", "cmd.meeting", admin=True, private_only=True),
     Command("form", "cmd.form", admin=True, private_only=True),
     Command("receipts", "cmd.receipts", admin=True, private_only=True),
+    Command("forms", "cmd.forms", admin=True, private_only=True),
     Command("ledger", "cmd.ledger", admin=True, private_only=True),
     Command("pending", "cmd.pending", admin=True, private_only=True),
     Command("import", "cmd.import", admin=True, private_only=True),

@@ -11,13 +11,15 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.forms import (
+    ROSTER_PHONE,
+    ROSTER_UNIT,
     FormKind,
     LatePolicy,
     Question,
@@ -40,18 +42,29 @@ from domain.forms import (
     tally,
     timeliness,
 )
+from domain.forms_review import ReviewDraft, Sight, check_comment, may_review, roster_changes, sight
 from domain.forms_wizard import STEPS as ANSWER_STEPS
 from domain.forms_wizard import AnswerDraft, answers_of
-from domain.orgs import Level, Permission
+from domain.orgs import INHERITED_ROLES, Level, Permission, Role
+from domain.orgs import Status as MemberStatus
 from domain.validation import Invalid, clean_text
 from domain.wizard import Event, Refusal, apply
 from services import audit
-from services.authz import Actor, ancestry, permissions, require, roles_in
+from services.authz import (
+    Actor,
+    active_role_filter,
+    ancestry,
+    descendants,
+    held_by,
+    require,
+    roles_in,
+)
 from services.drafts import take_draft
 from services.errors import NotFound, ServiceError
 from services.forms_delivery import ANSWERING_ROLES, Delivered, mark_card_dirty, queue_cycle
 from services.notices import Audience, audience_member_filter, notice_branches
 from services.orgs import load_org
+from services.outbox import ButtonRows, enqueue_text
 from storage.db import Database
 from storage.models import (
     Form,
@@ -61,10 +74,12 @@ from storage.models import (
     FormResponseVersion,
     Member,
     Organization,
+    RoleAssignment,
+    Unit,
+    User,
 )
 
 INTRO_MAX = 1000
-COMMENT_MAX = 500
 ONCE = "once"  # the key of a one-off form's only cycle
 
 
@@ -171,6 +186,8 @@ class Results:
     total: BranchProgress
     questions: tuple[QuestionResult, ...]
     aggregates_hidden: bool  # an anonymous form with too few answers to show anything
+    # The branches shown, with how much of their answers the reader may see.
+    sights: Mapping[int, Sight] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,7 +198,9 @@ class Outstanding:
     branch: str
     member_id: int | None
     name: str
-    user_id: int | None  # None: never started the bot, to be called instead
+    user_id: int | None  # None: never registered with the bot, to be called instead
+    # False when the bot cannot write to them (never started it, or blocked it): call them.
+    reachable: bool = True
 
 
 # ---- recording ----
@@ -487,12 +506,37 @@ async def my_answers(db: Database, user_id: int, cycle_id: int) -> dict[int, Val
 # ---- reviewing ----
 
 
+async def branch_sights(
+    session: AsyncSession, actor: Actor, form: FormView, branch_ids: Sequence[int], today: date
+) -> dict[int, Sight]:
+    """How much of each branch's answers the actor may see (domain.forms_review.sight): from
+    the offices held in the branch itself and the inherited ones held above it; two reads,
+    however many branches."""
+    sender = actor.user_id == form.sender_id
+    if actor.superadmin or sender:
+        return dict.fromkeys(branch_ids, sight((), sender=sender, superadmin=actor.superadmin))
+    rows = await session.execute(
+        select(RoleAssignment.org_id, RoleAssignment.role)
+        .outerjoin(Member, Member.id == RoleAssignment.member_id)
+        .where(held_by(actor.user_id), *active_role_filter(today))
+    )
+    held: dict[int, set[Role]] = defaultdict(set)
+    wanted = set(branch_ids)
+    for org_id, role in rows.all():
+        role = Role(role)
+        if role in INHERITED_ROLES:
+            for below in await descendants(session, {org_id}) & wanted:
+                held[below].add(role)
+        elif org_id in wanted:
+            held[org_id].add(role)
+    return {b: sight(held.get(b, ())) for b in branch_ids}
+
+
 async def _may_review(
     session: AsyncSession, actor: Actor, form: FormView, org_id: int, today: date
 ) -> bool:
-    if actor.superadmin or actor.user_id == form.sender_id:
-        return True
-    return Permission.MANAGE_MEMBERS in await permissions(session, actor, org_id, today)
+    level = (await branch_sights(session, actor, form, [org_id], today))[org_id]
+    return may_review(level, sender=actor.user_id == form.sender_id)
 
 
 async def review_response(
@@ -504,15 +548,27 @@ async def review_response(
     comment: str = "",
     now: datetime,
     today: date,
+    note_html: str | None = None,
+    note_buttons: ButtonRows | None = None,
+    from_draft: bool = False,
 ) -> str:
-    """通过 (accept: locks the answer) or 退回修改 (return with a comment: the respondent may
-    resubmit); by the sender or an admin of the respondent's branch; audited. The new status."""
+    """通过 (accept: locks the answer and, for a 党员信息更新 answer, writes its phone and unit
+    to the roster) or 退回修改 (return with a comment: the respondent may resubmit); by the
+    sender or an admin of the respondent's branch; audited. `note_html` (rendered by the
+    caller in the respondent's language) is queued to the respondent in the same
+    transaction; with `from_draft` the reviewer's 退回修改 draft is taken in it too, so a
+    second typed comment finds nothing. The new status."""
     note = clean_text(comment)
-    if len(note) > COMMENT_MAX:
-        raise ServiceError("form.comment.too_long")
-    if not accept and not note:
-        raise ServiceError("form.comment.empty")
     async with db.transaction() as session:
+        if from_draft:
+            draft = await take_draft(session, actor.user_id, ReviewDraft)
+            if draft is None or draft.response_id != response_id:
+                raise ServiceError("stale")
+        if not accept:
+            checked = check_comment(note)
+            if isinstance(checked, Invalid):
+                raise _invalid(checked)
+            note = checked
         row = await session.get(FormResponse, response_id, with_for_update=True)
         if row is None:
             raise NotFound("form.not_found")
@@ -522,7 +578,11 @@ async def review_response(
             raise ServiceError("auth.denied")
         if row.status == "accepted":
             raise ServiceError("form.locked")
+        if form.anonymous:
+            raise ServiceError("form.anonymous_review")
         before = row.status
+        if accept:
+            await _write_back(session, actor, form, row, now=now)
         row.status = "accepted" if accept else "returned"
         row.review_comment = None if accept else note
         row.reviewed_by = actor.user_id
@@ -533,17 +593,80 @@ async def review_response(
             target_type="form_response", target_id=row.id,
             before={"status": before}, after={"status": row.status, "comment": row.review_comment},
         )  # fmt: skip
+        if note_html is not None:
+            enqueue_text(
+                session, chat_id=row.user_id, html=note_html, now=now, buttons=note_buttons
+            )
         return row.status
+
+
+async def roster_now(session: AsyncSession, member: Member) -> dict[str, str]:
+    """The roster fields a 党员信息更新 answer may change, as they stand."""
+    unit = await session.get(Unit, member.unit_id) if member.unit_id else None
+    return {ROSTER_PHONE: member.phone or "", ROSTER_UNIT: unit.name if unit else ""}
+
+
+async def _write_back(
+    session: AsyncSession, actor: Actor, form: FormView, row: FormResponse, *, now: datetime
+) -> None:
+    """An accepted member answer tied to roster fields updates the member's entry: the phone
+    (checked, unique in the branch) and the unit (matched by name in the branch, created when
+    the branch has none of that name); audited with before and after."""
+    if form.kind is not FormKind.MEMBER or row.member_id is None or row.answers is None:
+        return
+    if not any(q.roster for q in form.questions):
+        return
+    member = await session.get(Member, row.member_id, with_for_update=True)
+    if member is None:
+        return
+    current = await roster_now(session, member)
+    changes = roster_changes(
+        form.questions, answers_from_json(form.questions, row.answers), current
+    )
+    if isinstance(changes, Invalid):
+        raise _invalid(changes)
+    if not changes:
+        return
+    for change in changes:
+        if change.field == ROSTER_PHONE:
+            taken = await session.scalar(
+                select(Member.id).where(
+                    Member.org_id == member.org_id, Member.phone == change.new,
+                    Member.status == MemberStatus.ACTIVE, Member.id != member.id,
+                )
+            )  # fmt: skip
+            if taken is not None:
+                raise ServiceError("form.roster.phone_taken")
+            member.phone = change.new
+        elif change.field == ROSTER_UNIT:
+            unit_id = await session.scalar(
+                select(Unit.id).where(Unit.org_id == member.org_id, Unit.name == change.new)
+            )
+            if unit_id is None:
+                unit = Unit(org_id=member.org_id, name=change.new)
+                session.add(unit)
+                await session.flush()
+                unit_id = unit.id
+            member.unit_id = unit_id
+    member.updated_at = now
+    audit.record(
+        session, at=now, actor_id=actor.user_id, action="member.form_update",
+        target_type="member", target_id=member.id,
+        before={c.field: c.old for c in changes},
+        after={**{c.field: c.new for c in changes}, "form_response": row.id},
+    )  # fmt: skip
 
 
 # ---- adding up ----
 
 
 async def _expected(
-    session: AsyncSession, form: FormView
+    session: AsyncSession, form: FormView, branches: list[Organization] | None = None
 ) -> tuple[list[Organization], dict[int, int]]:
-    """The audience's branches and how many answers each owes (members, or 1 per branch)."""
-    branches = await notice_branches(session, form.audience)
+    """The audience's branches (unless already read) and how many answers each owes
+    (members, or 1 per branch)."""
+    if branches is None:
+        branches = await notice_branches(session, form.audience)
     ids = [b.id for b in branches]
     if form.kind is FormKind.BRANCH:
         return branches, dict.fromkeys(ids, 1)
@@ -560,30 +683,43 @@ async def _expected(
 
 async def _may_see_results(
     session: AsyncSession, actor: Actor, form: FormView, today: date
-) -> bool:
-    if actor.superadmin or actor.user_id == form.sender_id:
-        return True
-    return Permission.VIEW_ROSTER in await permissions(session, actor, form.org_id, today)
+) -> tuple[list[Organization], dict[int, Sight]]:
+    """The audience's branches, and those the actor may see anything of with how much
+    (refused when none: a member, or an officer of a branch outside the audience)."""
+    branches = await notice_branches(session, form.audience)
+    sights = await branch_sights(session, actor, form, [b.id for b in branches], today)
+    seen = {b: level for b, level in sights.items() if level >= Sight.AGGREGATES}
+    if not seen:
+        raise ServiceError("auth.denied")
+    return branches, seen
 
 
-async def form_results(db: Database, actor: Actor, cycle_id: int, today: date) -> Results:
+async def form_results(
+    db: Database, actor: Actor, cycle_id: int, today: date, *, tallies: bool = True
+) -> Results:
     """Progress per branch (on time, late, missing) and each question's tally, per branch and
-    in total; refused to all but the sender and the admins of the sending organization."""
+    in total, over the branches the actor may see: all of them for the sender and the
+    sending organization's admins, their own for a branch's officers and the instructors
+    guiding it; refused to anybody else. Without `tallies` only the progress (no answer is
+    read: the results screen of 150,000 answers stays fast)."""
     async with db.read() as session:
         form_row, cycle = await _cycle(session, cycle_id)
         form = form_view(form_row)
-        if not await _may_see_results(session, actor, form, today):
-            raise ServiceError("auth.denied")
-        branches, expected = await _expected(session, form)
-        done = await session.execute(
+        audience, seen = await _may_see_results(session, actor, form, today)
+        branches, expected = await _expected(session, form, audience)
+        branches = [b for b in branches if b.id in seen]
+        everything = len(branches) == len(expected)
+        done_query = (
             select(FormResponse.org_id, FormResponse.late, func.count())
             .where(FormResponse.cycle_id == cycle.id)
             .group_by(FormResponse.org_id, FormResponse.late)
         )
+        done = await session.execute(done_query)
         on_time: dict[int, int] = defaultdict(int)
         late: dict[int, int] = defaultdict(int)
         for org_id, was_late, count in done.all():
-            (late if was_late else on_time)[org_id] += count
+            if org_id in seen:
+                (late if was_late else on_time)[org_id] += count
         progress = tuple(
             BranchProgress(b.id, b.name, expected[b.id], on_time[b.id], late[b.id])
             for b in branches
@@ -595,24 +731,29 @@ async def form_results(db: Database, actor: Actor, cycle_id: int, today: date) -
             sum(p.on_time for p in progress),
             sum(p.late for p in progress),
         )
-        if form.anonymous:
-            stored = await session.execute(
-                select(FormAnonymousAnswer.org_id, FormAnonymousAnswer.answers).where(
-                    FormAnonymousAnswer.cycle_id == cycle.id
-                )
-            )
-        else:
-            stored = await session.execute(
-                select(FormResponse.org_id, FormResponse.answers).where(
-                    FormResponse.cycle_id == cycle.id
-                )
-            )
         by_branch: dict[int, list[dict[int, Value]]] = defaultdict(list)
+        if not tallies:  # progress only (the results screen): no answer is read
+            answered = total.on_time + total.late
+            hidden = form.anonymous and not shown_for_anonymous(answered)
+            return Results(form, cycle_view(cycle), progress, total, (), hidden, seen)
+        if form.anonymous:
+            query = select(FormAnonymousAnswer.org_id, FormAnonymousAnswer.answers).where(
+                FormAnonymousAnswer.cycle_id == cycle.id
+            )
+            if not everything:
+                query = query.where(FormAnonymousAnswer.org_id.in_(list(seen)))
+        else:
+            query = select(FormResponse.org_id, FormResponse.answers).where(
+                FormResponse.cycle_id == cycle.id
+            )
+            if not everything:
+                query = query.where(FormResponse.org_id.in_(list(seen)))
+        stored = await session.execute(query)
         for org_id, answers in stored.all():
             by_branch[org_id].append(answers_from_json(form.questions, answers or {}))
     hidden = form.anonymous and not shown_for_anonymous(sum(len(v) for v in by_branch.values()))
     questions = () if hidden else _question_results(form.questions, by_branch)
-    return Results(form, cycle_view(cycle), progress, total, questions, hidden)
+    return Results(form, cycle_view(cycle), progress, total, questions, hidden, seen)
 
 
 def _question_results(
@@ -629,36 +770,49 @@ def _question_results(
 
 
 async def outstanding(db: Database, actor: Actor, cycle_id: int, today: date) -> list[Outstanding]:
-    """Who (member forms) or which branches (branch forms) have not answered, by branch, for
-    the sender and the admins of the sending organization; with whether the bot can write to
-    them (those it cannot are to be called)."""
+    """Who (member forms) or which branches (branch forms) have not answered, by branch, of
+    the branches the actor may see (names of people only where answers may be seen, not
+    for an instructor); user_id None for those the bot cannot write to (never started it,
+    or blocked it), who are to be called instead."""
     async with db.read() as session:
         form_row, cycle = await _cycle(session, cycle_id)
         form = form_view(form_row)
-        if not await _may_see_results(session, actor, form, today):
-            raise ServiceError("auth.denied")
-        branches = await notice_branches(session, form.audience)
-        names = {b.id: b.name for b in branches}
-        answered = set(
-            (
-                await session.scalars(
-                    select(FormResponse.respondent).where(FormResponse.cycle_id == cycle.id)
-                )
-            ).all()
-        )
+        audience, seen = await _may_see_results(session, actor, form, today)
+        branches = [b for b in audience if b.id in seen]
         if form.kind is FormKind.BRANCH:
+            answered = set(
+                (
+                    await session.scalars(
+                        select(FormResponse.respondent).where(FormResponse.cycle_id == cycle.id)
+                    )
+                ).all()
+            )
             return [
                 Outstanding(b.id, b.name, None, b.name, None)
                 for b in branches
                 if f"b:{b.id}" not in answered
             ]
+        names = {b.id: b.name for b in branches if seen[b.id] >= Sight.ANSWERS}
+        if not names:
+            return []
+        reachable = and_(User.started.is_(True), User.blocked_at.is_(None))
+        # Looked up per member on the (cycle, respondent) unique index: the answered are
+        # never all read.
+        answered_query = select(FormResponse.id).where(
+            FormResponse.cycle_id == cycle.id,
+            FormResponse.respondent == literal("m:") + cast(Member.id, String),
+        )
         rows = await session.execute(
-            select(Member.id, Member.org_id, Member.name, Member.user_id)
-            .where(Member.org_id.in_(list(names)), *audience_member_filter(form.audience))
+            select(Member.id, Member.org_id, Member.name, Member.user_id, reachable)
+            .outerjoin(User, User.id == Member.user_id)
+            .where(
+                Member.org_id.in_(list(names)),
+                *audience_member_filter(form.audience),
+                ~answered_query.exists(),
+            )
             .order_by(Member.org_id, Member.name, Member.id)
         )
         return [
-            Outstanding(org_id, names[org_id], member_id, name, user_id)
-            for member_id, org_id, name, user_id in rows.all()
-            if f"m:{member_id}" not in answered
+            Outstanding(org_id, names[org_id], member_id, name, user_id, bool(can_write))
+            for member_id, org_id, name, user_id, can_write in rows.all()
         ]

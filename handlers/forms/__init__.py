@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, MessageHandler, filters
 
-from handlers.forms import answer, builder, chase
+from handlers.forms import answer, builder, chase, results
 from handlers.forms.common import media_received, presses
 from handlers.wizard import WizardRouter
 
@@ -14,13 +14,14 @@ from handlers.wizard import WizardRouter
 MEDIA_GROUP = -4
 
 # Modules whose presses join the shared `presses` when imported (before it is registered).
-__all__ = ["answer", "builder", "chase", "register"]
+__all__ = ["answer", "builder", "chase", "register", "results"]
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     """/form, /forms, the feature's buttons, deep links, files and typed answers."""
     answer.register(app, router)
     builder.register(app, router)
+    results.register(app, router)
     presses.register(app)
     app.add_handler(
         MessageHandler(
