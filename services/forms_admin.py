@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.orgs import Permission
 from services import audit
@@ -25,6 +26,13 @@ class Closed:
     cards: int
 
 
+async def may_close(session: AsyncSession, actor: Actor, form: Form, today: date) -> bool:
+    """The sender, or whoever may send for the sending organization (and superadmins)."""
+    if actor.superadmin or actor.user_id == form.sender_id:
+        return True
+    return Permission.SEND_NOTICE in await permissions(session, actor, form.org_id, today)
+
+
 async def close_form(
     db: Database, actor: Actor, form_id: int, *, now: datetime, today: date
 ) -> Closed:
@@ -34,12 +42,7 @@ async def close_form(
         form = await session.get(Form, form_id, with_for_update=True)
         if form is None:
             raise NotFound("form.not_found")
-        allowed = actor.superadmin or actor.user_id == form.sender_id
-        if not allowed:
-            allowed = Permission.SEND_NOTICE in await permissions(
-                session, actor, form.org_id, today
-            )
-        if not allowed:
+        if not await may_close(session, actor, form, today):
             raise ServiceError("auth.denied")
         if form.status != "open":
             raise ServiceError("stale")

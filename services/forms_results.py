@@ -46,6 +46,7 @@ from services.forms import (
     outstanding,
     roster_now,
 )
+from services.forms_admin import may_close
 from services.notices import audience_member_filter, notice_branches
 from services.outbox import enqueue_file
 from storage.db import Database
@@ -202,6 +203,7 @@ class ResultsScreen:
     behind: tuple[BranchProgress, ...]
     outstanding: tuple[Outstanding, ...]  # empty unless asked for
     cycles: tuple[CycleView, ...]  # newest first
+    may_close: bool = False  # the reader may stop the collection (结束收集), still open
 
     @property
     def to_call(self) -> tuple[Outstanding, ...]:
@@ -286,6 +288,12 @@ async def results_screen(
                 .order_by(FormCycle.id.desc())
             )
         ).all()
+        form_row = await session.get(Form, results.form.id)
+        closable = (
+            form_row is not None
+            and form_row.status == "open"
+            and await may_close(session, actor, form_row, today)
+        )
     parents = {org: parent for org, parent, _n, _l in tree}
     names = {org: name for org, _p, name, _l in tree}
     levels = {org: str(level) for org, _p, _n, level in tree}
@@ -295,6 +303,7 @@ async def results_screen(
         behind=tuple(behind_first(results.branches)),
         outstanding=tuple(missing),
         cycles=tuple(cycle_view(c) for c in cycles),
+        may_close=closable,
     )
 
 

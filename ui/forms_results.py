@@ -151,6 +151,15 @@ class FormChart(CallbackData):
     cycle_id: int
 
 
+@dataclasses.dataclass(frozen=True)
+class FormClose(CallbackData):
+    """结束收集 on a results screen (confirm 0: ask first; 1: close now)."""
+
+    prefix: ClassVar[str] = "frc"
+    cycle_id: int
+    confirm: int
+
+
 Screen = tuple[str, InlineKeyboardMarkup | None]
 
 
@@ -304,7 +313,22 @@ def render_results(
         last_row.append(_button(catalog.plain(locale, "form.results.cycles"), FormCycles(cycle.id)))
     last_row.append(_button(catalog.plain(locale, "form.results.back_list"), FormsList(0)))
     keyboard.append(last_row)
+    if screen.may_close:
+        keyboard.append(
+            [_button(catalog.plain(locale, "form.close.button"), FormClose(cycle.id, 0))]
+        )
     return _fit("\n".join(lines)), InlineKeyboardMarkup(keyboard)
+
+
+def render_close_confirm(catalog: Catalog, locale: str, title: str, cycle_id: int) -> Screen:
+    """Are you sure: no more answers, no more cycles."""
+    keyboard = [
+        [
+            _button(catalog.plain(locale, "form.close.confirm"), FormClose(cycle_id, 1)),
+            _button(catalog.plain(locale, "form.results.back"), FormResults(cycle_id, 0)),
+        ]
+    ]
+    return catalog.t(locale, "form.close.ask", title=title), InlineKeyboardMarkup(keyboard)
 
 
 def render_cycles(catalog: Catalog, locale: str, screen: ResultsScreen) -> Screen:

@@ -25,6 +25,7 @@ from handlers.wizard import WizardRouter, typed_draft
 from services.drafts import DraftView, clear_draft, keep_draft
 from services.errors import ServiceError
 from services.forms import review_response
+from services.forms_admin import close_form
 from services.forms_results import (
     AnswerView,
     AttachmentFile,
@@ -43,6 +44,7 @@ from ui.forms_results import (
     FormAnswer,
     FormBranch,
     FormChart,
+    FormClose,
     FormCycles,
     FormExport,
     FormMissing,
@@ -57,6 +59,7 @@ from ui.forms_results import (
     export_filename,
     render_answer,
     render_branch,
+    render_close_confirm,
     render_cycles,
     render_forms,
     render_missing,
@@ -313,6 +316,31 @@ async def _attachments_zip(
                 added += 1
                 size += len(content)
         return path.read_bytes(), added, skipped
+
+
+@presses.on(FormClose, confirm=0)
+async def ask_close(press: Press[FormClose], context: BotContext) -> None:
+    """结束收集: asked once more, since answers stop for good."""
+    screen = await results_screen(context.deps.db, press.actor, press.data.cycle_id,
+                                  today(context))  # fmt: skip
+    if not screen.may_close:
+        raise ServiceError("auth.denied")
+    title = screen.results.form.title
+    await press.edit(*render_close_confirm(context.deps.catalog, context.locale, title,
+                                           press.data.cycle_id))  # fmt: skip
+
+
+@presses.on(FormClose, confirm=1)
+async def close(press: Press[FormClose], context: BotContext) -> None:
+    """确定结束: the form takes no more answers; the group cards say so shortly."""
+    screen = await results_screen(context.deps.db, press.actor, press.data.cycle_id,
+                                  today(context))  # fmt: skip
+    closed = await close_form(
+        context.deps.db, press.actor, screen.results.form.id, now=context.deps.clock.now(),
+        today=today(context),
+    )  # fmt: skip
+    await press.answer("form.close.done_short")
+    await press.edit(context.t("form.close.done", title=closed.title, cards=closed.cards))
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]

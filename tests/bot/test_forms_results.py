@@ -27,6 +27,7 @@ from tests.bot.test_notices import alert_text, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuMessage
+from ui.forms_results import FormClose
 
 SUPER = Actor(user_id=0, superadmin=True)
 QUESTIONS = (
@@ -251,3 +252,30 @@ async def test_members_see_nothing_and_forged_buttons_are_refused(
     await w.sender.send("/forms", chat=group)
     await bot.settle()
     assert "私聊" in emu.last_sent(group).content
+
+
+async def test_the_sender_stops_the_collection_after_confirming(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    w = await make_world(emu, bot, clock)
+    listing = await say(bot, w.sender, "/forms")
+    results = await tap(bot, w.sender, listing, listing.button_texts()[0])
+    ask = await edit_by(bot, w.sender, results, "⏹ 结束收集")
+    assert "确定结束" in ask.content
+    back = await edit_by(bot, w.sender, ask, "« 返回")
+    assert "⏹ 结束收集" in back.button_texts()
+    ask = await edit_by(bot, w.sender, back, "⏹ 结束收集")
+    done = await edit_by(bot, w.sender, ask, "确定结束")
+    assert "已结束「志愿服务情况」的收集" in done.content
+    # Pressing the old confirmation again: already closed.
+    await w.sender.press_raw(done, FormClose(w.cycle, 1).pack())
+    await bot.settle()
+    assert "过期" in alert_text(w.sender) or "失效" in alert_text(w.sender)
+    listing = await say(bot, w.sender, "/forms")
+    results = await tap(bot, w.sender, listing, listing.button_texts()[0])
+    assert "⏹ 结束收集" not in results.button_texts()
+    # A member pressing forged close data is refused.
+    li = w.people["li"]
+    await li.press_raw(await say(bot, li, "/forms"), FormClose(w.cycle, 0).pack())
+    await bot.settle()
+    assert alert_text(li)
