@@ -127,7 +127,7 @@ class FormBranch(CallbackData):
 
 
 @dataclasses.dataclass(frozen=True)
-class FormAnswer(CallbackData):
+class FormReview(CallbackData):
     """One answer: open it, 通过 (ok) or 退回修改 (ret)."""
 
     prefix: ClassVar[str] = "fra"
@@ -497,7 +497,7 @@ def render_branch(
             name=_short(item.name or "—", 12),
             marks=" · ".join(marks),
         )
-        keyboard.append([_button(label, FormAnswer("open", item.response_id))])  # fmt: skip
+        keyboard.append([_button(label, FormReview("open", item.response_id))])  # fmt: skip
     if view.pages > 1:
         lines.append(catalog.t(locale, "form.results.page", page=view.page + 1, pages=view.pages))
         keyboard.append(
@@ -606,9 +606,9 @@ def render_answer(
         keyboard.append(
             [
                 _button(catalog.plain(locale, "form.review.accept"),
-                        FormAnswer("ok", view.response_id)),
+                        FormReview("ok", view.response_id)),
                 _button(catalog.plain(locale, "form.review.return"),
-                        FormAnswer("ret", view.response_id)),
+                        FormReview("ret", view.response_id)),
             ]
         )  # fmt: skip
     keyboard.append(

@@ -41,7 +41,6 @@ from services.forms_results import (
 from ui.deps import BotContext
 from ui.errors import error_key
 from ui.forms_results import (
-    FormAnswer,
     FormBranch,
     FormChart,
     FormClose,
@@ -50,6 +49,7 @@ from ui.forms_results import (
     FormMissing,
     FormQuestions,
     FormResults,
+    FormReview,
     FormsList,
     attachment_path,
     attachments_caption,
@@ -149,7 +149,7 @@ async def branch(press: Press[FormBranch], context: BotContext) -> None:
     await press.edit(text, markup)
 
 
-async def _show_answer(press: Press[FormAnswer], context: BotContext, view: AnswerView) -> None:
+async def _show_answer(press: Press[FormReview], context: BotContext, view: AnswerView) -> None:
     text, markup = render_answer(
         context.deps.catalog, context.locale, view, context.deps.settings.timezone,
         context.deps.clock.now(),
@@ -162,16 +162,16 @@ def _respondent_locale(context: BotContext, view: AnswerView) -> str:
     return view.respondent_locale or negotiate_locale(view.respondent_language, default)
 
 
-@presses.on(FormAnswer, action="open")
-async def open_answer(press: Press[FormAnswer], context: BotContext) -> None:
+@presses.on(FormReview, action="open")
+async def open_answer(press: Press[FormReview], context: BotContext) -> None:
     """One answer, to read and review."""
     view = await answer_view(context.deps.db, press.actor, press.data.response_id,
                              today(context))  # fmt: skip
     await _show_answer(press, context, view)
 
 
-@presses.on(FormAnswer, action="ok")
-async def accept(press: Press[FormAnswer], context: BotContext) -> None:
+@presses.on(FormReview, action="ok")
+async def accept(press: Press[FormReview], context: BotContext) -> None:
     """通过: locks the answer, writes roster fields back, tells the respondent."""
     db, catalog = context.deps.db, context.deps.catalog
     view = await answer_view(db, press.actor, press.data.response_id, today(context))
@@ -186,8 +186,8 @@ async def accept(press: Press[FormAnswer], context: BotContext) -> None:
                                                          today(context)))  # fmt: skip
 
 
-@presses.on(FormAnswer, action="ret")
-async def ask_comment(press: Press[FormAnswer], context: BotContext) -> None:
+@presses.on(FormReview, action="ret")
+async def ask_comment(press: Press[FormReview], context: BotContext) -> None:
     """退回修改: asks for the comment, typed next."""
     view = await answer_view(context.deps.db, press.actor, press.data.response_id,
                              today(context))  # fmt: skip
