@@ -28,10 +28,10 @@ from domain.forms import (
     tally,
 )
 from domain.forms_review import RosterChange, Sight, may_review, roster_changes, shown_answers
-from domain.orgs import Level, Permission
+from domain.orgs import Level, Permission, Role
 from domain.validation import Invalid
 from services import audit
-from services.authz import Actor, orgs_with
+from services.authz import Actor, active_role_filter, orgs_with
 from services.errors import NotFound, ServiceError
 from services.forms import (
     BranchProgress,
@@ -57,6 +57,7 @@ from storage.models import (
     FormResponse,
     Member,
     Organization,
+    RoleAssignment,
     User,
 )
 
@@ -204,6 +205,7 @@ class ResultsScreen:
     outstanding: tuple[Outstanding, ...]  # empty unless asked for
     cycles: tuple[CycleView, ...]  # newest first
     may_close: bool = False  # the reader may stop the collection (结束收集), still open
+    instructors: tuple[BranchProgress, ...] = ()  # per party-building instructor (org_id: user)
 
     @property
     def to_call(self) -> tuple[Outstanding, ...]:
@@ -225,6 +227,38 @@ def behind_first(branches: Sequence[BranchProgress]) -> list[BranchProgress]:
         return (0 if p.missing else 1, -share, p.name, p.org_id)
 
     return sorted(branches, key=key)
+
+
+def by_instructor(
+    branches: Sequence[BranchProgress],
+    parents: Mapping[int, int | None],
+    assigned: Sequence[tuple[int, int, str]],
+) -> list[BranchProgress]:
+    """Totals of the branches each party-building instructor guides (assigned to the branch or
+    to an organization above it: the office is inherited downwards), by name."""
+    guides: dict[int, set[int]] = {}  # org → instructors assigned there
+    names: dict[int, str] = {}
+    for user_id, org_id, name in assigned:
+        guides.setdefault(org_id, set()).add(user_id)
+        names[user_id] = name
+    totals: dict[int, list[int]] = {}
+    for p in branches:
+        node: int | None = p.org_id
+        mine: set[int] = set()
+        seen: set[int] = set()
+        while node is not None and node not in seen:
+            seen.add(node)
+            mine |= guides.get(node, set())
+            node = parents.get(node)
+        for user_id in mine:
+            entry = totals.setdefault(user_id, [0, 0, 0])
+            entry[0] += p.expected
+            entry[1] += p.on_time
+            entry[2] += p.late
+    return sorted(
+        (BranchProgress(user, names[user], *counts) for user, counts in totals.items()),
+        key=lambda p: (p.name, p.org_id),
+    )
 
 
 def rollup(
@@ -288,6 +322,23 @@ async def results_screen(
                 .order_by(FormCycle.id.desc())
             )
         ).all()
+        assigned = [
+            (int(user_id), int(org_id), member or first or "")
+            for user_id, org_id, first, member in (
+                await session.execute(
+                    select(
+                        func.coalesce(RoleAssignment.user_id, Member.user_id),
+                        RoleAssignment.org_id, User.first_name, Member.name,
+                    )
+                    .outerjoin(Member, Member.id == RoleAssignment.member_id)
+                    .outerjoin(
+                        User, User.id == func.coalesce(RoleAssignment.user_id, Member.user_id)
+                    )
+                    .where(RoleAssignment.role == Role.INSTRUCTOR, *active_role_filter(today))
+                )
+            ).all()
+            if user_id is not None
+        ]  # fmt: skip
         form_row = await session.get(Form, results.form.id)
         closable = (
             form_row is not None
@@ -304,6 +355,7 @@ async def results_screen(
         outstanding=tuple(missing),
         cycles=tuple(cycle_view(c) for c in cycles),
         may_close=closable,
+        instructors=tuple(by_instructor(results.branches, parents, assigned)),
     )
 
 

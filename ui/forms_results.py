@@ -267,6 +267,15 @@ def render_results(
                 catalog.t(locale, "form.results.more",
                           count=len(screen.committees) - COMMITTEES_SHOWN)
             )  # fmt: skip
+    if screen.instructors:
+        lines.append(catalog.t(locale, "form.results.instructors"))
+        for p in screen.instructors[:COMMITTEES_SHOWN]:
+            lines.append(_progress_line(catalog, locale, "form.results.committee_line", p))
+        if len(screen.instructors) > COMMITTEES_SHOWN:
+            lines.append(
+                catalog.t(locale, "form.results.more",
+                          count=len(screen.instructors) - COMMITTEES_SHOWN)
+            )  # fmt: skip
     if results.aggregates_hidden:
         lines.append(catalog.t(locale, "form.results.anonymous_hidden", count=ANONYMOUS_MIN))
     pages = max(1, -(-len(screen.behind) // BRANCHES_PAGE))

@@ -215,6 +215,15 @@ async def test_results_screen_rolls_up_by_committee_and_lists_whom_to_phone(
     assert screen.behind[0].org_id == t.branch_b  # nobody of branch_b answered
     assert {o.name for o in screen.to_call} >= {"未注册", "屏蔽者"}
     assert "韩梅梅" in {o.name for o in screen.to_remind}
+    # The instructor is assigned at the committee: every branch below adds to their line;
+    # one assigned to branch_b alone has branch_b's figures.
+    await person(db, clock, BASE_UID + 91, "二号指导员")
+    await office(db, clock, t.branch_b, Role.INSTRUCTOR, user_id=BASE_UID + 91)
+    screen = await results_screen(db, w.admin, cycle, today(clock))
+    lines = {p.name: (p.expected, p.on_time + p.late) for p in screen.instructors}
+    assert lines["指导员"] == (screen.results.total.expected, 1)
+    b = next(p for p in screen.results.branches if p.org_id == t.branch_b)
+    assert lines["二号指导员"] == (b.expected, b.on_time + b.late)
 
 
 async def test_returning_and_accepting_queue_the_respondent_note(
