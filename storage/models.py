@@ -642,3 +642,181 @@ class FormAnonymousAnswer(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The day only, not the moment: a timestamp next to the responses' would link them.
     submitted_on: Mapped[date] = mapped_column(Date)
+
+
+class DuesSettings(Base):
+    """A branch's (or, for the rate table, a committee's) dues settings."""
+
+    __tablename__ = "dues_settings"
+
+    org_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organizations.id"), primary_key=True, autoincrement=False
+    )
+    payment_day: Mapped[int] = mapped_column(Integer, default=5)  # 1–28
+    advance_cap: Mapped[int] = mapped_column(Integer, default=6)  # months ahead one may pay
+    arrears_cap: Mapped[int] = mapped_column(Integer, default=6)  # months back one may pay
+    show_amounts: Mapped[bool] = mapped_column(Boolean, default=False)  # in disclosures
+    disclosure_months: Mapped[int] = mapped_column(Integer, default=3)  # 3, 6 or 12
+    # A committee's locally adjusted brackets and fixed amounts (domain.dues.table_to_json);
+    # None: the national table (or the nearest committee above that set one).
+    rate_table: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DuesStandard(Base):
+    """A member's monthly dues from a month on: declared, then confirmed (or rejected).
+
+    The base (income) is kept only while the keeper has not decided; confirming or rejecting
+    clears it, so after that nobody can see it. Only category, bracket and amount remain.
+    """
+
+    __tablename__ = "dues_standards"
+    __table_args__ = (
+        Index("ix_dues_standards_member", "member_id", "status"),
+        Index("ix_dues_standards_org", "org_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("members.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    category: Mapped[str] = mapped_column(String(16))  # domain.dues.Category
+    permille: Mapped[int] = mapped_column(Integer, default=0)
+    lower_fen: Mapped[int | None] = mapped_column(BigInteger)  # the bracket (for showing it)
+    upper_fen: Mapped[int | None] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    from_month: Mapped[int] = mapped_column(Integer)  # yyyymm
+    # declared → confirmed | rejected; a confirmed one is superseded by a later confirmed one.
+    status: Mapped[str] = mapped_column(String(16))
+    base_fen: Mapped[int | None] = mapped_column(BigInteger)  # only until decided
+    declared_by: Mapped[int | None] = mapped_column(BigInteger)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DuesExemption(Base):
+    """A hardship reduction (amount > 0) or exemption (0): the branch committee agreed on a
+    day, the upper committee approved (who), for the months from … until …, why."""
+
+    __tablename__ = "dues_exemptions"
+    __table_args__ = (Index("ix_dues_exemptions_member", "member_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("members.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    from_month: Mapped[int] = mapped_column(Integer)
+    until_month: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    agreed_on: Mapped[date] = mapped_column(Date)
+    approved_by: Mapped[str] = mapped_column(String(100))
+    recorded_by: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DuesClaim(Base):
+    """我已交纳: a member says they paid these months (and maybe extra), with an optional
+    transfer screenshot, for the keeper to confirm or reject with a reason."""
+
+    __tablename__ = "dues_claims"
+    __table_args__ = (
+        Index("ix_dues_claims_org_status", "org_id", "status"),
+        Index("ix_dues_claims_member", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("members.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    months: Mapped[list[int]] = mapped_column(JSON)  # yyyymm
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # for those months
+    extra_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # 自愿多交
+    proof_file_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # pending / confirmed / rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[int] = mapped_column(BigInteger)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DuesEntry(Base):
+    """The ledger: one line per month paid (or extra payment, or correction). Append-only:
+    a mistake is put right by a new 'correction' line pointing at the one it corrects."""
+
+    __tablename__ = "dues_entries"
+    __table_args__ = (
+        Index("ix_dues_entries_member_month", "member_id", "month"),
+        Index("ix_dues_entries_org_month", "org_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("members.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    month: Mapped[int | None] = mapped_column(Integer)  # yyyymm; None for an extra payment
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # negative in a correction
+    kind: Mapped[str] = mapped_column(String(16))  # dues / extra / correction
+    to_centre: Mapped[bool] = mapped_column(Boolean, default=False)  # extra ≥ 1,000 yuan
+    claim_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("dues_claims.id"))
+    corrects_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("dues_entries.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DuesTalk(Base):
+    """A 谈心谈话 about unpaid dues: who talked, when, what came of it."""
+
+    __tablename__ = "dues_talks"
+    __table_args__ = (Index("ix_dues_talks_member", "member_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("members.id"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    held_on: Mapped[date] = mapped_column(Date)
+    talked_by: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DuesRemittance(Base):
+    """上缴: a branch's dues for some months handed to its committee; the committee's keeper
+    confirms receipt."""
+
+    __tablename__ = "dues_remittances"
+    __table_args__ = (
+        Index("ix_dues_remittances_org", "org_id"),
+        Index("ix_dues_remittances_to_org", "to_org_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    to_org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    from_month: Mapped[int] = mapped_column(Integer)
+    until_month: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    proof_file_id: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[int | None] = mapped_column(BigInteger)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DuesDisclosure(Base):
+    """A 党费收缴情况公示 published for a period ("2026-Q3", "2026-H2", "2026"), as a notice."""
+
+    __tablename__ = "dues_disclosures"
+    __table_args__ = (
+        UniqueConstraint("org_id", "period_key", name="uq_dues_disclosures_org_period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"))
+    period_key: Mapped[str] = mapped_column(String(16))
+    notice_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("notices.id"))
+    show_amounts: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_by: Mapped[int] = mapped_column(BigInteger)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
