@@ -18,6 +18,7 @@ from bot.processor import PerChatUpdateProcessor
 from handlers import (
     chats,
     compliance,
+    dues,
     fallback,
     forms,
     groups,
@@ -92,6 +93,7 @@ def wire(app: Application) -> None:  # type: ignore[type-arg]
     minutes.register(app, router)  # also group -3: photos for open minutes
     ledger.register(app, router)
     forms.register(app, router)  # also group -4: files for an open forms wizard
+    dues.register(app, router)
     router.register(app)  # /cancel and typed answers, after every flow is known
     fallback.register(app)  # last in group 0: stale buttons, messages nobody claimed
     app.add_error_handler(on_error)

@@ -125,6 +125,10 @@ class Permission(StrEnum):
     SEND_NOTICE = "send_notice"  # broadcast notices to the organization's members
     # Schedule meetings and run sign-in (a group leader: only for their own party group).
     MANAGE_MEETINGS = "manage_meetings"
+    # Keep the dues: confirm standards and payments, remit, publish the disclosure.
+    KEEP_DUES = "keep_dues"
+    # See each member's dues (amounts and months); others see branch totals and statuses.
+    VIEW_DUES = "view_dues"
 
 
 _BRANCH_ADMIN = frozenset(
@@ -135,6 +139,11 @@ _BRANCH_ADMIN = frozenset(
     }
 )
 
+# A committee admin may do everything below the committee except keep or see each member's
+# dues: a committee sees its branches' dues as totals and statuses (an amount reveals an
+# income bracket), and its own 党费管理员 keeps the committee's dues.
+COMMITTEE_PERMISSIONS = frozenset(Permission) - {Permission.KEEP_DUES, Permission.VIEW_DUES}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SECRETARY: _BRANCH_ADMIN
     | {
@@ -142,9 +151,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.BIND_GROUP,
         Permission.SEND_NOTICE,
         Permission.MANAGE_MEETINGS,
+        Permission.VIEW_DUES,
     },
     Role.DEPUTY: _BRANCH_ADMIN | {Permission.SEND_NOTICE, Permission.MANAGE_MEETINGS},
-    Role.ORGANIZATION: _BRANCH_ADMIN | {Permission.SEND_NOTICE, Permission.MANAGE_MEETINGS},
+    # The organization member usually keeps the dues (or a 党费管理员 does).
+    Role.ORGANIZATION: _BRANCH_ADMIN
+    | {
+        Permission.SEND_NOTICE,
+        Permission.MANAGE_MEETINGS,
+        Permission.KEEP_DUES,
+        Permission.VIEW_DUES,
+    },
     # Study and publicity are the propaganda member's work; reporting the information officer's.
     Role.PROPAGANDA: frozenset({Permission.VIEW_ROSTER, Permission.SEND_NOTICE}),
     Role.DISCIPLINE: frozenset({Permission.VIEW_ROSTER}),
@@ -152,9 +169,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GROUP_LEADER: frozenset({Permission.VIEW_ROSTER, Permission.MANAGE_MEETINGS}),
     # Instructors guide, they do not administer: no phones, no changes.
     Role.INSTRUCTOR: frozenset({Permission.VIEW_ROSTER}),
-    Role.DUES_KEEPER: frozenset({Permission.VIEW_ROSTER}),
+    Role.DUES_KEEPER: frozenset(
+        {Permission.VIEW_ROSTER, Permission.KEEP_DUES, Permission.VIEW_DUES}
+    ),
     Role.INFO_OFFICER: frozenset({Permission.VIEW_ROSTER, Permission.SEND_NOTICE}),
-    Role.COMMITTEE_ADMIN: frozenset(Permission),
+    Role.COMMITTEE_ADMIN: COMMITTEE_PERMISSIONS,
 }
 
 # Roles that carry their permissions down to every organization below.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 Feature = Literal[
-    "notices", "meetings", "minutes", "ledger", "org", "compliance", "import", "forms"
+    "notices", "meetings", "minutes", "ledger", "org", "compliance", "import", "forms", "dues"
 ]
 
 GENERIC = "error.generic"
@@ -26,6 +26,8 @@ ERRORS: dict[str, str] = {
     "auth.manage_roles": "error.auth.manage_roles",
     "auth.bind_group": "error.auth.bind_group",
     "auth.manage_orgs": "error.auth.manage_orgs",
+    "auth.keep_dues": "error.auth.keep_dues",
+    "auth.view_dues": "error.auth.view_dues",
     "not_found": "error.not_found",
     "org.not_found": "error.org.not_found",
     "org.bad_kind": "error.org.bad_parent",

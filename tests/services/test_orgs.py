@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain.orgs import ALL_PERMISSIONS, Kind, Level, Permission, Role, Status
+from domain.orgs import COMMITTEE_PERMISSIONS, Kind, Level, Permission, Role, Status
 from domain.orgs_wizard import HolderDraft, NewOrgDraft, ask_holder, begin, choose_kind, named
 from services import audit, orgs, orgs_roles
 from services.authz import Actor, orgs_with, permissions
@@ -470,7 +470,7 @@ async def test_committee_admin_reaches_down_to_grandchild_branches(
     t = await tree(db, clock)
     admin = await committee_admin(db, clock, t.committee, BASE_UID + 1)
     for org_id in (t.committee, t.sub_committee, t.general, t.branch_a, t.branch_b):
-        assert await perms(db, admin, org_id, clock) == ALL_PERMISSIONS, org_id
+        assert await perms(db, admin, org_id, clock) == COMMITTEE_PERMISSIONS, org_id
     for org_id in (t.other_committee, t.branch_c):
         assert await perms(db, admin, org_id, clock) == frozenset(), org_id
     [view] = await orgs_roles.roles_of_org(db, t.committee, today(clock))
@@ -482,7 +482,7 @@ async def test_committee_admin_of_a_sub_committee_does_not_reach_up(
 ) -> None:
     t = await tree(db, clock)
     admin = await committee_admin(db, clock, t.sub_committee, BASE_UID + 1)
-    assert await perms(db, admin, t.branch_a, clock) == ALL_PERMISSIONS
+    assert await perms(db, admin, t.branch_a, clock) == COMMITTEE_PERMISSIONS
     assert await perms(db, admin, t.committee, clock) == frozenset()
     assert await perms(db, admin, t.branch_b, clock) == frozenset()
     async with db.read() as s:
@@ -534,7 +534,7 @@ async def test_offices_count_only_between_their_start_and_end(
                  start_on=day - timedelta(days=30), end_on=day)  # fmt: skip
     assert await perms(db, past, t.branch_a, clock) == frozenset()
     assert await perms(db, future, t.branch_a, clock) == frozenset()
-    assert await perms(db, last_day, t.branch_a, clock) == ALL_PERMISSIONS
+    assert await perms(db, last_day, t.branch_a, clock) == COMMITTEE_PERMISSIONS
     held = await orgs_roles.roles_of_org(db, t.committee, day)
     assert [r.user_id for r in held] == [last_day.user_id]
     async with db.read() as s:

@@ -70,7 +70,8 @@ def test_instructor_views_the_roster_but_not_personal_data() -> None:
 
 @pytest.mark.parametrize("role", [Role.DISCIPLINE, Role.DUES_KEEPER])
 def test_other_committee_offices_only_view_the_roster(role: Role) -> None:
-    assert permissions_for({role}) == {P.VIEW_ROSTER}
+    dues = {P.KEEP_DUES, P.VIEW_DUES} if role is Role.DUES_KEEPER else set()
+    assert permissions_for({role}) == {P.VIEW_ROSTER} | dues
     assert not is_admin_role(role)
 
 
@@ -90,8 +91,11 @@ def test_propaganda_and_information_officers_also_send_notices(role: Role) -> No
     assert not is_admin_role(role)
 
 
-def test_committee_admin_may_do_everything() -> None:
-    assert permissions_for({Role.COMMITTEE_ADMIN}) == frozenset(Permission)
+def test_committee_admin_may_do_everything_but_keep_or_see_each_members_dues() -> None:
+    granted = permissions_for({Role.COMMITTEE_ADMIN})
+    assert granted == frozenset(Permission) - {Permission.KEEP_DUES, Permission.VIEW_DUES}
+    keepers = {Role.ORGANIZATION, Role.DUES_KEEPER}
+    assert {r for r in Role if Permission.KEEP_DUES in permissions_for({r})} == keepers
 
 
 def test_no_roles_grant_nothing() -> None:
