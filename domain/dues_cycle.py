@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
-from domain.dues import Month, add_months
+from domain.dues import Month, add_months, is_month, month_of
 
 
 class Level(IntEnum):
@@ -78,3 +78,28 @@ def parse_payment_key(key: str) -> PaymentDay | None:
 def months_text_range(first: Month, last: Month) -> tuple[int, int, int, int]:
     """(first year, first month, last year, last month) for showing a run of months."""
     return first // 100, first % 100, last // 100, last % 100
+
+
+# ---- 上缴: remittances to the committee ----
+
+REMIT_CONFIRM_PREFIX = "dcc"  # the committee keeper's 确认收到 (ui.dues_cycle.RemitConfirm)
+
+
+def remit_confirm_data(remittance_id: int) -> str:
+    """The callback data of 确认收到 on a remittance notification (queued by the service)."""
+    return f"{REMIT_CONFIRM_PREFIX}:{remittance_id}"
+
+
+def check_remittance(
+    from_month: Month, until_month: Month, amount_fen: int, paid_on: date, today: date
+) -> str | None:
+    """Why a remittance cannot be recorded (a code), or None."""
+    if not (is_month(from_month) and is_month(until_month)) or from_month > until_month:
+        return "dues.remit.period"
+    if until_month > month_of(today):
+        return "dues.remit.period_future"
+    if amount_fen <= 0:
+        return "dues.remit.amount"
+    if paid_on > today:
+        return "dues.remit.date_future"
+    return None

@@ -19,12 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.dues import Month, Standing, add_months, month_of, months_between
 from domain.dues_cycle import Level, arrears_key, first_unpaid, levels_reached, payment_key
 from domain.dues_cycle import payment_moment as moment
+from domain.dues_talk import TalkDraft
+from domain.dues_talk import start as talk_start
 from domain.locale import negotiate_locale
 from domain.orgs import Level as OrgLevel
-from domain.orgs import Role, Status
-from services.authz import active_role_filter
+from domain.orgs import Permission, Role, Status
+from services.audit import record
+from services.authz import Actor, active_role_filter, require
+from services.drafts import keep_draft_in, take_draft
 from services.dues import standings
+from services.errors import NotFound, ServiceError
 from services.jobs import effective_timezones
+from storage.db import Database
 from storage.models import (
     DuesSettings,
     DuesTalk,
@@ -276,3 +282,58 @@ async def record_escalations(
     ]  # fmt: skip
     if rows:
         await session.execute(insert(JobRun), rows)
+
+
+# ---- 谈心谈话: recorded by the branch's secretary or keepers ----
+
+
+@dataclass(frozen=True)
+class TalkTarget:
+    """The member a talk is about, and their branch."""
+
+    member_id: int
+    org_id: int
+    name: str
+    branch: str
+
+
+async def _target(session: AsyncSession, actor: Actor, member_id: int, today: date) -> TalkTarget:
+    row = await session.get(Member, member_id)
+    if row is None or row.status != Status.ACTIVE:
+        raise NotFound("dues.member.not_found")
+    # Those who see the branch's dues one by one: the secretary and the keepers.
+    await require(session, actor, row.org_id, Permission.VIEW_DUES, today)
+    branch = await session.get(Organization, row.org_id)
+    return TalkTarget(row.id, row.org_id, row.name, branch.name if branch else "")
+
+
+async def start_talk(
+    db: Database, actor: Actor, member_id: int, now: datetime, today: date
+) -> TalkTarget:
+    """记录谈话 pressed: the talk draft opened (who talked is asked first)."""
+    async with db.transaction() as session:
+        target = await _target(session, actor, member_id, today)
+        await keep_draft_in(session, actor.user_id, talk_start(target.member_id, target.org_id),
+                            now)  # fmt: skip
+        return target
+
+
+async def save_talk(db: Database, actor: Actor, now: datetime, today: date) -> TalkTarget:
+    """保存: the finished talk draft becomes a DuesTalk, audited; the draft goes with it."""
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, TalkDraft)
+        if draft is None or draft.step != "ready":
+            raise ServiceError("stale")
+        target = await _target(session, actor, draft.member_id, today)
+        talk = DuesTalk(
+            member_id=target.member_id, org_id=target.org_id,
+            held_on=date.fromisoformat(draft.held_on), talked_by=draft.talked_by,
+            outcome=draft.outcome, recorded_by=actor.user_id, recorded_at=now,
+        )  # fmt: skip
+        session.add(talk)
+        await session.flush()
+        record(session, at=now, actor_id=actor.user_id, action="dues.talk.record",
+               target_type="dues_talk", target_id=talk.id,
+               after={"member_id": target.member_id, "held_on": draft.held_on,
+                      "talked_by": draft.talked_by, "outcome": draft.outcome})  # fmt: skip
+        return target

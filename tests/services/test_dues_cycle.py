@@ -8,18 +8,40 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import build_deps
 from bot.config import parse_config
 from domain.dues import add_months, months_between
 from domain.dues_cycle import payment_moment
+from domain.dues_talk import STEPS, TalkDraft
 from domain.orgs import Level, Role
+from domain.wizard import Event, apply
 from scheduler.jobs import JobRunner
-from services.dues_reminders import ESCALATION_JOB, JOB
+from services.authz import Actor
+from services.drafts import keep_draft, open_draft
+from services.dues_reminders import ESCALATION_JOB, JOB, save_talk, start_talk
+from services.dues_remit import (
+    RemitText,
+    committee_remits,
+    confirm_remittance,
+    record_remittance,
+    remit_plan,
+)
+from services.errors import Denied, ServiceError
 from services.users import Person, touch_user
 from storage.db import Database
-from storage.models import DuesEntry, DuesSettings, DuesStandard, DuesTalk, JobRun, OutboxItem
+from storage.models import (
+    AuditEntry,
+    DuesEntry,
+    DuesSettings,
+    DuesStandard,
+    DuesTalk,
+    JobRun,
+    Organization,
+    OutboxItem,
+)
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, member, office, org
 from ui.deps import Deps
@@ -197,3 +219,78 @@ async def test_a_member_who_pays_and_falls_behind_again_is_flagged_again(
     flag = [t for t in texts_to(await outbox(db), w.uids["deputy"]) if "王芳" in t]
     assert len(flag) == 1
     assert "答应按月交纳" in flag[0]
+
+
+# ---- talks and remittances ----
+
+
+async def test_a_talk_is_recorded_from_its_draft_and_audited(
+    db: Database, clock: FakeClock
+) -> None:
+    w = await world(db, clock)
+    sec = Actor(user_id=w.uids["sec"])
+    day = clock.now().date()
+    with pytest.raises(Denied):  # a member may not record talks
+        await start_talk(db, Actor(user_id=w.uids["li"]), w.members["wang"], clock.now(), day)
+    target = await start_talk(db, sec, w.members["wang"], clock.now(), day)
+    assert target.name == "王芳"
+    draft = await open_draft(db, sec.user_id, TalkDraft)
+    assert isinstance(draft, TalkDraft)
+    for text in ("陈书记、组织委员", "2026-11-30", "家中困难，答应下月补交"):
+        result = apply(STEPS, draft, Event("text", text=text), clock.now())
+        assert isinstance(result, TalkDraft)
+        draft = result
+    await keep_draft(db, sec.user_id, draft, clock.now())
+    await save_talk(db, sec, clock.now(), day)
+    with pytest.raises(ServiceError):  # saved once; the old 保存 finds no draft
+        await save_talk(db, sec, clock.now(), day)
+    async with db.read() as s:
+        talks = (await s.scalars(select(DuesTalk))).all()
+        audits = (await s.scalars(select(AuditEntry.action))).all()
+    assert [(t.held_on, t.talked_by) for t in talks] == [(date(2026, 11, 30), "陈书记、组织委员")]
+    assert "dues.talk.record" in audits
+
+
+async def test_remittance_recorded_told_confirmed_and_totalled(
+    db: Database, clock: FakeClock
+) -> None:
+    w = await world(db, clock)
+    keeper = Actor(user_id=w.uids["keeper"])
+    day = date(2026, 12, 7)
+    async with db.read() as s:
+        committee = (
+            await s.scalars(select(Organization.id).where(Organization.level == Level.COMMITTEE))
+        ).one()
+    c_keeper = await user(db, clock, BASE_UID + 50)
+    c_member = await member(db, clock, committee, "党委党费管理员", user_id=c_keeper)
+    await office(db, clock, committee, Role.DUES_KEEPER, member_id=c_member,
+                 start_on=date(2026, 1, 1))  # fmt: skip
+    plan = await remit_plan(db, keeper, w.branch, 202607, 202609, day)
+    # wang paid 7 months to June: none in Q3; li and the hidden member paid Q3: 6 × 81.00
+    assert (plan.committee, plan.collected_fen) == ("两新工委", 6 * 8_100)
+    with pytest.raises(Denied):
+        await remit_plan(db, Actor(user_id=w.uids["wang"]), w.branch, 202607, 202609, day)
+    texts = {"zh_CN": RemitText("上缴", "确认收到"), "en": RemitText("remit", "Confirm")}
+    view = await record_remittance(
+        db, keeper, plan, amount_fen=plan.collected_fen, paid_on=date(2026, 10, 8),
+        proof_file_id=None, texts=texts, default_locale="zh_CN", now=clock.now(), today=day,
+    )  # fmt: skip
+    assert view.told == 1
+    (item,) = [i for i in await outbox(db) if i.chat_id == c_keeper]
+    assert item.payload["buttons"] == [[["确认收到", f"cb:dcc:{view.id}"]]]
+    with pytest.raises(Denied):  # the branch's keeper cannot confirm their own remittance
+        await confirm_remittance(db, keeper, view.id, clock.now(), day)
+    done, fresh = await confirm_remittance(db, Actor(user_id=c_keeper), view.id, clock.now(), day)
+    assert (done.confirmed, fresh) == (True, True)
+    _, again = await confirm_remittance(db, Actor(user_id=c_keeper), view.id, clock.now(), day)
+    assert again is False
+    admin = await user(db, clock, BASE_UID + 60)
+    await office(db, clock, committee, Role.COMMITTEE_ADMIN, user_id=admin,
+                 start_on=date(2026, 1, 1))  # fmt: skip
+    (row,) = await committee_remits(db, Actor(user_id=admin), committee, 202607, 202609, day)
+    assert (row.due_fen, row.collected_fen, row.remitted_fen, row.confirmed_fen) == (
+        9 * 8_100, 6 * 8_100, 6 * 8_100, 6 * 8_100,
+    )  # fmt: skip
+    async with db.read() as s:
+        actions = set((await s.scalars(select(AuditEntry.action))).all())
+    assert {"dues.remit.record", "dues.remit.confirm"} <= actions
