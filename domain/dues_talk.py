@@ -77,3 +77,4 @@ STEPS: Steps[TalkDraft] = {
     "when": {"text": take_when},
     "outcome": {"text": take_outcome},
 }
+FLOW_NAME = TalkDraft.FLOW

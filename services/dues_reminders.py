@@ -337,3 +337,10 @@ async def save_talk(db: Database, actor: Actor, now: datetime, today: date) -> T
                after={"member_id": target.member_id, "held_on": draft.held_on,
                       "talked_by": draft.talked_by, "outcome": draft.outcome})  # fmt: skip
         return target
+
+
+async def member_name(db: Database, member_id: int) -> str:
+    """A roster entry's name (for the talk draft's questions)."""
+    async with db.read() as session:
+        row = await session.get(Member, member_id)
+        return row.name if row is not None else ""

@@ -5,13 +5,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 from domain.dues import Month, yuan
-from domain.dues_cycle import Level, first_unpaid
+from domain.dues_cycle import REMIT_CONFIRM_PREFIX, Level, first_unpaid
 from services.dues_reminders import Escalation, Officer, Owing, PaymentPlan, Talk
 from services.forms_chase import Outgoing
+from ui.callbacks import CallbackData
 from ui.i18n import Catalog
 from ui.render import split_message
+
+
+@dataclass(frozen=True)
+class TalkStart(CallbackData):
+    """记录谈话 on an arrears flag: open the talk draft about this member."""
+
+    prefix: ClassVar[str] = "dct"
+    member_id: int
+
+
+@dataclass(frozen=True)
+class TalkAct(CallbackData):
+    """保存 / 取消 under the talk's preview."""
+
+    prefix: ClassVar[str] = "dca"
+    action: str  # "save" | "cancel"
+
+
+@dataclass(frozen=True)
+class RemitConfirm(CallbackData):
+    """确认收到 on a remittance notification (domain.dues_cycle.remit_confirm_data)."""
+
+    prefix: ClassVar[str] = REMIT_CONFIRM_PREFIX
+    remittance_id: int
 
 
 def month_text(catalog: Catalog, locale: str, month: Month) -> str:
@@ -129,10 +156,32 @@ def payment_day_messages(catalog: Catalog, plan: PaymentPlan) -> list[Outgoing]:
             if officer.role.value in wanted and officer.user_id not in told:
                 told.add(officer.user_id)
                 text = escalation_text(catalog, officer.locale, plan, escalation)
-                messages.append(Outgoing(officer.user_id, text, org_id=org_id))
+                buttons = []
+                if escalation.level is not Level.SECRETARY:  # a talk is asked for, or overdue
+                    label = catalog.plain(officer.locale, "dues.cycle.talk_button")
+                    data = TalkStart(escalation.member.member_id).pack()
+                    buttons = [[(label, "cb:" + data)]]
+                messages.append(Outgoing(officer.user_id, text, buttons, org_id=org_id))
     return messages
 
 
 KEEPER_ROLE_VALUES = frozenset({"organization", "dues_keeper"})
 SECRETARY_VALUES = frozenset({"secretary"})
 COMMITTEE_ROLE_VALUES = frozenset({"secretary", "deputy", "organization"})
+
+
+def talk_question(catalog: Catalog, locale: str, step: str, name: str) -> str:
+    """The talk draft's question for a step."""
+    return catalog.t(locale, TALK_QUESTIONS.get(step, "dues.cycle.talk_ask_by"), name=name)
+
+
+TALK_QUESTIONS = {
+    "by": "dues.cycle.talk_ask_by",
+    "when": "dues.cycle.talk_ask_when",
+    "outcome": "dues.cycle.talk_ask_outcome",
+}
+
+
+def talk_preview(catalog: Catalog, locale: str, name: str, by: str, day: str, outcome: str) -> str:
+    """The talk as it will be saved."""
+    return catalog.t(locale, "dues.cycle.talk_preview", name=name, by=by, day=day, outcome=outcome)

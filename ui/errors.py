@@ -288,6 +288,7 @@ def file_error_key(code: str) -> str:
     """The catalog key explaining why a roster file was refused."""
     return FILE_ERRORS.get(code, FILE_GENERIC)
 
+
 # Party dues, the monthly cycle: talks, remittances (wt-dues-cycle).
 ERRORS.update(
     {
