@@ -287,3 +287,21 @@ def row_error_key(code: str) -> str:
 def file_error_key(code: str) -> str:
     """The catalog key explaining why a roster file was refused."""
     return FILE_ERRORS.get(code, FILE_GENERIC)
+
+
+# Party dues, the monthly cycle: talks, remittances (wt-dues-cycle).
+ERRORS.update(
+    {
+        "dues.member.not_found": "dues.cycle.error.member_gone",
+        "dues.talk.empty": "dues.cycle.error.talk_empty",
+        "dues.talk.too_long": "dues.cycle.error.talk_too_long",
+        "dues.talk.date": "dues.cycle.error.talk_date",
+        "dues.talk.date_range": "dues.cycle.error.talk_date_range",
+        "dues.remit.no_committee": "dues.cycle.error.no_committee",
+        "dues.remit.period": "dues.cycle.error.remit_period",
+        "dues.remit.period_future": "dues.cycle.error.remit_period_future",
+        "dues.remit.amount": "dues.cycle.error.remit_amount",
+        "dues.remit.date_future": "dues.cycle.error.remit_date_future",
+        "dues.remit.not_found": "dues.cycle.error.remit_gone",
+    }
+)

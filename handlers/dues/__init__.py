@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler
 
-from handlers.dues import menu
+from handlers.dues import cycle, menu
 from handlers.dues.common import presses
 from handlers.wizard import WizardRouter
 
-__all__ = ["menu", "register"]
+__all__ = ["cycle", "menu", "register"]
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     """/dues, the feature's buttons and typed answers."""
     app.add_handler(CommandHandler("dues", menu.dues_command))
     presses.register(app)
+    cycle.register(router)
