@@ -21,7 +21,9 @@ from storage.db import Database
 from storage.models import Member, Organization, PartyGroup, RoleAssignment, User
 
 # Offices given to a Telegram user (not a roster entry) from the /org menu.
-USER_OFFICES = (Role.COMMITTEE_ADMIN, Role.INSTRUCTOR)
+# Offices held by a Telegram user rather than a roster entry: a committee's admin, its 党费管理员
+# (who confirms the branches' remittances), and instructors.
+USER_OFFICES = (Role.COMMITTEE_ADMIN, Role.INSTRUCTOR, Role.DUES_KEEPER)
 # Telegram usernames: 5–32 letters, digits and underscores (older ones may be shorter).
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{3,32}$")
 _USER_ID = re.compile(r"^\d{1,19}$")
@@ -255,6 +257,9 @@ async def _check_office(
         raise ServiceError("org.bad_office")
     # A committee admin manages a subtree; on a branch the secretary does that job.
     if role == Role.COMMITTEE_ADMIN and row.level != Level.COMMITTEE:
+        raise ServiceError("org.bad_office")
+    # On a branch the 党费管理员 is a member of it, appointed from the roster (/members).
+    if role == Role.DUES_KEEPER and row.level == Level.BRANCH:
         raise ServiceError("org.bad_office")
     return row
 

@@ -70,7 +70,8 @@ async def grant_role_in(
     org = await load_org(session, org_id)
     await require(session, actor, org_id, Permission.MANAGE_ROLES, today)
     holder = ""
-    if role in BRANCH_ROLES:
+    committee_keeper = role == Role.DUES_KEEPER and org.level != Level.BRANCH
+    if role in BRANCH_ROLES and not committee_keeper:
         if org.level == Level.COMMITTEE:
             raise ServiceError("role.not_for_committee")
         member = await session.get(Member, member_id) if member_id else None

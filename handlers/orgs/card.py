@@ -90,6 +90,8 @@ def render_card(
     if org.level == Level.COMMITTEE:
         admin = AskHolder(org.id, Role.COMMITTEE_ADMIN)
         keyboard.append([button(context.plain("org.set_admin"), admin), instructor])
+        keeper = AskHolder(org.id, Role.DUES_KEEPER)
+        keyboard.append([button(context.plain("org.set_dues_keeper"), keeper)])
         keyboard.append(frequencies_row(context, org.id))
     else:
         secretary = button(context.plain("org.set_secretary"), PickSecretary(org.id))

@@ -50,6 +50,7 @@ HOLDER_FLOW = HolderDraft.FLOW
 ASK_HOLDER_KEYS: dict[Role, str] = {
     Role.COMMITTEE_ADMIN: "org.ask_holder.committee_admin",
     Role.INSTRUCTOR: "org.ask_holder.instructor",
+    Role.DUES_KEEPER: "org.ask_holder.dues_keeper",
 }
 
 

@@ -6,12 +6,22 @@ from __future__ import annotations
 from datetime import date
 
 from domain.dues import NATIONAL, Bracket, RateTable, table_to_json
-from domain.orgs import Role
+from domain.orgs import Permission, Role
+from services.authz import permissions
 from services.dues import dues_access, rate_table_for, standings
+from services.orgs_roles import grant_role
 from storage.db import Database
 from storage.models import DuesEntry, DuesExemption, DuesSettings, DuesStandard
 from tests.conftest import FakeClock
-from tests.services.factories import BASE_UID, linked_member, office, person, today, tree
+from tests.services.factories import (
+    BASE_UID,
+    SUPER,
+    linked_member,
+    office,
+    person,
+    today,
+    tree,
+)
 
 
 async def test_who_keeps_sees_and_totals(db: Database, clock: FakeClock) -> None:
@@ -95,3 +105,16 @@ async def test_standing_from_the_ledger(db: Database, clock: FakeClock) -> None:
     assert now_standing.paid_through == 202607  # May and June exempt, July paid
     assert now_standing.arrears == (202608, 202609)  # the corrected August is owed again
     assert now_standing.short_fen == 2 * 8_100  # the declared (undecided) standard not used
+
+
+async def test_a_committee_has_its_own_dues_keeper(db: Database, clock: FakeClock) -> None:
+    t = await tree(db, clock)
+    keeper = await person(db, clock, BASE_UID + 7, "党委党费管理员")
+    held = await grant_role(db, SUPER, t.committee, Role.DUES_KEEPER, user_id=keeper.user_id,
+                            now=clock.now(), today=today(clock))  # fmt: skip
+    assert (held.role, held.user_id) == (Role.DUES_KEEPER, keeper.user_id)
+    async with db.read() as s:
+        granted = await permissions(s, keeper, t.committee, today(clock))
+    assert Permission.KEEP_DUES in granted
+    async with db.read() as s:  # not inherited: the branches' dues stay with their keepers
+        assert Permission.KEEP_DUES not in await permissions(s, keeper, t.branch_a, today(clock))
