@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dues import (
@@ -140,15 +141,23 @@ async def rate_table_for(session: AsyncSession, org_id: int) -> RateTable:
     return NATIONAL
 
 
-async def periods_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, list[Period]]:
+# Members to read: their ids, or a query giving them (a branch's roster: no long id lists).
+Members = Sequence[int] | Select[Any]
+
+
+def _of(column: Any, members: Members) -> Any:
+    return column.in_(members if isinstance(members, Select) else list(members))
+
+
+async def periods_of(session: AsyncSession, members: Members) -> dict[int, list[Period]]:
     """Each member's amounts due over time: confirmed standards, with exemptions laid over
     the months they cover (after an exemption ends, the standard in force applies again)."""
     periods: dict[int, list[Period]] = defaultdict(list)
-    if not member_ids:
+    if not isinstance(members, Select) and not members:
         return periods
     standards = await session.execute(
         select(DuesStandard.member_id, DuesStandard.from_month, DuesStandard.amount_fen)
-        .where(DuesStandard.member_id.in_(list(member_ids)), DuesStandard.status == CONFIRMED)
+        .where(_of(DuesStandard.member_id, members), DuesStandard.status == CONFIRMED)
         .order_by(DuesStandard.member_id, DuesStandard.from_month, DuesStandard.id)
     )
     for member_id, from_month, amount in standards.all():
@@ -156,7 +165,7 @@ async def periods_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[i
     exemptions = await session.execute(
         select(DuesExemption.member_id, DuesExemption.from_month, DuesExemption.until_month,
                DuesExemption.amount_fen)
-        .where(DuesExemption.member_id.in_(list(member_ids)))
+        .where(_of(DuesExemption.member_id, members))
         .order_by(DuesExemption.id)
     )  # fmt: skip
     for member_id, start, until, amount in exemptions.all():
@@ -172,15 +181,15 @@ async def periods_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[i
     return periods
 
 
-async def paid_of(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, dict[Month, int]]:
+async def paid_of(session: AsyncSession, members: Members) -> dict[int, dict[Month, int]]:
     """What each member paid per month (dues and corrections added up; extras apart)."""
     paid: dict[int, dict[Month, int]] = defaultdict(dict)
-    if not member_ids:
+    if not isinstance(members, Select) and not members:
         return paid
     rows = await session.execute(
         select(DuesEntry.member_id, DuesEntry.month, func.sum(DuesEntry.amount_fen))
         .where(
-            DuesEntry.member_id.in_(list(member_ids)),
+            _of(DuesEntry.member_id, members),
             DuesEntry.month.is_not(None),
             DuesEntry.kind.in_(("dues", "correction")),
         )
@@ -196,11 +205,26 @@ async def standings(
     session: AsyncSession, member_ids: Sequence[int], today: date
 ) -> dict[int, Standing]:
     """Where each member stands this month (members without a confirmed standard: absent)."""
-    periods = await periods_of(session, member_ids)
-    paid = await paid_of(session, member_ids)
+    return await _standings(session, member_ids, today)
+
+
+async def standings_in(
+    session: AsyncSession, org_ids: Sequence[int], today: date
+) -> dict[int, Standing]:
+    """Where each active member of these branches stands: read by branch, not by id lists
+    (a city's payment day reads 150,000 members)."""
+    roster = select(Member.id).where(
+        Member.org_id.in_(list(org_ids)), Member.status == Status.ACTIVE
+    )
+    return await _standings(session, roster, today)
+
+
+async def _standings(session: AsyncSession, members: Members, today: date) -> dict[int, Standing]:
+    periods = await periods_of(session, members)
+    paid = await paid_of(session, members)
     as_of = month_of(today)
     result: dict[int, Standing] = {}
-    for member_id in member_ids:
+    for member_id in periods:
         spans = periods.get(member_id)
         if not spans:
             continue

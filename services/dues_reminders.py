@@ -27,7 +27,7 @@ from domain.orgs import Permission, Role, Status
 from services.audit import record
 from services.authz import Actor, active_role_filter, require
 from services.drafts import keep_draft_in, take_draft
-from services.dues import standings
+from services.dues import standings_in
 from services.errors import NotFound, ServiceError
 from services.jobs import effective_timezones
 from storage.db import Database
@@ -209,20 +209,18 @@ async def load_payment_plan(
                 .order_by(Member.org_id, Member.name, Member.id)
             )
         ).all()
-        for m_start in range(0, len(members), MEMBER_CHUNK):
-            rows = members[m_start : m_start + MEMBER_CHUNK]
-            stands = await standings(session, [r[0] for r in rows], local_day)
-            for member_id, org_id, name, uid, started, blocked, loc, lang in rows:
-                got = stands.get(member_id)
-                if got is None:
-                    continue
-                plan.with_standard[org_id] += 1
-                if got.arrears or got.short_fen > 0:
-                    private = bool(uid is not None and started and blocked is None)
-                    plan.owing.append(
-                        Owing(member_id, org_id, name, uid,
-                              _locale(loc, lang, default_locale), private, got)
-                    )  # fmt: skip
+        stands = await standings_in(session, chunk, local_day)
+        for member_id, org_id, name, uid, started, blocked, loc, lang in members:
+            got = stands.get(member_id)
+            if got is None:
+                continue
+            plan.with_standard[org_id] += 1
+            if got.arrears or got.short_fen > 0:
+                private = bool(uid is not None and started and blocked is None)
+                plan.owing.append(
+                    Owing(member_id, org_id, name, uid,
+                          _locale(loc, lang, default_locale), private, got)
+                )  # fmt: skip
         plan.officers += await _officers(session, chunk, local_day, default_locale)
     plan.escalations = await _new_escalations(session, plan.owing)
     flagged = [e.member.member_id for e in plan.escalations if e.level is Level.COMMITTEE]
