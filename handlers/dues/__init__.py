@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler
 
-from handlers.dues import menu
+from domain.dues_wizard import DecideDraft, DeclareDraft
+from handlers.dues import menu, standards
 from handlers.dues.common import presses
 from handlers.wizard import WizardRouter
 
-__all__ = ["menu", "register"]
+__all__ = ["menu", "register", "standards"]
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
     """/dues, the feature's buttons and typed answers."""
     app.add_handler(CommandHandler("dues", menu.dues_command))
     presses.register(app)
+    router.on_text(DeclareDraft.FLOW, standards.typed_base)
+    router.on_text(DecideDraft.FLOW, standards.typed_decision)
