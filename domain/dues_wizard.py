@@ -66,6 +66,7 @@ class DeclareDraft(Draft):
 
     member_id: int = 0
     org_id: int = 0
+    name: str = ""  # the roster name, for the keepers' card
     table: RateTable = dataclasses.field(default_factory=RateTable)
     category: str = ""
     base_fen: int | None = None
@@ -76,9 +77,10 @@ class DeclareDraft(Draft):
     from_month: int = 0
 
 
-def begin(member_id: int, org_id: int, table: RateTable) -> DeclareDraft:
+def begin(member_id: int, org_id: int, name: str, table: RateTable) -> DeclareDraft:
     """The first question: which category."""
-    return DeclareDraft(step="category", member_id=member_id, org_id=org_id, table=table)
+    return DeclareDraft(step="category", member_id=member_id, org_id=org_id, name=name,
+                        table=table)  # fmt: skip
 
 
 def pick_category(draft: DeclareDraft, event: Event, now: datetime) -> DeclareDraft | Refusal:
@@ -124,7 +126,7 @@ def pick_month(draft: DeclareDraft, event: Event, now: datetime) -> DeclareDraft
 
 def back_to_category(draft: DeclareDraft, event: Event, now: datetime) -> DeclareDraft:
     """返回 to the category question (what was typed is dropped)."""
-    return begin(draft.member_id, draft.org_id, draft.table)
+    return begin(draft.member_id, draft.org_id, draft.name, draft.table)
 
 
 def back_to_month(draft: DeclareDraft, event: Event, now: datetime) -> DeclareDraft:

@@ -65,7 +65,7 @@ class MyDues:
     current: StandardView | None
     pending: StandardView | None  # a declaration the keeper has not decided yet
     standing: Standing | None
-    history: tuple[tuple[Month, int], ...]  # the last 12 months, paid amounts (0: none)
+    history: tuple[tuple[Month, int], ...]  # paid per month, the last 12 and any ahead
     pending_claims: int
 
 
@@ -133,7 +133,7 @@ async def my_dues(db: Database, actor: Actor, today: date) -> MyDues:
         stand = (await standings(session, [entry.id], today)).get(entry.id)
         paid = (await paid_of(session, [entry.id])).get(entry.id, {})
         first = add_months(this, -(HISTORY_MONTHS - 1))
-        history = tuple((m, paid[m]) for m in sorted(paid) if first <= m <= this)
+        history = tuple((m, paid[m]) for m in sorted(paid) if first <= m)  # advance too
         claims = await session.scalar(
             select(func.count())
             .select_from(DuesClaim)
@@ -147,11 +147,12 @@ async def my_dues(db: Database, actor: Actor, today: date) -> MyDues:
         )  # fmt: skip
 
 
-async def declaring(db: Database, actor: Actor) -> tuple[int, int, RateTable]:
-    """To start declaring: the person's roster entry, branch and the rate table in force."""
+async def declaring(db: Database, actor: Actor) -> tuple[int, int, str, RateTable]:
+    """To start declaring: the person's roster entry (id, branch, name) and the rate table
+    in force."""
     async with db.read() as session:
         entry = await _own_entry(session, actor)
-        return entry.id, entry.org_id, await rate_table_for(session, entry.org_id)
+        return entry.id, entry.org_id, entry.name, await rate_table_for(session, entry.org_id)
 
 
 async def keepers_of(session: AsyncSession, org_id: int, today: date) -> list[int]:

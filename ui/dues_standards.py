@@ -147,7 +147,7 @@ def render_mine(catalog: Catalog, locale: str | None, mine: MyDues) -> Html:
         if stand.paid_through is not None:
             parts.append(catalog.t(locale, "dues.mine.paid_through",
                          month=Html(month_text(catalog, locale, stand.paid_through))))  # fmt: skip
-        else:
+        elif not stand.advance:
             parts.append(catalog.t(locale, "dues.mine.nothing_paid"))
         if stand.arrears:
             months = "、".join(month_text(catalog, locale, m) for m in stand.arrears)

@@ -142,8 +142,8 @@ async def _move(
 @presses.on(DuesDeclare)
 async def declare(press: Press[DuesDeclare], context: BotContext) -> None:
     """申报: which category."""
-    member_id, org_id, table = await declaring(context.deps.db, press.actor)
-    draft = begin(member_id, org_id, table)
+    member_id, org_id, name, table = await declaring(context.deps.db, press.actor)
+    draft = begin(member_id, org_id, name, table)
     await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
     await press.answer()
     text, markup = _step_screen(context, draft)
@@ -184,8 +184,7 @@ async def submit(press: Press[DuesDeclareStep], context: BotContext) -> None:
         return
     catalog = context.deps.catalog
     locale = catalog.default_locale  # the keepers' card, in the bot's own language
-    name = press.query.from_user.full_name
-    card = keeper_card(catalog, locale, name, draft)
+    card = keeper_card(catalog, locale, draft.name, draft)
     labels = tuple(catalog.plain(locale, DECIDE_BUTTONS[a]) for a in ("c", "e", "r"))
     datas = tuple(DuesDecide(draft.member_id, draft.from_month, draft.amount_fen, a).pack()
                   for a in ("c", "e", "r"))  # fmt: skip

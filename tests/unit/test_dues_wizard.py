@@ -27,7 +27,9 @@ def _step(draft: DeclareDraft, event: Event) -> DeclareDraft:
 
 
 def test_a_working_member_declares_a_base() -> None:
-    draft = _step(begin(7, 3, NATIONAL), Event("category", CATEGORIES.index(Category.WORKING)))
+    draft = _step(
+        begin(7, 3, "王芳", NATIONAL), Event("category", CATEGORIES.index(Category.WORKING))
+    )
     assert draft.step == "base"
     draft = _step(draft, Event("text", text="５,４００元"))
     assert (draft.step, draft.base_fen, draft.amount_fen, draft.permille) == (
@@ -40,11 +42,11 @@ def test_a_working_member_declares_a_base() -> None:
     assert load(DeclareDraft, dump(done)) == done
     back = _step(done, Event("back"))
     assert (back.step, back.from_month, back.base_fen) == ("month", 0, 540_000)
-    assert _step(back, Event("back")) == begin(7, 3, NATIONAL)
+    assert _step(back, Event("back")) == begin(7, 3, "王芳", NATIONAL)
 
 
 def test_wrong_bases_are_refused() -> None:
-    draft = _step(begin(7, 3, NATIONAL), Event("category", 0))
+    draft = _step(begin(7, 3, "王芳", NATIONAL), Event("category", 0))
     for text, code in (("五千", "dues.amount.invalid"), ("-5", "dues.amount.invalid"),
                        ("0", "dues.base.range"), ("999999999", "dues.base.range"),
                        ("5400.123", "dues.amount.invalid"), ("", "dues.amount.invalid"),
@@ -53,14 +55,18 @@ def test_wrong_bases_are_refused() -> None:
 
 
 def test_fixed_and_farmer_categories_skip_the_base() -> None:
-    student = _step(begin(7, 3, NATIONAL), Event("category", CATEGORIES.index(Category.STUDENT)))
+    student = _step(
+        begin(7, 3, "王芳", NATIONAL), Event("category", CATEGORIES.index(Category.STUDENT))
+    )
     assert (student.step, student.amount_fen, student.base_fen) == ("month", 20, None)
-    farmer = _step(begin(7, 3, NATIONAL), Event("category", CATEGORIES.index(Category.FARMER)))
+    farmer = _step(
+        begin(7, 3, "王芳", NATIONAL), Event("category", CATEGORIES.index(Category.FARMER))
+    )
     assert (farmer.step, farmer.amount_fen) == ("month", 0)
 
 
 def test_stale_and_forged_events() -> None:
-    draft = begin(7, 3, NATIONAL)
+    draft = begin(7, 3, "王芳", NATIONAL)
     assert apply(DECLARE_STEPS, draft, Event("category", 99), NOW) == Refusal("stale")
     assert apply(DECLARE_STEPS, draft, Event("month", 0), NOW) == Refusal("stale")
     assert apply(DECLARE_STEPS, draft, Event("text", text="5400"), NOW) == Refusal("stale")
