@@ -3,6 +3,8 @@ told, the base dropped when decided, a later confirmation superseding, refusals.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -77,7 +79,7 @@ async def test_declare_decide_and_supersede(db: Database, clock: FakeClock) -> N
     assert mine.pending is not None
     assert mine.pending.amount_fen == 8_100
 
-    ref = {"member_id": member_id, "month": draft.from_month, "declared_fen": 8_100}
+    ref: dict[str, Any] = {"member_id": member_id, "month": draft.from_month, "declared_fen": 8_100}
     for intruder in (member, other_keeper):
         with pytest.raises(ServiceError) as denied:
             await decide_declaration(db, intruder, **ref, confirm=True, member_html="ok",
