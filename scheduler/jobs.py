@@ -17,6 +17,7 @@ from typing import Protocol
 from telegram.ext import Application, ContextTypes
 
 from scheduler.compliance import compliance_jobs
+from scheduler.dues_declare import DuesDeclareReminder
 from scheduler.forms_cycles import FormCycles
 from scheduler.forms_reminders import FormReminders
 from scheduler.meetings_reminders import MeetingReminders
@@ -57,7 +58,10 @@ class Job(Protocol):
 def default_jobs() -> list[Job]:
     """Every job the bot runs, in the order they are looked at."""
     # A new cycle is issued before its own reminders are looked at.
-    return [MeetingReminders(), *compliance_jobs(), NoticeNudges(), FormCycles(), FormReminders()]
+    return [
+        MeetingReminders(), *compliance_jobs(), NoticeNudges(), FormCycles(), FormReminders(),
+        DuesDeclareReminder(),
+    ]  # fmt: skip
 
 
 class JobRunner:

@@ -25,15 +25,24 @@ from domain.dues import (
     standard,
 )
 from domain.dues_wizard import AMOUNT_MAX_FEN, Correction, DecideDraft, DeclareDraft
+from domain.locale import negotiate_locale
 from domain.orgs import Permission, Role, Status
 from services import audit
 from services.authz import Actor, active_role_filter, require
 from services.drafts import finish_draft, keep_draft_in
 from services.dues import CONFIRMED, paid_of, rate_table_for, standings
 from services.errors import ServiceError
+from services.jobs import effective_timezones
 from services.outbox import ButtonRows, enqueue_text
 from storage.db import Database
-from storage.models import DuesClaim, DuesStandard, Member, Organization, RoleAssignment
+from storage.models import (
+    DuesClaim,
+    DuesStandard,
+    Member,
+    Organization,
+    RoleAssignment,
+    User,
+)
 
 DECLARED = "declared"
 REJECTED = "rejected"
@@ -353,3 +362,43 @@ async def start_decision(
         member = await session.get(Member, row.member_id)
         await keep_draft_in(session, actor.user_id, draft, now)
         return (member.name if member else ""), _view(row)
+
+
+@dataclass(frozen=True)
+class Redeclarer:
+    """A member to remind in January to declare again: whom to write, in which language."""
+
+    user_id: int
+    locale: str
+    name: str
+
+
+async def to_redeclare(
+    session: AsyncSession, zone: str, default_zone: str, default_locale: str
+) -> list[Redeclarer]:
+    """Members with a confirmed standard in branches of this time zone, who started the bot
+    (one line each, whatever their number of standards)."""
+    zones = await effective_timezones(session, default_zone)
+    in_zone = [org for org, tz in zones.items() if tz == zone]
+    if not in_zone:
+        return []
+    rows = await session.execute(
+        select(User.id, User.locale, User.language_code, Member.name)
+        .join(Member, Member.user_id == User.id)
+        .where(
+            Member.status == Status.ACTIVE,
+            Member.org_id.in_(in_zone),
+            User.started.is_(True),
+            User.blocked_at.is_(None),
+            select(DuesStandard.id)
+            .where(DuesStandard.member_id == Member.id, DuesStandard.status == CONFIRMED)
+            .exists(),
+        )
+        .order_by(User.id)
+    )
+    seen: dict[int, Redeclarer] = {}
+    for user_id, locale, language, name in rows.all():
+        if user_id not in seen:
+            chosen = locale or negotiate_locale(language, default_locale)
+            seen[user_id] = Redeclarer(user_id, chosen, name)
+    return list(seen.values())

@@ -276,3 +276,8 @@ def member_told(
         return Html(catalog.t(locale, "dues.told.rejected", reason=reason))
     key = "dues.told.corrected" if corrected else "dues.told.confirmed"
     return Html(catalog.t(locale, key, standard=standard_text(catalog, locale, view)))
+
+
+def redeclare_text(catalog: Catalog, locale: str | None, name: str, year: int) -> str:
+    """The January 请重新申报 reminder."""
+    return catalog.t(locale, "dues.redeclare", name=name, year=year)

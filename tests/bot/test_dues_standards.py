@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from domain.orgs import Kind, Level, Role, Stage
 from domain.orgs import Status as MemberStatus
+from domain.workdays import first_working_day
+from scheduler.jobs import JobRunner
 from services.authz import Actor
 from services.orgs import create_org
 from services.orgs_roles import grant_role
@@ -250,3 +252,29 @@ async def test_menu_entry_needs_a_roster_entry(
     assert "我的党费" not in str(reply.reply_markup)
     assert any(c["command"] == "dues" for c in emu.commands(
         {"type": "all_private_chats"}, "zh"))  # fmt: skip
+
+
+async def test_january_reminder_once_across_a_restart(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    wang, li = world.people["wang"], world.people["li"]
+    async with bot.deps.db.transaction() as s:
+        s.add(DuesStandard(member_id=world.ids["wang"], org_id=world.branch, category="working",
+                           permille=15, amount_fen=8_100, from_month=202606, status="confirmed",
+                           declared_at=clock.now()))  # fmt: skip
+    day = first_working_day(2027, 1)
+    zone = bot.deps.settings.timezone
+    when = datetime.combine(day, time(bot.deps.settings.schedule.digest_hour), zone)
+    assert await JobRunner(bot.deps).run_at("dues-declare", when - timedelta(days=1)) == 0
+    clock.set(when.astimezone(UTC) + timedelta(minutes=1))
+    assert await JobRunner(bot.deps).run_at("dues-declare", clock.now()) == 1
+    # A restart: a new runner finds the occurrence already ran.
+    assert await JobRunner(bot.deps).run_at("dues-declare", clock.now()) == 0
+    await delivered(bot)
+    asked = [m for m in emu.sent_to(wang) if "请重新申报党费" in m.content]
+    assert len(asked) == 1
+    assert "2027" in asked[0].content
+    assert not [m for m in emu.sent_to(li) if "请重新申报党费" in m.content]
+    question = await tap(bot, wang, asked[0], "我的收入变了")
+    assert "请选择您的情况" in question.content
