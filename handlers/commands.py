@@ -35,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("me", "cmd.me", private_only=True),
     Command("members", "cmd.members", private_only=True),
     Command("meetings", "cmd.meetings", private_only=True),
+    Command("dues", "cmd.dues", private_only=True),
     Command("lang", "cmd.lang", private_only=True),
     Command("cancel", "cmd.cancel", private_only=True),
     Command("notice", "cmd.notice", admin=True, private_only=True),

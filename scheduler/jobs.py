@@ -17,6 +17,7 @@ from typing import Protocol
 from telegram.ext import Application, ContextTypes
 
 from scheduler.compliance import compliance_jobs
+from scheduler.dues_declare import DuesDeclareReminder
 from scheduler.dues_reminders import DuesPaymentDay
 from scheduler.forms_cycles import FormCycles
 from scheduler.forms_reminders import FormReminders
@@ -58,8 +59,10 @@ class Job(Protocol):
 def default_jobs() -> list[Job]:
     """Every job the bot runs, in the order they are looked at."""
     # A new cycle is issued before its own reminders are looked at.
-    return [MeetingReminders(), *compliance_jobs(), NoticeNudges(), FormCycles(), FormReminders(),
-            DuesPaymentDay()]  # fmt: skip
+    return [
+        MeetingReminders(), *compliance_jobs(), NoticeNudges(), FormCycles(), FormReminders(),
+        DuesPaymentDay(), DuesDeclareReminder(),
+    ]  # fmt: skip
 
 
 class JobRunner:

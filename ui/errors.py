@@ -199,6 +199,18 @@ ERRORS: dict[str, str] = {
     "form.build.file_encoding": "form.build.error.file_encoding",
     "form.build.file_no_header": "form.build.error.file_no_header",
     "form.build.file_too_many_columns": "form.build.error.file_too_many_columns",
+    # dues standards (申报, 确认)
+    "dues.not_member": "dues.error.not_member",
+    "dues.declaration.gone": "dues.error.declaration_gone",
+    "dues.farmer.missing": "dues.error.farmer_missing",
+    "dues.farmer.range": "dues.error.farmer_range",
+    "dues.amount.invalid": "dues.error.amount_invalid",
+    "dues.amount.range": "dues.error.amount_range",
+    "dues.base.range": "dues.error.base_range",
+    "dues.base.missing": "dues.error.base_missing",
+    "dues.reason.empty": "dues.error.reason_empty",
+    "dues.reason.too_long": "dues.error.reason_too_long",
+    "dues.table.incomplete": "dues.error.table_incomplete",
 }
 
 # How a feature words a code that other features word differently.

@@ -271,7 +271,7 @@ def review_screen(
     shown = visible(draft.questions, answers)
     edits: list[InlineKeyboardButton] = []
     if draft.nothing_to_report:
-        lines.append(catalog.t(locale, "form.review.nothing"))
+        lines.append(catalog.t(locale, "form.answer.review_nothing"))
     else:
         for number, index in enumerate(shown, start=1):
             question = draft.questions[index]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler
 
-from handlers.dues import cycle, menu
+from domain.dues_wizard import DecideDraft, DeclareDraft
+from handlers.dues import cycle, menu, standards
 from handlers.dues.common import presses
 from handlers.wizard import WizardRouter
 
-__all__ = ["cycle", "menu", "register"]
+__all__ = ["cycle", "menu", "register", "standards"]
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
@@ -17,3 +18,5 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     app.add_handler(CommandHandler("dues", menu.dues_command))
     presses.register(app)
     cycle.register(router)
+    router.on_text(DeclareDraft.FLOW, standards.typed_base)
+    router.on_text(DecideDraft.FLOW, standards.typed_decision)

@@ -75,3 +75,12 @@ def test_every_catalog_key_is_used_somewhere() -> None:
     )
     unused = sorted(k for k in CATALOG.messages["zh_CN"] if f'"{k}"' not in sources)
     assert unused == []
+
+
+def test_no_key_is_defined_twice() -> None:
+    # Parts of a feature built side by side append their keys: a key defined twice would
+    # silently show one part the other's words.
+    for po in (ROOT / "bot" / "locales").glob("*/LC_MESSAGES/zhibu.po"):
+        keys = re.findall(r'^msgid "(.+)"$', po.read_text(encoding="utf-8"), re.M)
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        assert twice == [], po
