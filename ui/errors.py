@@ -199,6 +199,25 @@ ERRORS: dict[str, str] = {
     "form.build.file_encoding": "form.build.error.file_encoding",
     "form.build.file_no_header": "form.build.error.file_no_header",
     "form.build.file_too_many_columns": "form.build.error.file_too_many_columns",
+    # dues: payments (我已交纳, 确认 / 退回, the month grid)
+    "dues.amount.invalid": "dues.pay.error.amount_invalid",
+    "dues.months.none": "dues.pay.error.months_none",
+    "dues.months.invalid": "dues.pay.error.months_invalid",
+    "dues.months.too_far_ahead": "dues.pay.error.too_far_ahead",
+    "dues.months.too_far_back": "dues.pay.error.too_far_back",
+    "dues.months.not_owed": "dues.pay.error.not_owed",
+    "dues.extra.too_large": "dues.pay.error.extra_too_large",
+    "dues.proof.invalid": "dues.pay.error.proof_invalid",
+    "dues.reason.empty": "dues.pay.error.reason_empty",
+    "dues.reason.too_long": "dues.pay.error.reason_too_long",
+    "dues.pay.not_member": "dues.pay.error.not_member",
+    "dues.pay.no_standard": "dues.pay.error.no_standard",
+    "dues.pay.nothing_owed": "dues.pay.error.nothing_owed",
+    "dues.claim.not_found": "dues.pay.error.claim_not_found",
+    "dues.claim.own": "dues.pay.error.own",
+    "dues.claim.changed": "dues.pay.error.changed",
+    "dues.grid.already_paid": "dues.grid.error.already_paid",
+    "dues.grid.nothing_to_correct": "dues.grid.error.nothing",
 }
 
 # How a feature words a code that other features word differently.
