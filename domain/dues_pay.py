@@ -117,6 +117,8 @@ class PayDraft(Draft):
 
     member_id: int = 0
     org_id: int = 0
+    member_name: str = ""
+    org_name: str = ""
     as_of: Month = 0
     advance_cap: int = 6
     arrears_cap: int = 6

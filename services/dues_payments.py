@@ -110,8 +110,10 @@ async def _offer(session: AsyncSession, member: Member, today: date) -> PayDraft
     if not offered:
         raise ServiceError("dues.pay.nothing_owed")
     chosen = tuple(m.month for m in offered if m.month <= as_of)  # arrears and this month
+    org = await session.get(Organization, member.org_id)
     return PayDraft(
-        step="months", member_id=member.id, org_id=member.org_id, as_of=as_of,
+        step="months", member_id=member.id, org_id=member.org_id, member_name=member.name,
+        org_name=org.name if org else "", as_of=as_of,
         advance_cap=settings.advance_cap, arrears_cap=settings.arrears_cap, offered=offered,
         chosen=chosen,
     )  # fmt: skip

@@ -100,9 +100,9 @@ def pay_screen(catalog: Catalog, locale: str, draft: PayDraft) -> tuple[str, Inl
     return text, InlineKeyboardMarkup(rows)
 
 
-def keeper_note(catalog: Catalog, locale: str, draft: PayDraft, name: str, org: str) -> Note:
+def keeper_note(catalog: Catalog, locale: str, draft: PayDraft) -> Note:
     """The note the keepers get for a new claim, with 确认 / 退回 (and 看截图)."""
-    text = catalog.t(locale, "dues.pay.keeper_note", org=org, name=name,
+    text = catalog.t(locale, "dues.pay.keeper_note", org=draft.org_name, name=draft.member_name,
                      months=months_text(draft.chosen), amount=yuan(draft.amount_fen),
                      extra=yuan(draft.extra_fen),
                      total=yuan(draft.amount_fen + draft.extra_fen))  # fmt: skip

@@ -100,13 +100,9 @@ async def cancel(press: Press[PayStep], context: BotContext) -> None:
 async def submit(press: Press[PayStep], context: BotContext) -> None:
     """提交: the claim waits for the keeper, who is sent 确认 / 退回."""
     draft = await open_payment(context.deps.db, press.actor)
-    access = await dues_access(context.deps.db, press.actor, today(context))
-    if draft is None or access.member is None:
+    if draft is None:
         raise ServiceError("stale")
-    org = next((o.name for o in (*access.keeps, *access.views) if o.id == access.member.org_id), "")
-    note = keeper_note(
-        context.deps.catalog, context.deps.catalog.default_locale, draft, access.member.name, org
-    )
+    note = keeper_note(context.deps.catalog, context.deps.catalog.default_locale, draft)
     await submit_claim(
         context.deps.db,
         press.actor,
