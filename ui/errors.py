@@ -218,6 +218,7 @@ ERRORS: dict[str, str] = {
     "dues.claim.changed": "dues.pay.error.changed",
     "dues.grid.already_paid": "dues.grid.error.already_paid",
     "dues.grid.nothing_to_correct": "dues.grid.error.nothing",
+    "dues.ledger.bad_year": "dues.ledger.error.bad_year",
 }
 
 # How a feature words a code that other features word differently.

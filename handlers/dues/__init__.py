@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from handlers.dues import menu, payments
+from handlers.dues import ledger, menu, payments
 from handlers.dues.common import media_received, presses
 from handlers.wizard import WizardRouter
 
@@ -13,7 +13,7 @@ from handlers.wizard import WizardRouter
 # the roster import (0): an open dues wizard takes them (a transfer screenshot, an XLSX).
 MEDIA_GROUP = -6
 
-__all__ = ["menu", "payments", "register"]
+__all__ = ["ledger", "menu", "payments", "register"]
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
