@@ -13,18 +13,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dues import Month, Period, due_for, month_of, months_between, standing
 from domain.orgs import Level, Permission, Status
 from services import audit
 from services.authz import Actor, descendants, require
-from services.dues import paid_of, periods_of
+from services.dues import CONFIRMED, paid_of, periods_of
 from services.errors import NotFound, ServiceError
 from services.outbox import enqueue_file
 from storage.db import Database
-from storage.models import DuesEntry, Member, Organization
+from storage.models import DuesEntry, DuesExemption, DuesStandard, Member, Organization
 
 CHUNK = 5_000  # member ids per IN list (both databases' parameter limits are far above)
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -227,42 +227,110 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 async def branch_statuses(
     session: AsyncSession, branches: Sequence[tuple[int, str]], year: int, as_of: Month
 ) -> list[BranchDues]:
-    """Each branch's members, due, paid and arrears for the year's months up to as_of."""
+    """Each branch's members, due, paid and arrears for the year's months up to as_of.
+
+    Most members have one standard and no exemption: their months are counted by the
+    database (one row per member, not per month). The others (a standard that changed, an
+    exemption) are worked out month by month with domain.dues.standing.
+    """
     ids = [org_id for org_id, _ in branches]
-    members: list[tuple[int, int]] = []
+    connection = await session.connection()
+    first, last = year * 100 + 1, min(year * 100 + 12, as_of)
+    members: dict[int, int] = {}  # member → branch
+    simple: dict[int, tuple[int, int]] = {}  # member → (from_month, amount)
+    several: set[int] = set()
     for part in _chunks(ids):
-        rows = await session.execute(
-            select(Member.id, Member.org_id).where(
-                Member.org_id.in_(list(part)), Member.status == Status.ACTIVE
-            )
+        in_branches = and_(Member.org_id.in_(list(part)), Member.status == Status.ACTIVE)
+        rows = await connection.execute(select(Member.id, Member.org_id).where(in_branches))
+        members.update((int(m), int(o)) for m, o in rows.all())
+        standards = await connection.execute(
+            select(DuesStandard.member_id, DuesStandard.from_month, DuesStandard.amount_fen)
+            .join(Member, Member.id == DuesStandard.member_id)
+            .where(in_branches, DuesStandard.status == CONFIRMED)
         )
-        members.extend((int(m), int(o)) for m, o in rows.all())
-    last = min(year * 100 + 12, as_of)
-    months = months_between(year * 100 + 1, last)
+        for member_id, from_month, amount in standards.all():
+            if member_id in simple or member_id in several:
+                simple.pop(member_id, None)
+                several.add(member_id)
+            else:
+                simple[member_id] = (int(from_month), int(amount))
+        exempt = await connection.execute(
+            select(DuesExemption.member_id)
+            .join(Member, Member.id == DuesExemption.member_id)
+            .where(in_branches)
+            .distinct()
+        )
+        for (member_id,) in exempt.all():
+            if simple.pop(member_id, None) is not None:
+                several.add(member_id)
     sums: dict[int, list[int]] = {org_id: [0, 0, 0, 0, 0, 0] for org_id in ids}
-    member_ids = [m for m, _ in members]
-    org_of = dict(members)
-    for part in _chunks(member_ids):
+
+    def count(member_id: int, due: int, paid: int, behind: int) -> None:
+        line = sums[members[member_id]]
+        line[0] += 1
+        line[1] += due
+        line[2] += paid
+        line[3 if behind <= 2 else 4 if behind <= 5 else 5] += 1 if behind else 0
+
+    # One standard: months paid in full since it started, and the year's paid (capped at the
+    # due), counted in SQL per member.
+    owed_month = (
+        select(
+            DuesEntry.member_id.label("member_id"),
+            DuesEntry.month.label("month"),
+            func.sum(DuesEntry.amount_fen).label("paid"),
+        )
+        .join(Member, Member.id == DuesEntry.member_id)
+        .where(
+            Member.status == Status.ACTIVE,
+            DuesEntry.kind.in_(("dues", "correction")),
+            DuesEntry.month.is_not(None),
+            DuesEntry.month <= as_of,
+        )
+        .group_by(DuesEntry.member_id, DuesEntry.month)
+        .subquery()
+    )
+    standard = DuesStandard
+    in_force = owed_month.c.month >= standard.from_month
+    full = case((and_(in_force, owed_month.c.paid >= standard.amount_fen), 1), else_=0)
+    capped = case(
+        (owed_month.c.paid < standard.amount_fen, owed_month.c.paid), else_=standard.amount_fen
+    )
+    this_year = and_(in_force, owed_month.c.month >= first, owed_month.c.month <= last)
+    counted: dict[int, tuple[int, int]] = {}
+    for part in _chunks(ids):
+        rows = await connection.execute(
+            select(
+                owed_month.c.member_id,
+                func.sum(full),
+                func.sum(case((this_year, capped), else_=0)),
+            )
+            .join(standard, standard.member_id == owed_month.c.member_id)
+            .join(Member, Member.id == owed_month.c.member_id)
+            .where(standard.status == CONFIRMED, Member.org_id.in_(list(part)))
+            .group_by(owed_month.c.member_id)
+        )
+        counted.update((int(m), (int(f or 0), int(p or 0))) for m, f, p in rows.all())
+    for member_id, (from_month, amount) in simple.items():
+        owed = len(months_between(from_month, as_of))
+        year_months = len(months_between(max(from_month, first), last))
+        full_months, paid = counted.get(member_id, (0, 0))
+        count(member_id, amount * year_months if amount > 0 else 0, paid,
+              owed - full_months if amount > 0 else 0)  # fmt: skip
+    # The rest, month by month.
+    months = months_between(first, last)
+    for part in _chunks(sorted(several)):
         periods = await periods_of(session, part)
-        paid = await paid_of(session, part)
+        paid_by = await paid_of(session, part)
         for member_id in part:
             spans: list[Period] = periods.get(member_id, [])
             if not spans:
                 continue
-            got = paid.get(member_id, {})
-            line = sums[org_of[member_id]]
-            line[0] += 1
-            for month in months:
-                due = due_for(spans, month) or 0
-                line[1] += due
-                line[2] += min(got.get(month, 0), due)
+            got = paid_by.get(member_id, {})
+            dues = [due_for(spans, month) or 0 for month in months]
             behind = len(standing(spans, got, as_of, min(p.from_month for p in spans)).arrears)
-            if behind >= 6:
-                line[5] += 1
-            elif behind >= 3:
-                line[4] += 1
-            elif behind >= 1:
-                line[3] += 1
+            paid = sum(min(got.get(m, 0), d) for m, d in zip(months, dues, strict=True))
+            count(member_id, sum(dues), paid, behind)
     return [BranchDues(org_id, name, *sums[org_id]) for org_id, name in branches]
 
 

@@ -18,7 +18,7 @@ from services.dues_ledger import (
 )
 from services.errors import ServiceError
 from storage.db import Database
-from storage.models import AuditEntry, DuesEntry, DuesStandard, OutboxItem
+from storage.models import AuditEntry, DuesEntry, DuesExemption, DuesStandard, OutboxItem
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, linked_member, member, office, person, today, tree
 from ui.dues_ledger import register_xlsx, rollup_chart, rollup_text
@@ -117,15 +117,29 @@ async def test_committee_rollup(db: Database, clock: FakeClock) -> None:
                    [(202600 + m, 1_000, "dues") for m in range(1, 13)])  # fmt: skip
     await _entries(db, clock, behind_two, t.branch_a,
                    [(202600 + m, 1_000, "dues") for m in range(1, 11)])  # fmt: skip
+    # A standard that rose in July, paid through August at the old amount; an exemption for
+    # March–April: worked out month by month, the same figures as the SQL path would give.
+    rose = await member(db, clock, t.branch_b, "丁")
+    await _standard(db, clock, rose, t.branch_b, 1_000, 202601)
+    await _standard(db, clock, rose, t.branch_b, 2_000, 202607)
+    async with db.transaction() as s:
+        s.add(DuesExemption(
+            member_id=rose, org_id=t.branch_b, amount_fen=0, from_month=202603,
+            until_month=202604, reason="病", agreed_on=today(clock), approved_by="党委",
+            recorded_by=BASE_UID, recorded_at=clock.now(),
+        ))  # fmt: skip
+    await _entries(db, clock, rose, t.branch_b,
+                   [(202600 + m, 1_000, "dues") for m in (1, 2, 5, 6, 7, 8)])  # fmt: skip
     rollup = await committee_rollup(db, admin, t.committee, 2026, today(clock))
     by = {b.org_id: b for b in rollup.branches}
     assert set(by) == {t.branch_a, t.branch_b}  # the other committee's branch is not in it
     a, b = by[t.branch_a], by[t.branch_b]
     assert (a.members, a.due_fen, a.paid_fen) == (2, 24_000, 22_000)
     assert (a.behind_1_2, a.behind_3_5, a.behind_6) == (1, 0, 0)
-    assert (b.members, b.due_fen, b.paid_fen, b.behind_6) == (1, 12_000, 0, 1)
-    assert b.rate == 0.0
-    assert rollup.paid_fen == 22_000
+    # 丙: 12 months of 1,000 unpaid; 丁: due 4 × 1,000 + 6 × 2,000, paid 4,000 + 2 × 1,000
+    # (capped at the due), behind July–December (differences) = 6 months.
+    assert (b.members, b.due_fen, b.paid_fen, b.behind_6) == (2, 28_000, 6_000, 2)
+    assert rollup.paid_fen == 28_000
     text = rollup_text(_catalog(), "zh_CN", rollup)
     assert text.index("乙公司联合党支部") < text.index("甲公司党支部")  # lowest rate first
     assert rollup_chart(_catalog(), "zh_CN", rollup).startswith(b"\x89PNG")
