@@ -8,6 +8,7 @@ standard rose after the member had paid it in advance.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -20,6 +21,7 @@ from domain.dues import (
     Standing,
     add_months,
     due_for,
+    is_month,
     months_between,
     parse_yuan,
     payable_months,
@@ -205,3 +207,101 @@ class RejectDraft(Draft):
     VERSION: ClassVar[int] = 1
 
     claim_id: int = 0
+
+
+# ---- a keeper's XLSX of payments (姓名, 月份, 金额) ----
+
+IMPORT_MAX_ROWS = 3_000
+HEADERS = {"姓名": "name", "名字": "name", "name": "name", "月份": "month", "月": "month",
+           "month": "month", "金额": "amount", "金额（元）": "amount", "金额(元)": "amount",
+           "amount": "amount"}  # fmt: skip
+_MONTH_FORMS = (
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})(?:月|月\d{1,2}日?|[-/.]\d{1,2})?$"),
+    re.compile(r"^(\d{4})(\d{2})$"),
+)
+
+
+def parse_month(text: str) -> Month | Invalid:
+    """A month as people write it: 2026-09, 2026/9, 2026年9月, 202609, or a date in it."""
+    cleaned = clean_text(text).translate(_DIGITS).replace(" ", "")
+    cleaned = cleaned.split("T")[0]
+    for form in _MONTH_FORMS:
+        found = form.match(cleaned)
+        if found:
+            month = int(found.group(1)) * 100 + int(found.group(2))
+            return month if is_month(month) else Invalid("dues.import.month")
+    return Invalid("dues.import.month")
+
+
+_DIGITS = str.maketrans("０１２３４５６７８９－／", "0123456789-/")
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """A row of the file that will be recorded: who, which month, how much (fen)."""
+
+    line: int
+    member_id: int
+    name: str
+    month: Month
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A row that will not be recorded, and why (a code for the catalog)."""
+
+    line: int
+    code: str
+    text: str = ""
+
+
+def plan_payments(
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    roster: Mapping[str, Collection[int]],
+    paid: Mapping[tuple[int, Month], int],
+) -> tuple[tuple[PaymentLine, ...], tuple[LineProblem, ...]]:
+    """Which rows will be recorded and which not: the name must be one member of the branch,
+    the month a month, the amount positive; a month already recorded (in the ledger or
+    earlier in the file) is left out."""
+    lines: list[PaymentLine] = []
+    problems: list[LineProblem] = []
+    seen: set[tuple[int, Month]] = set()
+    for number, row in rows:
+        name = clean_text(row.get("name", ""))
+        if not name and not row.get("month") and not row.get("amount"):
+            continue
+        ids = list(roster.get(name, ()))
+        if not ids:
+            problems.append(LineProblem(number, "dues.import.unknown", name))
+            continue
+        if len(ids) > 1:
+            problems.append(LineProblem(number, "dues.import.ambiguous", name))
+            continue
+        month = parse_month(row.get("month", ""))
+        if isinstance(month, Invalid):
+            problems.append(LineProblem(number, month.code, row.get("month", "")))
+            continue
+        amount = parse_yuan(row.get("amount", ""))
+        if isinstance(amount, Invalid) or amount <= 0:
+            problems.append(LineProblem(number, "dues.import.amount", row.get("amount", "")))
+            continue
+        key = (ids[0], month)
+        if key in seen or paid.get(key, 0) > 0:
+            problems.append(LineProblem(number, "dues.import.already", name))
+            continue
+        seen.add(key)
+        lines.append(PaymentLine(number, ids[0], name, month, amount))
+    return tuple(lines), tuple(problems)
+
+
+@dataclass(frozen=True)
+class ImportDraft(Draft):
+    """导入交费表: waiting for the file, then the preview of what it records."""
+
+    FLOW: ClassVar[str] = "dues_import"
+    VERSION: ClassVar[int] = 1
+
+    org_id: int = 0
+    lines: tuple[PaymentLine, ...] = ()
+    problems: tuple[LineProblem, ...] = ()

@@ -219,6 +219,12 @@ class Rollup:
         return sum(b.paid_fen for b in self.branches)
 
 
+def _count_months(first: Month, last: Month) -> int:
+    """How many months from first to last, both included (0 when first is later)."""
+    span = (last // 100 - first // 100) * 12 + (last % 100 - first % 100) + 1
+    return max(span, 0)
+
+
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
@@ -312,8 +318,8 @@ async def branch_statuses(
         )
         counted.update((int(m), (int(f or 0), int(p or 0))) for m, f, p in rows.all())
     for member_id, (from_month, amount) in simple.items():
-        owed = len(months_between(from_month, as_of))
-        year_months = len(months_between(max(from_month, first), last))
+        owed = _count_months(from_month, as_of)
+        year_months = _count_months(max(from_month, first), last)
         full_months, paid = counted.get(member_id, (0, 0))
         count(member_id, amount * year_months if amount > 0 else 0, paid,
               owed - full_months if amount > 0 else 0)  # fmt: skip

@@ -7,30 +7,46 @@ for a voluntary payment), a mistake is put right by a 'correction' entry, never 
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
+import zipfile
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from pathlib import PurePath
 
-from sqlalchemy import or_, select
+import openpyxl
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dues import Invalid, Month, due_for, month_of, standing, to_centre
 from domain.dues_pay import (
+    HEADERS,
+    IMPORT_MAX_ROWS,
     STEPS,
+    ImportDraft,
     MonthDue,
     PayDraft,
     RejectDraft,
     check_months,
     check_reason,
     owed_months,
+    plan_payments,
 )
+from domain.members_roster import FileError
 from domain.orgs import Permission, Role, Status, permissions_for
+from domain.validation import clean_text
 from domain.wizard import Event, Refusal, apply
 from services import audit
 from services.authz import Actor, active_role_filter, require
 from services.drafts import keep_draft, keep_draft_in, open_draft, take_draft
 from services.dues import paid_of, periods_of, settings_of
 from services.errors import NotFound, ServiceError
+from services.members_import import MAX_FILE_BYTES, MAX_UNPACKED_BYTES
+from services.members_import import _cell_text as cell_text  # the roster's way of reading cells
+from services.members_import import _decode as decode_text  # UTF-8, GBK/GB18030 or UTF-16
 from services.outbox import ButtonRows, enqueue_text
 from storage.db import Database
 from storage.models import DuesClaim, DuesEntry, Member, Organization, RoleAssignment
@@ -494,3 +510,130 @@ async def grid_row(
         periods = (await periods_of(session, [member_id])).get(member_id, [])
         got = (await paid_of(session, [member_id])).get(member_id, {}).get(month, 0)
         return GridRow(member_id, member.name, due_for(periods, month), got)
+
+
+# ---- a keeper's XLSX (or CSV) of payments: read, preview, record ----
+
+
+def read_payments(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]] | FileError:
+    """The rows of a 姓名 / 月份 / 金额 sheet (line numbers as the spreadsheet shows them), read
+    with the roster import's limits and decoding, or why the file cannot be read."""
+    if len(content) > MAX_FILE_BYTES:
+        return FileError("file.too_large")
+    if not content.strip():
+        return FileError("file.no_rows")
+    table: list[list[str]]
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                if "xl/workbook.xml" not in archive.namelist():
+                    return FileError("file.type")
+                if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED_BYTES:
+                    return FileError("file.too_large")
+            book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            try:
+                sheet = book.worksheets[0]
+                table = [
+                    [cell_text(v) for v in row]
+                    for row in sheet.iter_rows(values_only=True, max_col=10)
+                ]
+            finally:
+                book.close()
+        except Exception:  # noqa: BLE001 - a damaged file makes openpyxl raise nearly anything
+            return FileError("file.corrupt")
+    elif content.startswith(b"\xd0\xcf\x11\xe0"):
+        return FileError("file.old_excel")
+    elif PurePath(filename).suffix.lower() in (".csv", ".txt", ".tsv"):
+        text = decode_text(content)
+        if isinstance(text, FileError):
+            return text
+        delimiter = max((",", "\t", ";"), key="\n".join(text.splitlines()[:10]).count)
+        table = [
+            [c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)
+        ]
+    else:
+        return FileError("file.type")
+    for index, row in enumerate(table[:10]):
+        codes = [HEADERS.get(clean_text(c).lower().replace(" ", ""), "") for c in row]
+        if {"name", "month", "amount"} <= set(codes):
+            rows = [
+                (index + 2 + n, {code: cells[i] if i < len(cells) else ""
+                                 for i, code in enumerate(codes) if code})
+                for n, cells in enumerate(table[index + 1 :])
+            ]  # fmt: skip
+            if len(rows) > IMPORT_MAX_ROWS:
+                return FileError("file.too_many_rows")
+            return rows
+    return FileError("file.missing_column")
+
+
+async def start_import(db: Database, actor: Actor, org_id: int, *, now: datetime,
+                       today: date) -> ImportDraft:  # fmt: skip
+    """导入交费表 pressed: the keeper is asked for the file (kept as their draft)."""
+    async with db.read() as session:
+        await require(session, actor, org_id, Permission.KEEP_DUES, today)
+    return await keep_draft(db, actor.user_id, ImportDraft("file", org_id), now)
+
+
+async def preview_payments(
+    db: Database, actor: Actor, filename: str, content: bytes, *, now: datetime, today: date
+) -> ImportDraft:
+    """The file read against the branch's roster and ledger (nothing recorded yet): what
+    would be recorded and what not; kept as the draft the 确认导入 press applies."""
+    draft = await open_draft(db, actor.user_id, ImportDraft)
+    if not isinstance(draft, ImportDraft):
+        raise ServiceError("stale")
+    rows = await asyncio.to_thread(read_payments, filename, content)
+    if isinstance(rows, FileError):
+        raise ServiceError("dues.import." + rows.code.replace(".", "_"))
+    async with db.read() as session:
+        await require(session, actor, draft.org_id, Permission.KEEP_DUES, today)
+        roster: dict[str, list[int]] = defaultdict(list)
+        for member_id, name in await _branch_members(session, draft.org_id):
+            roster[clean_text(name)].append(member_id)
+        ids = [i for named in roster.values() for i in named]
+        paid = {(m, month): fen for m, months in (await paid_of(session, ids)).items()
+                for month, fen in months.items()}  # fmt: skip
+    lines, problems = plan_payments(rows, roster, paid)
+    moved = replace(draft, step="preview", lines=lines, problems=problems)
+    return await keep_draft(db, actor.user_id, moved, now)
+
+
+async def apply_payments(db: Database, actor: Actor, *, now: datetime, today: date) -> int:
+    """确认导入: the previewed rows recorded (a month recorded meanwhile is left out), the
+    draft taken in the same transaction, audited. How many were recorded."""
+    async with db.transaction() as session:
+        draft = await take_draft(session, actor.user_id, ImportDraft)
+        if draft is None or draft.step != "preview":
+            raise ServiceError("stale")
+        await require(session, actor, draft.org_id, Permission.KEEP_DUES, today)
+        ids = sorted({line.member_id for line in draft.lines})
+        current = set(
+            (
+                await session.execute(
+                    select(Member.id).where(
+                        Member.id.in_(ids or [-1]),
+                        Member.org_id == draft.org_id,
+                        Member.status == Status.ACTIVE,
+                    )
+                )
+            ).scalars()
+        )
+        paid = await paid_of(session, ids)
+        rows = [
+            {"member_id": line.member_id, "org_id": draft.org_id, "month": line.month,
+             "amount_fen": line.amount_fen, "kind": "dues", "to_centre": False,
+             "note": "import", "recorded_by": actor.user_id, "recorded_at": now}
+            for line in draft.lines
+            if line.member_id in current and paid.get(line.member_id, {}).get(line.month, 0) <= 0
+        ]  # fmt: skip
+        if rows:
+            await session.execute(insert(DuesEntry), rows)
+        audit.record(
+            session, at=now, actor_id=actor.user_id, action="dues.import",
+            target_type="organization", target_id=draft.org_id,
+            after={"recorded": len(rows), "skipped": len(draft.problems)
+                   + len(draft.lines) - len(rows),
+                   "amount_fen": sum(r["amount_fen"] for r in rows)},
+        )  # fmt: skip
+        return len(rows)

@@ -8,7 +8,7 @@ from typing import ClassVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.dues import Month, add_months, yuan
-from domain.dues_pay import PayDraft
+from domain.dues_pay import ImportDraft, PayDraft
 from services.dues_payments import CLAIM_SLOT, ClaimView, Grid, GridRow, Note
 from ui.callbacks import CallbackData, button
 from ui.i18n import Catalog
@@ -165,6 +165,7 @@ def grid_screen(catalog: Catalog, locale: str, grid: Grid) -> tuple[str, InlineK
         button(p(locale, "dues.grid.prev"), GridOpen(grid.org_id, add_months(grid.month, -1), 0)),
         button(p(locale, "dues.grid.next"), GridOpen(grid.org_id, add_months(grid.month, 1), 0)),
     ])  # fmt: skip
+    rows.append([button(p(locale, "dues.import.button"), ImportStep(grid.org_id, "start"))])
     text = catalog.t(locale, "dues.grid.title", org=grid.org_name, month=month_text(grid.month),
                      paid=grid.paid_count, total=grid.total)  # fmt: skip
     return text, InlineKeyboardMarkup(rows)
@@ -190,3 +191,48 @@ def ask_fix_screen(
         button(catalog.plain(locale, "dues.grid.keep"), grid),
     ]])  # fmt: skip
     return text, keyboard
+
+
+# ---- a keeper's payments sheet ----
+
+
+@dataclass(frozen=True)
+class ImportStep(CallbackData):
+    """导入交费表: start (for a branch), apply (the preview), cancel."""
+
+    prefix: ClassVar[str] = "dpi"
+    org_id: int
+    action: str
+
+
+PROBLEM_KEYS = {
+    "dues.import.unknown": "dues.import.reason.unknown",
+    "dues.import.ambiguous": "dues.import.reason.ambiguous",
+    "dues.import.month": "dues.import.reason.month",
+    "dues.import.amount": "dues.import.reason.amount",
+    "dues.import.already": "dues.import.reason.already",
+}
+PROBLEMS_SHOWN = 15
+
+
+def import_preview(
+    catalog: Catalog, locale: str, draft: ImportDraft
+) -> tuple[str, InlineKeyboardMarkup]:
+    """What the sheet would record, the rows it would not (and why), 确认导入 / 取消."""
+    lines = [catalog.t(locale, "dues.import.preview", count=len(draft.lines),
+                       amount=yuan(sum(x.amount_fen for x in draft.lines)),
+                       skipped=len(draft.problems))]  # fmt: skip
+    for problem in draft.problems[:PROBLEMS_SHOWN]:
+        reason = catalog.plain(locale, PROBLEM_KEYS.get(problem.code, "dues.import.reason.month"))
+        lines.append(catalog.t(locale, "dues.import.problem", line=problem.line,
+                               text=problem.text[:30], reason=reason))  # fmt: skip
+    if len(draft.problems) > PROBLEMS_SHOWN:
+        lines.append(catalog.t(locale, "dues.import.more",
+                               count=len(draft.problems) - PROBLEMS_SHOWN))  # fmt: skip
+    rows = []
+    if draft.lines:
+        rows.append([button(catalog.plain(locale, "dues.import.apply"),
+                            ImportStep(draft.org_id, "apply"))])  # fmt: skip
+    rows.append([button(catalog.plain(locale, "dues.import.cancel"),
+                        ImportStep(draft.org_id, "cancel"))])  # fmt: skip
+    return "\n".join(lines), InlineKeyboardMarkup(rows)

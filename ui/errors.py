@@ -219,6 +219,14 @@ ERRORS: dict[str, str] = {
     "dues.grid.already_paid": "dues.grid.error.already_paid",
     "dues.grid.nothing_to_correct": "dues.grid.error.nothing",
     "dues.ledger.bad_year": "dues.ledger.error.bad_year",
+    "dues.import.file_too_large": "dues.import.error.file_too_large",
+    "dues.import.file_no_rows": "dues.import.error.file_no_rows",
+    "dues.import.file_type": "dues.import.error.file_type",
+    "dues.import.file_corrupt": "dues.import.error.file_corrupt",
+    "dues.import.file_old_excel": "dues.import.error.file_old_excel",
+    "dues.import.file_encoding": "dues.import.error.file_encoding",
+    "dues.import.file_missing_column": "dues.import.error.file_missing_column",
+    "dues.import.file_too_many_rows": "dues.import.error.file_too_many_rows",
 }
 
 # How a feature words a code that other features word differently.

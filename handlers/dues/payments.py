@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from domain.dues import month_of
-from domain.dues_pay import PayDraft, RejectDraft
+from domain.dues_pay import ImportDraft, PayDraft, RejectDraft
 from domain.wizard import Event
 from handlers.common import actor_of, today
 from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses
@@ -16,6 +16,7 @@ from handlers.wizard import WizardRouter, typed_draft
 from services.drafts import DraftView, clear_draft
 from services.dues import dues_access
 from services.dues_payments import (
+    apply_payments,
     begin_reject,
     claim_of,
     correct_month,
@@ -24,21 +25,26 @@ from services.dues_payments import (
     month_grid,
     open_payment,
     pay_step,
+    preview_payments,
     record_month,
+    start_import,
     start_payment,
     submit_claim,
 )
 from services.errors import ServiceError
+from services.members_import import MAX_FILE_BYTES as MAX_SHEET_BYTES
 from ui.deps import BotContext
 from ui.dues_payments import (
     Decide,
     GridOpen,
     GridTap,
+    ImportStep,
     PayStep,
     ask_fix_screen,
     branches_screen,
     decided_text,
     grid_screen,
+    import_preview,
     keeper_note,
     member_note,
     month_text,
@@ -322,8 +328,69 @@ async def tap_fix(press: Press[GridTap], context: BotContext) -> None:
     await _grid(press, context, data.org_id, data.month, data.page)
 
 
+# ---- a keeper's payments sheet ----
+
+
+@presses.on(ImportStep, action="start")
+async def import_start(press: Press[ImportStep], context: BotContext) -> None:
+    """导入交费表: asks for the file."""
+    await start_import(context.deps.db, press.actor, press.data.org_id,
+                       now=context.deps.clock.now(), today=today(context))  # fmt: skip
+    await press.answer()
+    await context.bot.send_message(press.user_id, context.t("dues.import.ask"))
+
+
+@presses.on(ImportStep, action="apply")
+async def import_apply(press: Press[ImportStep], context: BotContext) -> None:
+    """确认导入: the previewed rows recorded."""
+    count = await apply_payments(context.deps.db, press.actor, now=context.deps.clock.now(),
+                                 today=today(context))  # fmt: skip
+    await press.edit(context.t("dues.import.done", count=count))
+
+
+@presses.on(ImportStep, action="cancel")
+async def import_cancel(press: Press[ImportStep], context: BotContext) -> None:
+    """取消: nothing recorded."""
+    await clear_draft(context.deps.db, press.user_id, ImportDraft.FLOW)
+    await press.edit(context.t("dues.import.cancelled"))
+
+
+async def sheet_received(update: Update, context: BotContext) -> None:
+    """The payments sheet: read against the roster and ledger, previewed."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    if message.document is None:
+        await message.reply_text(context.t("dues.import.send_file"))
+        return
+    if (message.document.file_size or 0) > MAX_SHEET_BYTES:
+        await message.reply_text(context.t(error_key("dues.import.file_too_large")))
+        return
+    file = await message.document.get_file()
+    content = bytes(await file.download_as_bytearray())
+    try:
+        draft = await preview_payments(
+            context.deps.db, actor_of(context, user), message.document.file_name or "",
+            content, now=context.deps.clock.now(), today=today(context),
+        )  # fmt: skip
+    except ServiceError as exc:
+        await message.reply_text(context.t(error_key(exc.code, "dues")))
+        return
+    text, markup = import_preview(context.deps.catalog, context.locale, draft)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def typed_in_import(update: Update, context: BotContext, _view: DraftView) -> None:
+    """Text while a sheet is awaited: ask for the file."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(context.t("dues.import.send_file"))
+
+
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
-    """Typed answers (the extra, a reason) and the screenshot of the payment flows."""
+    """Typed answers (the extra, a reason), the screenshot and the payments sheet."""
     router.on_text(PayDraft.FLOW, typed_extra)
     router.on_text(RejectDraft.FLOW, typed_reason)
+    router.on_text(ImportDraft.FLOW, typed_in_import)
     MEDIA_STEPS[PayDraft.FLOW] = proof_received
+    MEDIA_STEPS[ImportDraft.FLOW] = sheet_received

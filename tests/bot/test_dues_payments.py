@@ -5,8 +5,10 @@ and the keeper's month grid."""
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import dataclass
 
+import openpyxl
 from sqlalchemy import func, select
 
 from domain.orgs import Kind, Level, Role, Stage, Status
@@ -241,3 +243,33 @@ async def test_own_payment_refused_and_the_grid(
     async with bot.deps.db.read() as s:
         amounts = (await s.scalars(select(DuesEntry.amount_fen).order_by(DuesEntry.id))).all()
     assert list(amounts) == [8_100, -8_100]
+
+
+async def test_payments_sheet_through_the_grid(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["姓名", "月份", "金额"], ["王芳", "2026年11月", 81], ["王芳", "2026-12", "81"],
+                ["查无此人", "2026-12", 81]):  # fmt: skip
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    menu = await say(bot, world.keeper, "/dues")
+    grid = await tap(bot, world.keeper, menu, "登记交费")
+    ask = await tap(bot, world.keeper, grid, "导入交费表")
+    assert "请发送交费表" in ask.content
+    typed = await say(bot, world.keeper, "好的")
+    assert "请发送表格文件" in typed.content
+    await world.keeper.send_document("交费.xlsx", out.getvalue())
+    await bot.settle()
+    preview = emu.last_sent(world.keeper)
+    assert "将登记 2 笔，共 162.00 元" in preview.content
+    assert "第 4 行（查无此人）：支部名册上没有这个人" in preview.content
+    done = await tap(bot, world.keeper, preview, "确认导入")
+    assert "已登记 2 笔" in done.content
+    async with bot.deps.db.read() as s:
+        months = (await s.scalars(select(DuesEntry.month).order_by(DuesEntry.month))).all()
+    assert list(months) == [202611, 202612]

@@ -3,6 +3,10 @@ difference after a standard rose, and the keeper's month grid with corrections."
 
 from __future__ import annotations
 
+import io
+from datetime import datetime
+
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -12,12 +16,15 @@ from services.authz import Actor
 from services.dues import paid_of
 from services.dues_payments import (
     Note,
+    apply_payments,
     begin_reject,
     correct_month,
     decide_claim,
     month_grid,
     pay_step,
+    preview_payments,
     record_month,
+    start_import,
     start_payment,
     submit_claim,
 )
@@ -221,3 +228,56 @@ async def test_month_grid_record_and_correct(db: Database, clock: FakeClock) -> 
         ]  # fmt: skip
         actions = (await s.scalars(select(AuditEntry.action))).all()
         assert {"dues.record", "dues.correct"} <= set(actions)
+
+
+def _sheet(rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_payments_sheet_preview_then_apply(db: Database, clock: FakeClock) -> None:
+    t = await tree(db, clock)
+    keeper, _ = await linked_member(db, clock, t.branch_a, BASE_UID + 1, "组织委员",
+                                    role=Role.ORGANIZATION)  # fmt: skip
+    other_keeper, _ = await linked_member(db, clock, t.branch_b, BASE_UID + 2, "乙组织委员",
+                                          role=Role.ORGANIZATION)  # fmt: skip
+    _m, wang = await linked_member(db, clock, t.branch_a, BASE_UID + 3, "王芳")
+    now, day = clock.now(), today(clock)
+    with pytest.raises(ServiceError) as elsewhere:
+        await start_import(db, other_keeper, t.branch_a, now=now, today=day)
+    assert elsewhere.value.code == "auth.keep_dues"
+    await start_import(db, keeper, t.branch_a, now=now, today=day)
+    with pytest.raises(ServiceError) as not_a_sheet:
+        await preview_payments(db, keeper, "a.pdf", b"%PDF-1.4", now=now, today=day)
+    assert not_a_sheet.value.code == "dues.import.file_type"
+    with pytest.raises(ServiceError) as columns:
+        await preview_payments(db, keeper, "a.xlsx", _sheet([["姓名", "金额"], ["王芳", 81]]),
+                               now=now, today=day)  # fmt: skip
+    assert columns.value.code == "dues.import.file_missing_column"
+    content = _sheet([
+        ["党费交纳表"],
+        ["姓名", "月份", "金额"],
+        ["王芳", "2026-09", 81],
+        ["王芳", datetime(2026, 10, 1), "81.00"],
+        ["赵六", "2026年9月", 81],
+    ])  # fmt: skip
+    draft = await preview_payments(db, keeper, "交费.xlsx", content, now=now, today=day)
+    assert [(x.line, x.month, x.amount_fen) for x in draft.lines] == [
+        (3, 202609, 8_100), (4, 202610, 8_100)
+    ]  # fmt: skip
+    assert [(p.line, p.code) for p in draft.problems] == [(5, "dues.import.unknown")]
+    async with db.read() as s:
+        assert (await s.scalars(select(DuesEntry))).all() == []  # a preview records nothing
+    assert await apply_payments(db, keeper, now=now, today=day) == 2
+    with pytest.raises(ServiceError) as twice:
+        await apply_payments(db, keeper, now=now, today=day)
+    assert twice.value.code == "stale"
+    async with db.read() as s:
+        assert (await paid_of(s, [wang]))[wang] == {202609: 8_100, 202610: 8_100}
+        assert "dues.import" in (await s.scalars(select(AuditEntry.action))).all()

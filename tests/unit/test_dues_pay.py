@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from domain.dues import Invalid, Period, standing
-from domain.dues_pay import STEPS, MonthDue, PayDraft, check_months, owed_months, parse_extra
+from domain.dues_pay import (
+    STEPS,
+    MonthDue,
+    PayDraft,
+    check_months,
+    owed_months,
+    parse_extra,
+    parse_month,
+    plan_payments,
+)
 from domain.wizard import Event, Refusal, apply
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -64,3 +73,34 @@ def test_steps() -> None:
     review = apply(STEPS, proof, Event("photo", text="AgAD"), NOW)
     assert isinstance(review, PayDraft)
     assert (review.step, review.proof_file_id) == ("review", "AgAD")
+
+
+def test_months_as_written() -> None:
+    for text in ("2026-09", "2026/9", "2026年9月", "２０２６年９月", "202609", "2026-09-01",
+                 "2026年09月15日", " 2026 - 9 "):  # fmt: skip
+        assert parse_month(text) == 202609, text
+    for text in ("9月", "2026-13", "26-09", "", "2026年"):
+        assert parse_month(text) == Invalid("dues.import.month"), text
+
+
+def test_plan_payments() -> None:
+    roster = {"王芳": [1], "李娜": [2, 3], "张伟": [4]}
+    rows = [
+        (2, {"name": "王芳", "month": "2026-09", "amount": "81"}),
+        (3, {"name": "王芳", "month": "2026年9月", "amount": "81"}),  # twice in the file
+        (4, {"name": "李娜", "month": "2026-09", "amount": "81"}),  # two of that name
+        (5, {"name": "赵六", "month": "2026-09", "amount": "81"}),
+        (6, {"name": "张伟", "month": "九月", "amount": "81"}),
+        (7, {"name": "张伟", "month": "2026-09", "amount": "0"}),
+        (8, {"name": "张伟", "month": "2026-08", "amount": "50"}),  # already recorded
+        (9, {"name": "", "month": "", "amount": ""}),  # blank: skipped silently
+        (10, {"name": "张伟", "month": "2026-10", "amount": "５０.５"}),
+    ]
+    lines, problems = plan_payments(rows, roster, {(4, 202608): 5_000})
+    assert [(x.line, x.member_id, x.month, x.amount_fen) for x in lines] == [
+        (2, 1, 202609, 8_100), (10, 4, 202610, 5_050)
+    ]  # fmt: skip
+    assert [(p.line, p.code) for p in problems] == [
+        (3, "dues.import.already"), (4, "dues.import.ambiguous"), (5, "dues.import.unknown"),
+        (6, "dues.import.month"), (7, "dues.import.amount"), (8, "dues.import.already"),
+    ]  # fmt: skip
