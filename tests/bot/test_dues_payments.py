@@ -16,11 +16,20 @@ from services.authz import Actor
 from services.orgs import create_org
 from services.users import Person, touch_user
 from storage.db import Database
-from storage.models import DuesClaim, DuesEntry, DuesStandard, Member, OutboxItem, RoleAssignment
+from storage.models import (
+    DuesClaim,
+    DuesEntry,
+    DuesStandard,
+    Member,
+    Organization,
+    OutboxItem,
+    RoleAssignment,
+)
 from tests.bot.conftest import BotUnderTest
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuMessage
+from ui.dues_ledger import LedgerOpen
 from ui.dues_payments import Decide, GridOpen, PayStep
 
 SUPER = Actor(user_id=0, superadmin=True)
@@ -273,3 +282,44 @@ async def test_payments_sheet_through_the_grid(
     async with bot.deps.db.read() as s:
         months = (await s.scalars(select(DuesEntry.month).order_by(DuesEntry.month))).all()
     assert list(months) == [202611, 202612]
+
+
+async def test_ledgers_register_and_rollup(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    db = bot.deps.db
+    admin = emu.user("党委", language_code="zh-hans")
+    await touch_user(db, Person(id=admin.id, first_name="党委"), clock.now(), started=True)
+    async with db.transaction() as s:
+        s.add(DuesEntry(member_id=world.member_id, org_id=world.branch, month=202611,
+                        amount_fen=8_100, kind="dues", to_centre=False, recorded_by=1,
+                        recorded_at=clock.now()))  # fmt: skip
+        committee = await s.scalar(select(Organization.id).where(Organization.name == "高新区党委"))
+        s.add(RoleAssignment(org_id=committee, role=Role.COMMITTEE_ADMIN, user_id=admin.id,
+                             start_on=clock.now().date(), created_at=clock.now()))  # fmt: skip
+    await admin.start()
+    await bot.settle()
+    menu = await say(bot, world.keeper, "/dues")
+    ledgers = await tap(bot, world.keeper, menu, "党费台账")
+    assert "第一支部 党费交纳登记表（2026）" in str(ledgers.reply_markup)
+    await tap(bot, world.keeper, ledgers, "第一支部 党费交纳登记表（2026）")
+    await delivered(bot)
+    sent = emu.last_sent(world.keeper)
+    assert sent.document is not None
+    assert sent.document.file_name == "党费交纳登记表_第一支部_2026.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(sent.document.content or b"")).active
+    assert sheet is not None
+    rows = {sheet.cell(row=r, column=2).value: r for r in range(3, sheet.max_row + 1)}
+    assert sheet.cell(row=rows["王芳"], column=13).value == 81.0  # November
+
+    menu = await say(bot, admin, "/dues")
+    ledgers = await tap(bot, admin, menu, "党费台账")
+    assert "登记表" not in str(ledgers.reply_markup)  # totals only for a committee
+    # A committee admin forging a branch register: refused.
+    text = await forged(bot, admin, ledgers, LedgerOpen("reg", world.branch, 2026).pack())
+    assert "书记、组织委员或党费管理员" in text
+    summary = await tap(bot, admin, ledgers, "高新区党委 党费收缴汇总（2026）")
+    assert "高新区党委　2026 年党费收缴汇总" in summary.content
+    await delivered(bot)
+    assert emu.last_sent(admin).photo is not None
