@@ -286,9 +286,7 @@ async def branch_statuses(
             DuesEntry.month.label("month"),
             func.sum(DuesEntry.amount_fen).label("paid"),
         )
-        .join(Member, Member.id == DuesEntry.member_id)
         .where(
-            Member.status == Status.ACTIVE,
             DuesEntry.kind.in_(("dues", "correction")),
             DuesEntry.month.is_not(None),
             DuesEntry.month <= as_of,
@@ -313,7 +311,11 @@ async def branch_statuses(
             )
             .join(standard, standard.member_id == owed_month.c.member_id)
             .join(Member, Member.id == owed_month.c.member_id)
-            .where(standard.status == CONFIRMED, Member.org_id.in_(list(part)))
+            .where(
+                standard.status == CONFIRMED,
+                Member.org_id.in_(list(part)),
+                Member.status == Status.ACTIVE,
+            )
             .group_by(owed_month.c.member_id)
         )
         counted.update((int(m), (int(f or 0), int(p or 0))) for m, f, p in rows.all())
