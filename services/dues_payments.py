@@ -429,9 +429,11 @@ async def record_month(
         periods = (await periods_of(session, [member_id])).get(member_id, [])
         due = due_for(periods, month)
         if due is None:
-            raise ServiceError("dues.pay.no_standard")
+            raise ServiceError("dues.grid.no_standard")
+        if due == 0:
+            raise ServiceError("dues.grid.exempt")
         got = (await paid_of(session, [member_id])).get(member_id, {}).get(month, 0)
-        if due == 0 or got >= due:
+        if got >= due:
             raise ServiceError("dues.grid.already_paid")
         entry = DuesEntry(member_id=member_id, org_id=member.org_id, month=month,
                           amount_fen=due - got, kind="dues", to_centre=False,

@@ -218,6 +218,8 @@ ERRORS: dict[str, str] = {
     "dues.claim.changed": "dues.pay.error.changed",
     "dues.grid.already_paid": "dues.grid.error.already_paid",
     "dues.grid.nothing_to_correct": "dues.grid.error.nothing",
+    "dues.grid.no_standard": "dues.grid.error.no_standard",
+    "dues.grid.exempt": "dues.grid.error.exempt",
     "dues.ledger.bad_year": "dues.ledger.error.bad_year",
     "dues.import.file_too_large": "dues.import.error.file_too_large",
     "dues.import.file_no_rows": "dues.import.error.file_no_rows",

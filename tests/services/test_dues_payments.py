@@ -201,7 +201,7 @@ async def test_a_rise_after_paying_ahead_owes_the_difference(
 
 async def test_month_grid_record_and_correct(db: Database, clock: FakeClock) -> None:
     t = await tree(db, clock)
-    keeper, _ = await linked_member(db, clock, t.branch_a, BASE_UID + 1, "组织委员",
+    keeper, keeper_id = await linked_member(db, clock, t.branch_a, BASE_UID + 1, "组织委员",
                                     role=Role.ORGANIZATION)  # fmt: skip
     other_keeper, _ = await linked_member(db, clock, t.branch_b, BASE_UID + 2, "乙组织委员",
                                           role=Role.ORGANIZATION)  # fmt: skip
@@ -216,6 +216,9 @@ async def test_month_grid_record_and_correct(db: Database, clock: FakeClock) -> 
     with pytest.raises(ServiceError) as again:
         await record_month(db, keeper, member_id, 202612, now=now, today=day)
     assert again.value.code == "dues.grid.already_paid"
+    with pytest.raises(ServiceError) as no_standard:
+        await record_month(db, keeper, keeper_id, 202612, now=now, today=day)
+    assert no_standard.value.code == "dues.grid.no_standard"
     grid = await month_grid(db, keeper, t.branch_a, 202612, 0, day)
     states = {r.name: r.state for r in grid.rows}
     assert states == {"王芳": "paid", "组织委员": "none"}
