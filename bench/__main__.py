@@ -16,6 +16,7 @@ BENCHMARKS = (
     "forms_delivery",
     "forms_reminders",
     "forms_results",
+    "dues",
     "dues_reminders",
 )
 

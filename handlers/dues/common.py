@@ -1,14 +1,20 @@
-"""What the dues handlers share: the one `Presses("dues")`, and the /dues menu's entries,
-which each part of the feature adds for the people it serves."""
+"""What the dues handlers share: the one `Presses("dues")`, the /dues menu's entries, which
+each part of the feature adds for the people it serves, and photos and files routed to the
+open dues wizard."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
 from handlers.press import Presses
+from services.drafts import get_draft
 from services.dues import DuesAccess
 from ui.callbacks import CallbackData
+from ui.deps import BotContext
 
 presses = Presses("dues")
 
@@ -31,3 +37,25 @@ def menu_entry(entry: MenuEntry) -> None:
     """Add a button to /dues."""
     MENU.append(entry)
     MENU.sort(key=lambda e: (e.order, e.label_key))
+
+
+# ---- photos and files sent while a dues wizard is open ----
+
+MediaStep = Callable[[Update, BotContext], Awaitable[None]]
+# Draft flow → what takes a photo or file sent while that dues wizard is open (a transfer
+# screenshot, an XLSX of payments). Each dues module adds its flows when imported.
+MEDIA_STEPS: dict[str, MediaStep] = {}
+
+
+async def media_received(update: Update, context: BotContext) -> None:
+    """A private photo or file: to the open dues wizard that takes one (then no other handler
+    sees it), else left for the others (forms, the roster import, a notice's body)."""
+    user = update.effective_user
+    if user is None:
+        return
+    draft = await get_draft(context.deps.db, user.id)
+    step = MEDIA_STEPS.get(draft.flow) if draft is not None else None
+    if step is None:
+        return
+    await step(update, context)
+    raise ApplicationHandlerStop
