@@ -33,6 +33,7 @@ from services.jobs import effective_timezones
 from storage.db import Database
 from storage.models import (
     DuesSettings,
+    DuesStandard,
     DuesTalk,
     JobRun,
     Member,
@@ -119,9 +120,14 @@ async def branch_days(session: AsyncSession, default_tz: str) -> dict[tuple[int,
     days = dict(
         (await session.execute(select(DuesSettings.org_id, DuesSettings.payment_day))).all()
     )
+    # Only branches that keep dues in zhibu (someone has a confirmed standard): a payment day
+    # with nobody to remind is no occurrence at all.
+    keeping = select(DuesStandard.org_id).where(DuesStandard.status == "confirmed").distinct()
     branches = await session.scalars(
         select(Organization.id).where(
-            Organization.level == OrgLevel.BRANCH, Organization.archived_at.is_(None)
+            Organization.level == OrgLevel.BRANCH,
+            Organization.archived_at.is_(None),
+            Organization.id.in_(keeping),
         )
     )
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
