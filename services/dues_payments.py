@@ -44,9 +44,12 @@ from services.authz import Actor, active_role_filter, require
 from services.drafts import keep_draft, keep_draft_in, open_draft, take_draft
 from services.dues import paid_of, periods_of, settings_of
 from services.errors import NotFound, ServiceError
-from services.members_import import MAX_FILE_BYTES, MAX_UNPACKED_BYTES
-from services.members_import import _cell_text as cell_text  # the roster's way of reading cells
-from services.members_import import _decode as decode_text  # UTF-8, GBK/GB18030 or UTF-16
+from services.members_import import (
+    MAX_FILE_BYTES,
+    MAX_UNPACKED_BYTES,
+    cell_text,  # the roster's way of reading cells
+    decode_text,  # UTF-8, GBK/GB18030 or UTF-16
+)
 from services.outbox import ButtonRows, enqueue_text
 from storage.db import Database
 from storage.models import DuesClaim, DuesEntry, Member, Organization, RoleAssignment

@@ -307,7 +307,8 @@ def cycle_view(row: FormCycle) -> CycleView:
     return CycleView(row.id, row.form_id, row.key, row.opens_at, row.deadline)
 
 
-async def _cycle(session: AsyncSession, cycle_id: int) -> tuple[Form, FormCycle]:
+async def load_cycle(session: AsyncSession, cycle_id: int) -> tuple[Form, FormCycle]:
+    """A cycle and its form, or NotFound."""
     cycle = await session.get(FormCycle, cycle_id)
     form = None if cycle is None else await session.get(Form, cycle.form_id)
     if cycle is None or form is None:
@@ -327,7 +328,7 @@ async def _in_audience(session: AsyncSession, audience: Audience, org_id: int) -
     return bool(set(await ancestry(session, org_id)) & set(audience.org_ids))
 
 
-async def _member_respondent(
+async def member_respondent(
     session: AsyncSession, user_id: int, audience: Audience
 ) -> Member | None:
     """The person's own roster entry inside the audience (active, right stage and group)."""
@@ -412,7 +413,7 @@ async def _take_answers(
     nothing_to_report: bool,
 ) -> Submitted:
     """Take answers to a cycle in the caller's transaction (see submit_response)."""
-    form_row, cycle = await _cycle(session, cycle_id)
+    form_row, cycle = await load_cycle(session, cycle_id)
     form = form_view(form_row)
     if form.status != "open":
         raise ServiceError("form.closed")
@@ -420,7 +421,7 @@ async def _take_answers(
         raise ServiceError("form.too_late")
     member: Member | None = None
     if form.kind is FormKind.MEMBER:
-        member = await _member_respondent(session, actor.user_id, form.audience)
+        member = await member_respondent(session, actor.user_id, form.audience)
         if member is None:
             raise ServiceError("form.not_yours")
         respondent, org_id = f"m:{member.id}", member.org_id
@@ -488,11 +489,11 @@ async def _take_answers(
 async def my_answers(db: Database, user_id: int, cycle_id: int) -> dict[int, Value] | None:
     """The person's own latest answers to a member-form cycle (None if none, or anonymous)."""
     async with db.read() as session:
-        form_row, cycle = await _cycle(session, cycle_id)
+        form_row, cycle = await load_cycle(session, cycle_id)
         form = form_view(form_row)
         if form.anonymous or form.kind is not FormKind.MEMBER:
             return None
-        member = await _member_respondent(session, user_id, form.audience)
+        member = await member_respondent(session, user_id, form.audience)
         if member is None:
             return None
         stored = await session.scalar(
@@ -572,7 +573,7 @@ async def review_response(
         row = await session.get(FormResponse, response_id, with_for_update=True)
         if row is None:
             raise NotFound("form.not_found")
-        form_row, _cycle_row = await _cycle(session, row.cycle_id)
+        form_row, _cycle_row = await load_cycle(session, row.cycle_id)
         form = form_view(form_row)
         if not await _may_review(session, actor, form, row.org_id, today):
             raise ServiceError("auth.denied")
@@ -703,7 +704,7 @@ async def form_results(
     guiding it; refused to anybody else. Without `tallies` only the progress (no answer is
     read: the results screen of 150,000 answers stays fast)."""
     async with db.read() as session:
-        form_row, cycle = await _cycle(session, cycle_id)
+        form_row, cycle = await load_cycle(session, cycle_id)
         form = form_view(form_row)
         audience, seen = await _may_see_results(session, actor, form, today)
         branches, expected = await _expected(session, form, audience)
@@ -775,7 +776,7 @@ async def outstanding(db: Database, actor: Actor, cycle_id: int, today: date) ->
     for an instructor); user_id None for those the bot cannot write to (never started it,
     or blocked it), who are to be called instead."""
     async with db.read() as session:
-        form_row, cycle = await _cycle(session, cycle_id)
+        form_row, cycle = await load_cycle(session, cycle_id)
         form = form_view(form_row)
         audience, seen = await _may_see_results(session, actor, form, today)
         branches = [b for b in audience if b.id in seen]

@@ -32,7 +32,7 @@ from domain.orgs import Status
 from services.authz import Actor, roles_in
 from services.drafts import keep_draft
 from services.errors import ServiceError
-from services.forms import FormView, _cycle, _member_respondent, form_view
+from services.forms import FormView, form_view, load_cycle, member_respondent
 from services.forms_delivery import ANSWERING_ROLES
 from services.notices import notice_branches
 from storage.db import Database
@@ -98,7 +98,7 @@ def header_of(form: FormView, cycle: FormCycle, branch: str) -> Header:
 async def answer_header(db: Database, cycle_id: int, branch_id: int) -> Header:
     """The header of an open answer's screens."""
     async with db.read() as session:
-        form_row, cycle = await _cycle(session, cycle_id)
+        form_row, cycle = await load_cycle(session, cycle_id)
         branch = await session.get(Organization, branch_id) if branch_id else None
         return header_of(form_view(form_row), cycle, branch.name if branch else "")
 
@@ -119,7 +119,7 @@ async def open_answer(
     """Start (or resume changing) the person's answer to a cycle, saved as their open wizard;
     refused when the form is closed, too late, locked, or not theirs to answer."""
     async with db.read() as session:
-        form_row, cycle = await _cycle(session, cycle_id)
+        form_row, cycle = await load_cycle(session, cycle_id)
         form = form_view(form_row)
         if form.status != "open":
             raise ServiceError("form.closed")
@@ -128,7 +128,7 @@ async def open_answer(
         member: Member | None = None
         branch_name = ""
         if form.kind is FormKind.MEMBER:
-            member = await _member_respondent(session, actor.user_id, form.audience)
+            member = await member_respondent(session, actor.user_id, form.audience)
             if member is None:
                 raise ServiceError("form.not_yours")
             respondent, branch_id = f"m:{member.id}", 0
@@ -206,8 +206,8 @@ async def _picker_branch(session: AsyncSession, user_id: int, draft: AnswerDraft
     """The branch whose roster a member-picker question chooses from."""
     if draft.branch_id:
         return draft.branch_id
-    form_row, _cycle_row = await _cycle(session, draft.cycle_id)
-    member = await _member_respondent(session, user_id, form_view(form_row).audience)
+    form_row, _cycle_row = await load_cycle(session, draft.cycle_id)
+    member = await member_respondent(session, user_id, form_view(form_row).audience)
     return member.org_id if member is not None else None
 
 

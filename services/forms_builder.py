@@ -231,7 +231,7 @@ def _xlsx_rows(data: bytes) -> list[list[object]] | SheetError:
         return SheetError("form.build.file_corrupt")
 
 
-def _decode(data: bytes) -> str | SheetError:
+def decode_text(data: bytes) -> str | SheetError:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
@@ -248,7 +248,7 @@ def _decode(data: bytes) -> str | SheetError:
 
 
 def _csv_rows(data: bytes) -> list[list[object]] | SheetError:
-    text = _decode(data)
+    text = decode_text(data)
     if isinstance(text, SheetError):
         return text
     lines = text.splitlines()[: HEADER_ROWS + SAMPLE_ROWS]

@@ -36,6 +36,7 @@ from services import audit
 from services.authz import Actor, active_role_filter, orgs_with, permissions
 from services.compliance import zoneinfo
 from services.errors import NotFound, ServiceError
+from services.forms import load_cycle
 from services.forms_delivery import ANSWERING_ROLES
 from services.jobs import effective_timezones
 from services.notices import Audience, audience_member_filter, notice_branches
@@ -180,14 +181,6 @@ async def queue(session: AsyncSession, messages: Sequence[Outgoing], now: dateti
 
 
 # ---- reading who is behind ----
-
-
-async def _cycle(session: AsyncSession, cycle_id: int) -> tuple[Form, FormCycle]:
-    cycle = await session.get(FormCycle, cycle_id)
-    form = None if cycle is None else await session.get(Form, cycle.form_id)
-    if cycle is None or form is None:
-        raise NotFound("form.not_found")
-    return form, cycle
 
 
 def _locale(locale: str | None, language: str | None, default: str) -> str:
@@ -486,7 +479,7 @@ async def chase_plan(
     the sender and the sending organization's admins chase everyone, a branch admin their
     own branch's non-answerers; refused to anyone else."""
     async with db.read() as session:
-        form, _row = await _cycle(session, cycle_id)
+        form, _row = await load_cycle(session, cycle_id)
         if form.status != "open":
             raise ServiceError("form.closed")
         branches = await notice_branches(session, Audience.from_json(form.audience))

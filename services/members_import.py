@@ -134,7 +134,7 @@ def _read_xlsx(content: bytes, progress: Callable[[int], None] | None) -> Roster
             # The roster is normally the first sheet; a second one may be our help sheet.
             for sheet in book.worksheets:
                 rows = (
-                    [_cell_text(v) for v in row]
+                    [cell_text(v) for v in row]
                     for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
                 )
                 result = _table(rows, progress)
@@ -148,7 +148,7 @@ def _read_xlsx(content: bytes, progress: Callable[[int], None] | None) -> Roster
         return FileError("file.corrupt")
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
     """A cell as text: numbers without ".0" (phones), dates as 2024-07-01."""
     if value is None:
         return ""
@@ -163,7 +163,7 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _decode(content: bytes) -> str | FileError:
+def decode_text(content: bytes) -> str | FileError:
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode text" export.
         try:
@@ -181,7 +181,7 @@ def _decode(content: bytes) -> str | FileError:
 
 
 def _read_csv(content: bytes, progress: Callable[[int], None] | None) -> RosterFile | FileError:
-    text = _decode(content)
+    text = decode_text(content)
     if isinstance(text, FileError):
         return text
     head = "\n".join(text.splitlines()[:10])
