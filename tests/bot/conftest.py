@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application, build_deps
@@ -14,6 +15,7 @@ from bot.config import Config, parse_config
 from bot.processor import PerChatUpdateProcessor
 from scheduler.jobs import SCHEDULED_JOBS
 from storage.db import Database
+from storage.models import OutboxItem
 from tests.conftest import FakeClock
 from tests.emulator import Emulator
 from ui.deps import Deps
@@ -138,3 +140,20 @@ async def bot(emu: Emulator, db: Database, clock: FakeClock) -> AsyncIterator[Bo
     finally:
         await stop_bot(harness)
     assert harness.errors == [], f"handler errors: {harness.errors!r}"
+
+
+async def delivered(bot: BotUnderTest) -> None:
+    """Wait until everything queued so far has left the outbox, then for the bot to settle."""
+    bot.deps.outbox.wake()
+    async with asyncio.timeout(10):
+        while True:
+            async with bot.deps.db.read() as s:
+                left = await s.scalar(
+                    select(func.count())
+                    .select_from(OutboxItem)
+                    .where(OutboxItem.status.in_(("pending", "sending")))
+                )
+            if not left:
+                break
+            await asyncio.sleep(0.05)
+    await bot.settle()

@@ -4,12 +4,11 @@ and the keeper's month grid."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from dataclasses import dataclass
 
 import openpyxl
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from domain.orgs import Kind, Level, Role, Stage, Status
 from services.authz import Actor
@@ -22,10 +21,10 @@ from storage.models import (
     DuesStandard,
     Member,
     Organization,
-    OutboxItem,
     RoleAssignment,
 )
-from tests.bot.conftest import BotUnderTest
+from tests.bot.conftest import BotUnderTest, delivered
+from tests.bot.test_notices import say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuMessage
@@ -85,35 +84,6 @@ async def make_world(emu: Emulator, bot: BotUnderTest, clock: FakeClock) -> Worl
                            permille=15, amount_fen=8_100, from_month=202611,
                            status="confirmed", declared_at=clock.now()))  # fmt: skip
     return World(branches[0], branches[1], keeper, member, stranger, member_id)
-
-
-async def delivered(bot: BotUnderTest) -> None:
-    """Everything queued so far has left the outbox."""
-    bot.deps.outbox.wake()
-    async with asyncio.timeout(10):
-        while True:
-            async with bot.deps.db.read() as s:
-                left = await s.scalar(
-                    select(func.count())
-                    .select_from(OutboxItem)
-                    .where(OutboxItem.status.in_(("pending", "sending")))
-                )
-            if not left:
-                break
-            await asyncio.sleep(0.05)
-    await bot.settle()
-
-
-async def say(bot: BotUnderTest, user: EmuUser, text: str) -> EmuMessage:
-    await user.send(text)
-    await bot.settle()
-    return bot.emu.last_sent(user)
-
-
-async def tap(bot: BotUnderTest, user: EmuUser, message: EmuMessage, button: str) -> EmuMessage:
-    await user.press(message, button)
-    await bot.settle()
-    return bot.emu.last_sent(user)
 
 
 async def forged(bot: BotUnderTest, user: EmuUser, message: EmuMessage, data: str) -> str:

@@ -4,12 +4,11 @@ and presses by people who may not decide (a member, another branch's keeper, for
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from domain.orgs import Kind, Level, Role, Stage
 from domain.orgs import Status as MemberStatus
@@ -20,8 +19,8 @@ from services.orgs import create_org
 from services.orgs_roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
-from storage.models import AuditEntry, DuesEntry, DuesStandard, Member, OutboxItem
-from tests.bot.conftest import BotUnderTest
+from storage.models import AuditEntry, DuesEntry, DuesStandard, Member
+from tests.bot.conftest import BotUnderTest, delivered
 from tests.bot.test_notices import alert_text, say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
@@ -77,22 +76,6 @@ async def make_world(emu: Emulator, bot: BotUnderTest, clock: FakeClock) -> Worl
         await user.start()
     await bot.settle()
     return World(branch.id, other.id, people, ids)
-
-
-async def delivered(bot: BotUnderTest) -> None:
-    """Every outbox item sent."""
-    bot.deps.outbox.wake()
-    async with asyncio.timeout(10):
-        while True:
-            async with bot.deps.db.read() as s:
-                pending = await s.scalar(
-                    select(func.count()).select_from(OutboxItem)
-                    .where(OutboxItem.status.in_(("pending", "sending")))
-                )  # fmt: skip
-            if not pending:
-                break
-            await asyncio.sleep(0.05)
-    await bot.settle()
 
 
 async def declare_working(bot: BotUnderTest, user: EmuUser, base: str) -> EmuMessage:

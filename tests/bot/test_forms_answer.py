@@ -3,7 +3,6 @@ their live count, private copies, answering one question per message, the review
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,12 +28,12 @@ from storage.models import (
     FormResponse,
     FormResponseVersion,
     Member,
-    OutboxItem,
 )
-from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
+from tests.bot.conftest import BotUnderTest, bot_config, delivered, start_bot, stop_bot
+from tests.bot.test_notices import say, tap
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
-from tests.emulator.model import EmuChat, EmuMessage
+from tests.emulator.model import EmuChat
 from ui.forms import FormOpen
 from ui.forms_answer import REVIEW, FormAnswer
 
@@ -132,35 +131,6 @@ def spec(world: World, clock: FakeClock, **kw: object) -> FormSpec:
     }
     values.update(kw)
     return FormSpec(**values)  # type: ignore[arg-type]
-
-
-async def delivered(bot: BotUnderTest) -> None:
-    """Everything queued so far has left the outbox."""
-    bot.deps.outbox.wake()
-    async with asyncio.timeout(10):
-        while True:
-            async with bot.deps.db.read() as s:
-                left = await s.scalar(
-                    select(func.count())
-                    .select_from(OutboxItem)
-                    .where(OutboxItem.status.in_(("pending", "sending")))
-                )
-            if not left:
-                break
-            await asyncio.sleep(0.05)
-    await bot.settle()
-
-
-async def say(bot: BotUnderTest, user: EmuUser, text: str) -> EmuMessage:
-    await user.send(text)
-    await bot.settle()
-    return bot.emu.last_sent(user)
-
-
-async def tap(bot: BotUnderTest, user: EmuUser, message: EmuMessage, button: str) -> EmuMessage:
-    await user.press(message, button)
-    await bot.settle()
-    return bot.emu.last_sent(user)
 
 
 def alert(user: EmuUser) -> str:
