@@ -747,7 +747,8 @@ class DuesEntry(Base):
 
     __tablename__ = "dues_entries"
     __table_args__ = (
-        Index("ix_dues_entries_member_month", "member_id", "month"),
+        # Covers what arrears are summed from (migration 0009): index-only scans.
+        Index("ix_dues_entries_member_cover", "member_id", "month", "kind", "amount_fen"),
         Index("ix_dues_entries_org_month", "org_id", "month"),
     )
 
