@@ -36,7 +36,7 @@ class PeriodKind(StrEnum):
 
 
 _LENGTH = {PeriodKind.QUARTER: 3, PeriodKind.HALF: 6, PeriodKind.YEAR: 12}
-_KEY = re.compile(r"^(\d{4})(?:-([QH])([1-4]))?$")
+_KEY = re.compile(r"([0-9]{4})(?:-([QH])([1-4]))?", re.ASCII)
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -88,7 +88,7 @@ class DisclosurePeriod:
 
 def parse_period(key: str) -> DisclosurePeriod | None:
     """A stored or pressed period key; None for anything else."""
-    found = _KEY.match(key or "")
+    found = _KEY.fullmatch(key or "")
     if found is None:
         return None
     year, kind, index = int(found[1]), found[2], found[3]
