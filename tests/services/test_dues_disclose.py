@@ -4,9 +4,11 @@ overdue flag in the committee's compliance table."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -43,6 +45,7 @@ from storage.models import (
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, member, office, org
 from tests.services.test_dues_cycle import deps_for, user
+from ui.compliance import committee_xlsx, table_caption
 from ui.dues_disclose import render_post
 from ui.notices import render_notice
 
@@ -329,7 +332,17 @@ async def test_an_unpublished_disclosure_is_overdue_in_the_compliance_table(
         }
 
     assert await overdue() == {"甲支部": "2026-Q3", "乙支部": None}
+    # The committee's monthly table says so in its last column and its caption.
     deps = deps_for(db, clock)
+    async with db.read() as s:
+        table = (await committee_tables(s, [w.committee], month=date(2026, 10, 31),
+                                        default_tz="Asia/Shanghai"))[w.committee]  # fmt: skip
+    sheet = openpyxl.load_workbook(io.BytesIO(committee_xlsx(deps.catalog, "zh_CN", table))).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[2][-1] == "党费公示逾期"
+    assert {r[1]: r[13] for r in rows[3:-1]} == {"甲支部": "2026年第三季度", "乙支部": None}
+    assert "党费公示逾期：1 个支部" in table_caption(deps.catalog, "zh_CN", table)
     data = await disclosure(db, actor(w, "keeper"), w.branch, "2026-Q3", clock.now().date())
     await _draft(db, clock, w, "keeper")
     await publish_disclosure(db, actor(w, "keeper"), render_post(deps.catalog, "zh_CN", data),
