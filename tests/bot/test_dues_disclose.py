@@ -42,8 +42,8 @@ async def _world(
     branch = await create_org(db, SUPER, name="第一支部", level=Level.BRANCH,
                               kind=Kind.STANDARD, parent_id=committee.id, now=now,
                               today=today)  # fmt: skip
-    people = {key: emu.user(name, language_code="zh-hans")
-              for key, name in (("keeper", "刘委员"), ("wang", "王芳"), ("li", "李娜"))}  # fmt: skip
+    names = (("keeper", "刘委员"), ("wang", "王芳"), ("li", "李娜"))
+    people = {key: emu.user(name, language_code="zh-hans") for key, name in names}
     keeper_id = await _member(db, clock, branch.id, "刘委员", people["keeper"])
     wang_id = await _member(db, clock, branch.id, "王芳", people["wang"])
     li_id = await _member(db, clock, branch.id, "<李娜>", people["li"])

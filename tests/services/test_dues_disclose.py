@@ -327,8 +327,7 @@ async def test_an_unpublished_disclosure_is_overdue_in_the_compliance_table(
             tables = await committee_tables(s, [w.committee], month=date(2026, 10, 31),
                                             default_tz="Asia/Shanghai")  # fmt: skip
         return {
-            r.name: r.dues_overdue.key if r.dues_overdue else None
-            for r in tables[w.committee].rows
+            r.name: r.dues_overdue.key if r.dues_overdue else None for r in tables[w.committee].rows
         }
 
     assert await overdue() == {"甲支部": "2026-Q3", "乙支部": None}
