@@ -18,6 +18,7 @@ from telegram.ext import Application, ContextTypes
 
 from scheduler.compliance import compliance_jobs
 from scheduler.dues_declare import DuesDeclareReminder
+from scheduler.dues_disclose import DuesDiscloseReminder
 from scheduler.dues_reminders import DuesPaymentDay
 from scheduler.forms_cycles import FormCycles
 from scheduler.forms_reminders import FormReminders
@@ -61,7 +62,7 @@ def default_jobs() -> list[Job]:
     # A new cycle is issued before its own reminders are looked at.
     return [
         MeetingReminders(), *compliance_jobs(), NoticeNudges(), FormCycles(), FormReminders(),
-        DuesPaymentDay(), DuesDeclareReminder(),
+        DuesPaymentDay(), DuesDeclareReminder(), DuesDiscloseReminder(),
     ]  # fmt: skip
 
 

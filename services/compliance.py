@@ -37,6 +37,7 @@ from domain.compliance import (
     parse_requirement,
     period_of,
 )
+from domain.dues_disclose import DisclosurePeriod
 from domain.locale import negotiate_locale
 from domain.meetings import Audience
 from domain.meetings import Status as MeetingStatus
@@ -45,6 +46,7 @@ from domain.orgs import Status as MemberStatus
 from domain.validation import Invalid
 from services import audit
 from services.authz import Actor, active_role_filter, require
+from services.dues_disclose import overdue_disclosures
 from services.errors import ServiceError
 from services.meetings import COMMITTEE_ROLES
 from services.orgs import load_org
@@ -547,6 +549,8 @@ class BranchRow:
     meetings_year: int
     attendance_month: float | None  # signed in / expected, over the meetings held
     attendance_year: float | None
+    # 党费公示逾期: the dues disclosure period overdue at the month's end (None: none overdue).
+    dues_overdue: DisclosurePeriod | None = None
 
 
 @dataclass(frozen=True)
@@ -691,6 +695,7 @@ async def committee_tables(
         tree=tree, keep_rows=True,
     )  # fmt: skip
     figures = await _attendance(session, cal, default_tz)
+    overdue = await overdue_disclosures(session, wanted, dict.fromkeys(wanted, period.end))
     by_branch: dict[int, list[HeldRow]] = defaultdict(list)
     for row in cal.rows:
         by_branch[row.org_id].append(row)
@@ -714,6 +719,7 @@ async def committee_tables(
             meetings_year=len(held_rows),
             attendance_month=_rate(figures[r.id] for r in month_rows),
             attendance_year=_rate(figures[r.id] for r in held_rows),
+            dues_overdue=overdue.get(branch_id),
         )
     tables: dict[int, CommitteeTable] = {}
     for committee_id, ids in under.items():

@@ -341,8 +341,29 @@ async def publish_notice(
         return await _publish(session, actor, spec, now=now, today=today)
 
 
+async def publish_in(
+    session: AsyncSession,
+    actor: Actor,
+    spec: NoticeSpec,
+    *,
+    now: datetime,
+    today: date,
+    permission: Permission = Permission.SEND_NOTICE,
+) -> Published:
+    """Inside the caller's transaction: record the notice and queue its copies, for a slice
+    that publishes its own post as a notice (a dues disclosure by the branch's keeper, who
+    needs `permission` for every audience organization instead of SEND_NOTICE)."""
+    return await _publish(session, actor, spec, now=now, today=today, permission=permission)
+
+
 async def _publish(
-    session: AsyncSession, actor: Actor, spec: NoticeSpec, *, now: datetime, today: date
+    session: AsyncSession,
+    actor: Actor,
+    spec: NoticeSpec,
+    *,
+    now: datetime,
+    today: date,
+    permission: Permission = Permission.SEND_NOTICE,
 ) -> Published:
     if spec.category not in CATEGORIES:
         raise ServiceError("notice.bad_category")
@@ -356,7 +377,7 @@ async def _publish(
     send_at = max(spec.send_at or now, now)
     for org_id in spec.audience.org_ids:
         await load_org(session, org_id)
-        await require(session, actor, org_id, Permission.SEND_NOTICE, today)
+        await require(session, actor, org_id, permission, today)
     row = Notice(
         org_id=spec.org_id,
         sender_id=actor.user_id,

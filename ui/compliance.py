@@ -21,6 +21,7 @@ from services.ledger import AbsenceFlag
 from services.outbox import ButtonRows
 from ui.callbacks import CallbackData
 from ui.compliance_chart import ChartLabels, ChartRow, render_chart
+from ui.dues_disclose import period_name
 from ui.i18n import Catalog
 from ui.meetings import TYPE_KEYS
 from ui.render import MONTH_KEYS, WEEKDAY_KEYS, split_message
@@ -268,11 +269,15 @@ def table_filename(catalog: Catalog, locale: str, table: CommitteeTable) -> str:
 
 
 def table_caption(catalog: Catalog, locale: str, table: CommitteeTable) -> str:
-    """One line under the XLSX document."""
-    return catalog.t(
+    """One line under the XLSX document (and one more when dues disclosures are overdue)."""
+    text = catalog.t(
         locale, "compliance.table.caption", committee=table.committee_name,
         month=month_text(catalog, locale, table.month.start), count=len(table.rows),
     )  # fmt: skip
+    overdue = sum(1 for row in table.rows if row.dues_overdue is not None)
+    if overdue:
+        text += "\n" + catalog.t(locale, "dues.disclose.caption_overdue", count=overdue)
+    return text
 
 
 def chart_caption(catalog: Catalog, locale: str, table: CommitteeTable) -> str:
@@ -308,6 +313,7 @@ def committee_xlsx(catalog: Catalog, locale: str, table: CommitteeTable) -> byte
         p("compliance.col.year_met"), p("compliance.col.year_rate"),
         p("compliance.col.meetings"), p("compliance.col.attendance_month"),
         p("compliance.col.attendance_year"), p("compliance.col.missed"),
+        p("dues.disclose.col_overdue"),
     ]  # fmt: skip
     sheet.append(headers)
     month_total, year_total = Tally(0, 0), Tally(0, 0)
@@ -321,6 +327,7 @@ def committee_xlsx(catalog: Catalog, locale: str, table: CommitteeTable) -> byte
                 _rate_cell(row.attendance_year),
                 missed.join(type_text(catalog, locale, o, table.group_names)
                             for o in row.missed_month),
+                period_name(catalog, locale, row.dues_overdue) if row.dues_overdue else None,
             ]
         )  # fmt: skip
         month_total = Tally(month_total.met + row.month.met,
@@ -344,7 +351,7 @@ def committee_xlsx(catalog: Catalog, locale: str, table: CommitteeTable) -> byte
     for column in ("F", "I", "K", "L"):
         for (cell,) in sheet[f"{column}4:{column}{last}"]:
             cell.number_format = "0%"
-    widths = [6, 28, 20, 10, 10, 10, 10, 10, 10, 10, 10, 10, 36]
+    widths = [6, 28, 20, 10, 10, 10, 10, 10, 10, 10, 10, 10, 36, 16]
     for i, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     sheet.freeze_panes = "C4"

@@ -13,7 +13,8 @@ import io
 import logging
 import statistics
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,10 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100)}%"
 
 
-def render_chart(rows: Sequence[ChartRow], labels: ChartLabels) -> bytes:
-    """The PNG: sorted bars for up to BARS_MAX branches, else distributions and the weakest."""
+@contextmanager
+def chart_style() -> Iterator[None]:
+    """Draw in the charts' shared look (the CJK font, no top or right frame), one chart at a
+    time (matplotlib's settings are global)."""
     from matplotlib import rc_context
 
     with _lock:
@@ -105,12 +108,19 @@ def render_chart(rows: Sequence[ChartRow], labels: ChartLabels) -> bytes:
                 "axes.spines.right": False,
             }
         ):
-            if len(rows) <= BARS_MAX:
-                return _bars_figure(rows, labels)
-            return _distribution_figure(rows, labels)
+            yield
 
 
-def _png(fig: Any) -> bytes:
+def render_chart(rows: Sequence[ChartRow], labels: ChartLabels) -> bytes:
+    """The PNG: sorted bars for up to BARS_MAX branches, else distributions and the weakest."""
+    with chart_style():
+        if len(rows) <= BARS_MAX:
+            return _bars_figure(rows, labels)
+        return _distribution_figure(rows, labels)
+
+
+def figure_png(fig: Any) -> bytes:
+    """A drawn figure as PNG bytes (Agg canvas, white background)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -187,7 +197,7 @@ def _bars_figure(rows: Sequence[ChartRow], labels: ChartLabels) -> bytes:
     else:
         ax.axis("off")
         ax.text(0.5, 0.5, labels.no_data, ha="center", va="center", fontsize=11, color=GREY)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def _histogram(
@@ -237,4 +247,4 @@ def _distribution_figure(rows: Sequence[ChartRow], labels: ChartLabels) -> bytes
         _pair_bars(ax, weakest, labels)
     ax.set_title(labels.weakest, fontsize=11, loc="left", pad=22)
     ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False, fontsize=9)
-    return _png(fig)
+    return figure_png(fig)

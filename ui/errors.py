@@ -344,3 +344,14 @@ ERRORS.update(
         "dues.remit.not_found": "dues.cycle.error.remit_gone",
     }
 )
+
+
+# Party dues, disclosure 党费公示 (wt-dues-disclose).
+ERRORS.update(
+    {
+        "dues.disclose.not_ended": "dues.disclose.error.not_ended",
+        "dues.disclose.already": "dues.disclose.error.already",
+        "dues.disclose.mode_changed": "dues.disclose.error.mode_changed",
+        "dues.disclose.no_group": "dues.disclose.error.no_group",
+    }
+)
