@@ -11,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import __version__
+from bot.cli_db import ACTIONS as BACKUP_ACTIONS
+from bot.cli_db import add_backup_parsers, backup_command
 from bot.cli_jobs import add_jobs_parser, jobs_command
 from bot.cli_members import add_members_parser, members_command
 from bot.cli_org import add_org_parser, org_command
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         help="show the schema revision of the database",
         description="Show the database's schema revision and the newest one this version ships.",
     )
+    add_backup_parsers(db_sub, parents=[common])
     return parser
 
 
@@ -87,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_check_database(cfg, migrate_now=False))
             print(f"zhibu: config OK ({cfg.source or 'defaults'}); database reachable")
             return 0
+        if args.command == "db" and args.db_command in BACKUP_ACTIONS:
+            return asyncio.run(backup_command(cfg, args))
         if args.command == "db":
             return asyncio.run(_db_command(cfg, args.db_command))
         if args.command == "org":
