@@ -18,6 +18,7 @@ from bot.cli_members import add_members_parser, members_command
 from bot.cli_org import add_org_parser, org_command
 from bot.config import CONFIG_ENV, TOKEN_ENV, Config, ConfigError, load_config
 from bot.logs import setup_logging
+from bot.standby import Leadership, run_as_active
 from storage import migrate
 from storage.db import Database, DatabaseUnavailable
 
@@ -145,12 +146,19 @@ async def _db_command(cfg: Config, action: str) -> int:
 
 
 def _run(cfg: Config) -> int:
+    # On PostgreSQL a second `zhibu run` waits here as a standby (bot/standby.py).
+    return run_as_active(cfg, lambda lead: _serve(cfg, lead))
+
+
+def _serve(cfg: Config, lead: Leadership | None) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import ALLOWED_UPDATES, build_application
 
     asyncio.run(_check_database(cfg, migrate_now=cfg.database.migrate_on_start))
     app = build_application(cfg)
+    if lead is not None:
+        lead.guard(app)  # stops the bot if the active lock's connection is lost
     log.info("starting in %s mode", cfg.telegram.mode)
     if cfg.telegram.mode == "webhook":
         hook = cfg.telegram.webhook
