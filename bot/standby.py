@@ -136,7 +136,7 @@ class Leadership:
                 if not said_waiting:
                     log.info("standby: waiting for the active process")
                     said_waiting = True
-            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 if first:
                     raise ConfigError(
                         "database.url", f"cannot reach the database ({_one_line(exc)})"

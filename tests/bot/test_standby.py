@@ -124,3 +124,24 @@ async def test_a_standby_stops_on_sigterm_while_waiting(
     assert await asyncio.wait_for(standby.proc.wait(), 10) == 0
     assert not any("Traceback" in line for line in standby.lines)
     assert len(emu.calls("getMe")) == 1
+
+
+async def test_the_active_process_stops_when_its_lock_connection_is_lost(
+    emu: Emulator, db: Database, tmp_path: Path, processes: list[Running]
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("a standby needs PostgreSQL: on SQLite one process owns the database file")
+    config = write_config(tmp_path / "c.toml", emu, db.url, "[ha]\nretry_seconds = 1\n")
+    active = Running(await start_process(config))
+    processes.append(active)
+    await until(lambda: bool(emu.calls("getUpdates")), 30, "the process never polled")
+    async with db.engine.connect() as conn:
+        ended = await conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'zhibu-active-lock' AND datname = current_database()"
+        )
+        assert ended.scalar() is True
+    # Another process may take the lock from now on: this one stops talking to Telegram.
+    assert await asyncio.wait_for(active.proc.wait(), 20) == 1
+    assert active.said("lost the database connection holding the active lock")
+    assert not any("Traceback" in line for line in active.lines)
