@@ -11,11 +11,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import __version__
+from bot.cli_db import ACTIONS as BACKUP_ACTIONS
+from bot.cli_db import add_backup_parsers, backup_command
 from bot.cli_jobs import add_jobs_parser, jobs_command
 from bot.cli_members import add_members_parser, members_command
 from bot.cli_org import add_org_parser, org_command
 from bot.config import CONFIG_ENV, TOKEN_ENV, Config, ConfigError, load_config
 from bot.logs import setup_logging
+from bot.standby import Leadership, run_as_active
 from storage import migrate
 from storage.db import Database, DatabaseUnavailable
 
@@ -70,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help="show the schema revision of the database",
         description="Show the database's schema revision and the newest one this version ships.",
     )
+    add_backup_parsers(db_sub, parents=[common])
     return parser
 
 
@@ -87,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_check_database(cfg, migrate_now=False))
             print(f"zhibu: config OK ({cfg.source or 'defaults'}); database reachable")
             return 0
+        if args.command == "db" and args.db_command in BACKUP_ACTIONS:
+            return asyncio.run(backup_command(cfg, args))
         if args.command == "db":
             return asyncio.run(_db_command(cfg, args.db_command))
         if args.command == "org":
@@ -140,12 +146,19 @@ async def _db_command(cfg: Config, action: str) -> int:
 
 
 def _run(cfg: Config) -> int:
+    # On PostgreSQL a second `zhibu run` waits here as a standby (bot/standby.py).
+    return run_as_active(cfg, lambda lead: _serve(cfg, lead))
+
+
+def _serve(cfg: Config, lead: Leadership | None) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import ALLOWED_UPDATES, build_application
 
     asyncio.run(_check_database(cfg, migrate_now=cfg.database.migrate_on_start))
     app = build_application(cfg)
+    if lead is not None:
+        lead.guard(app)  # stops the bot if the active lock's connection is lost
     log.info("starting in %s mode", cfg.telegram.mode)
     if cfg.telegram.mode == "webhook":
         hook = cfg.telegram.webhook

@@ -105,6 +105,14 @@ class FormsConfig:
 
 
 @dataclass(frozen=True)
+class HaConfig:
+    """A standby: on PostgreSQL one process is active, any other waits to take over."""
+
+    enabled: bool = True  # only on PostgreSQL; SQLite has one process
+    retry_seconds: int = 5  # how often a standby asks, and the active checks its lock
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -115,6 +123,7 @@ class Config:
     outbox: OutboxConfig = OutboxConfig()
     schedule: ScheduleRules = field(default_factory=ScheduleRules)
     forms: FormsConfig = FormsConfig()
+    ha: HaConfig = HaConfig()
     source: Path | None = None
 
 
@@ -138,6 +147,7 @@ _ALLOWED: dict[str, set[str]] = {
         "absence_months",
     },
     "forms": {"remind_days"},
+    "ha": {"enabled", "retry_seconds"},
 }
 
 
@@ -169,7 +179,7 @@ def parse_config(
 ) -> Config:
     """Validate a parsed TOML document into a Config, or raise ConfigError naming the key."""
     env = dict(os.environ) if env is None else env
-    sections = {"telegram", "database", "bot", "logging", "outbox", "schedule", "forms"}
+    sections = {"telegram", "database", "bot", "logging", "outbox", "schedule", "forms", "ha"}
     unknown = sorted(set(raw) - sections)
     if unknown:
         raise ConfigError(unknown[0], "unknown section")
@@ -258,6 +268,7 @@ def parse_config(
 
     schedule = _schedule(_table(raw, "schedule"))
     forms = _forms(_table(raw, "forms"))
+    ha = _ha(_table(raw, "ha"))
 
     return Config(
         telegram=TelegramConfig(
@@ -278,7 +289,15 @@ def parse_config(
         outbox=OutboxConfig(**outbox_values),
         schedule=schedule,
         forms=forms,
+        ha=ha,
     )
+
+
+def _ha(table: dict[str, Any]) -> HaConfig:
+    retry = _get(table, "ha", "retry_seconds", int, 5)
+    if not 1 <= retry <= 60:
+        raise ConfigError("ha.retry_seconds", f"must be 1..60, got {retry}")
+    return HaConfig(enabled=_get(table, "ha", "enabled", bool, True), retry_seconds=retry)
 
 
 def _forms(fm: dict[str, Any]) -> FormsConfig:
@@ -342,5 +361,6 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         outbox=cfg.outbox,
         schedule=cfg.schedule,
         forms=cfg.forms,
+        ha=cfg.ha,
         source=path,
     )
