@@ -150,7 +150,7 @@ def init_command(args: argparse.Namespace, ask: Ask = input) -> int:
     text = render_config(
         token=token,
         superadmins=admins,
-        database_url=_database_url(database, config_dir),
+        database_url=_database_url(database, config_dir),  # checked below before writing
         base_url=args.base_url or "",
         proxy=args.proxy or "",
     )
@@ -159,8 +159,11 @@ def init_command(args: argparse.Namespace, ask: Ask = input) -> int:
     except ConfigError as exc:
         print(f"zhibu init: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    url = _database_url(database, config_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if url.startswith("sqlite+aiosqlite:///"):  # SQLite makes the file, not its directory
+            Path(url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         # The token is a password: readable by its owner only.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
