@@ -1,4 +1,8 @@
-"""The `zhibu` command line: run the bot, migrate the database, check the config."""
+"""The `zhibu` command line: write a config, run the bot, migrate the database, check it all.
+
+Each command is one small function in COMMANDS; only `run` and `check-config` (without
+--offline) talk to Telegram and so need the token.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,25 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from urllib.parse import urlparse
+
+from alembic.util import CommandError
 
 from bot import __version__
 from bot.cli_db import ACTIONS as BACKUP_ACTIONS
 from bot.cli_db import add_backup_parsers, backup_command
+from bot.cli_init import add_init_parser, init_command
 from bot.cli_jobs import add_jobs_parser, jobs_command
 from bot.cli_members import add_members_parser, members_command
 from bot.cli_org import add_org_parser, org_command
 from bot.config import CONFIG_ENV, TOKEN_ENV, Config, ConfigError, load_config
 from bot.logs import setup_logging
+from bot.serve import check_telegram, serve
 from bot.standby import Leadership, run_as_active
+from bot.startup import StartupError, prepare_database, reach, schema_problem
 from storage import migrate
-from storage.db import Database, DatabaseUnavailable
+from storage.db import Database
 
 EXIT_CONFIG = 2
 log = logging.getLogger("zhibu")
@@ -41,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zhibu {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_init_parser(sub)
     sub.add_parser(
         "run",
         parents=[common],
@@ -49,12 +58,18 @@ def _parser() -> argparse.ArgumentParser:
         "The database is migrated first unless database.migrate_on_start is false. "
         "SIGINT/SIGTERM finish the update in hand, then stop.",
     )
-    sub.add_parser(
+    check = sub.add_parser(
         "check-config",
         parents=[common],
-        help="validate the config and reach the database, then exit",
-        description="Validate the config file and check that the database answers. "
+        help="validate the config, the database and the token, then exit",
+        description="Validate the config file, check that the database answers and has this "
+        "version's schema, and ask Telegram who the bot is (getMe). "
         "Exit status 0 when all is well, 2 with one line naming the problem otherwise.",
+    )
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not talk to Telegram (no token needed)",
     )
     db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -64,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         help="apply all pending schema migrations",
         description="Apply all pending schema migrations (safe to run repeatedly).",
     )
+    add_backup_parsers(db_sub, parents=[common])
     add_org_parser(sub, parents=[common])
     add_members_parser(sub, parents=[common])
     add_jobs_parser(sub, parents=[common])
@@ -73,68 +89,85 @@ def _parser() -> argparse.ArgumentParser:
         help="show the schema revision of the database",
         description="Show the database's schema revision and the newest one this version ships.",
     )
-    add_backup_parsers(db_sub, parents=[common])
     return parser
+
+
+def _needs_token(args: argparse.Namespace) -> bool:
+    """Only the commands that talk to Telegram need its token."""
+    return args.command == "run" or (args.command == "check-config" and not args.offline)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `zhibu` console script and `python -m bot`."""
     args = _parser().parse_args(argv)
+    if args.command == "init":  # writes the config: there is none to read yet
+        return init_command(args)
     try:
-        cfg = load_config(getattr(args, "config", None))
+        cfg = load_config(getattr(args, "config", None), need_token=_needs_token(args))
     except ConfigError as exc:
         print(f"zhibu: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(cfg.logging.level, cfg.telegram.token)
     try:
-        if args.command == "check-config":
-            asyncio.run(_check_database(cfg, migrate_now=False))
-            print(f"zhibu: config OK ({cfg.source or 'defaults'}); database reachable")
-            return 0
-        if args.command == "db" and args.db_command in BACKUP_ACTIONS:
-            return asyncio.run(backup_command(cfg, args))
-        if args.command == "db":
-            return asyncio.run(_db_command(cfg, args.db_command))
-        if args.command == "org":
-            return asyncio.run(org_command(cfg, args))
-        if args.command == "members":
-            return asyncio.run(members_command(cfg, args))
-        if args.command == "jobs":
-            return asyncio.run(jobs_command(cfg, args))
-        return _run(cfg)
+        return COMMANDS[args.command](cfg, args)
     except ConfigError as exc:
         print(f"zhibu: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StartupError as exc:
+        print(f"zhibu: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
-async def _check_database(cfg: Config, *, migrate_now: bool) -> None:
-    """Reach the database (and migrate it when asked); ConfigError names database.url if not."""
+def _run_command(cfg: Config, args: argparse.Namespace) -> int:
+    """`zhibu run`: the bot until SIGINT/SIGTERM (on PostgreSQL, a second one waits as a
+    standby until the active one's lock is free: bot/standby.py)."""
+    return run_as_active(cfg, lambda lead: _serve(cfg, lead))
+
+
+def _serve(cfg: Config, lead: Leadership | None) -> int:
+    asyncio.run(serve(cfg, lead))
+    return 0
+
+
+def _check_config_command(cfg: Config, args: argparse.Namespace) -> int:
+    """`zhibu check-config [--offline]`: config, database and schema, then Telegram."""
+    bot = asyncio.run(_check(cfg, offline=args.offline))
+    where = cfg.source or "defaults"
+    telegram = "Telegram not asked (--offline)" if bot is None else f"Telegram: {bot}"
+    print(f"zhibu: config OK ({where}); database ready; {telegram}")
+    return 0
+
+
+async def _check(cfg: Config, *, offline: bool) -> str | None:
     db = Database(cfg.database.url)
     try:
-        try:
-            await db.ping()
-        except DatabaseUnavailable as exc:
-            raise ConfigError("database.url", f"cannot reach the database ({exc})") from None
-        if migrate_now:
-            await migrate.upgrade(db)
-            return
-        current, head = await migrate.current_revision(db), migrate.head_revision()
-        if current != head:
-            log.warning("database schema is at %s, this version needs %s", current, head)
+        await reach(db)
+        problem = await schema_problem(db)
+        if problem is not None:
+            raise StartupError(problem)
     finally:
         await db.dispose()
+    return None if offline else await check_telegram(cfg)
 
 
-async def _db_command(cfg: Config, action: str) -> int:
+def _db_command(cfg: Config, args: argparse.Namespace) -> int:
+    """`zhibu db upgrade|current|backup|restore`: the schema and its data, with or without a
+    token."""
+    if args.db_command in BACKUP_ACTIONS:
+        return asyncio.run(backup_command(cfg, args))
+    return asyncio.run(_db_action(cfg, args.db_command))
+
+
+async def _db_action(cfg: Config, action: str) -> int:
     db = Database(cfg.database.url)
     try:
-        try:
-            await db.ping()
-        except DatabaseUnavailable as exc:
-            raise ConfigError("database.url", f"cannot reach the database ({exc})") from None
+        await reach(db)
         if action == "upgrade":
             before = await migrate.current_revision(db)
-            await migrate.upgrade(db)
+            try:
+                await migrate.upgrade(db)
+            except CommandError as exc:  # e.g. a revision only a newer zhibu knows
+                raise StartupError(f"cannot upgrade the database: {exc}") from None
             after = await migrate.current_revision(db)
             print(f"zhibu: database upgraded {before or 'empty'} → {after}")
         else:
@@ -145,38 +178,26 @@ async def _db_command(cfg: Config, action: str) -> int:
         await db.dispose()
 
 
-def _run(cfg: Config) -> int:
-    # On PostgreSQL a second `zhibu run` waits here as a standby (bot/standby.py).
-    return run_as_active(cfg, lambda lead: _serve(cfg, lead))
+def _with_schema(
+    command: Callable[[Config, argparse.Namespace], Awaitable[int]],
+) -> Callable[[Config, argparse.Namespace], int]:
+    """A database command that first makes sure the schema is this version's (or says how)."""
+
+    def run(cfg: Config, args: argparse.Namespace) -> int:
+        async def both() -> int:
+            await prepare_database(cfg, migrate_now=cfg.database.migrate_on_start)
+            return await command(cfg, args)
+
+        return asyncio.run(both())
+
+    return run
 
 
-def _serve(cfg: Config, lead: Leadership | None) -> int:
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.app import ALLOWED_UPDATES, build_application
-
-    asyncio.run(_check_database(cfg, migrate_now=cfg.database.migrate_on_start))
-    app = build_application(cfg)
-    if lead is not None:
-        lead.guard(app)  # stops the bot if the active lock's connection is lost
-    log.info("starting in %s mode", cfg.telegram.mode)
-    if cfg.telegram.mode == "webhook":
-        hook = cfg.telegram.webhook
-        app.run_webhook(
-            listen=hook.listen,
-            port=hook.port,
-            url_path=urlparse(hook.url).path.lstrip("/"),
-            webhook_url=hook.url,
-            secret_token=hook.secret_token or None,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-    else:
-        try:
-            app.run_polling(allowed_updates=ALLOWED_UPDATES)
-        except InvalidToken:
-            raise ConfigError("telegram.token", "Telegram rejected the token") from None
-        except NetworkError as exc:
-            raise ConfigError(
-                "telegram.base_url", f"cannot reach the Bot API ({exc.message})"
-            ) from None
-    return 0
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "run": _run_command,
+    "check-config": _check_config_command,
+    "db": _db_command,
+    "org": _with_schema(org_command),
+    "members": _with_schema(members_command),
+    "jobs": _with_schema(jobs_command),
+}

@@ -175,9 +175,16 @@ def default_database_url(config_dir: Path) -> str:
 
 
 def parse_config(
-    raw: dict[str, Any], *, config_dir: Path, env: dict[str, str] | None = None
+    raw: dict[str, Any],
+    *,
+    config_dir: Path,
+    env: dict[str, str] | None = None,
+    need_token: bool = True,
 ) -> Config:
-    """Validate a parsed TOML document into a Config, or raise ConfigError naming the key."""
+    """Validate a parsed TOML document into a Config, or raise ConfigError naming the key.
+
+    Commands that never talk to Telegram pass need_token=False: a missing token is then
+    no error (a malformed one still is)."""
     env = dict(os.environ) if env is None else env
     sections = {"telegram", "database", "bot", "logging", "outbox", "schedule", "forms", "ha"}
     unknown = sorted(set(raw) - sections)
@@ -187,9 +194,9 @@ def parse_config(
     tg = _table(raw, "telegram")
     wh = _table(tg, "telegram.webhook")
     token = env.get(TOKEN_ENV) or _get(tg, "telegram", "token", str, "")
-    if not token:
+    if not token and need_token:
         raise ConfigError("telegram.token", f"missing (set it in the config or in env {TOKEN_ENV})")
-    if not _TOKEN_RE.match(token):
+    if token and not _TOKEN_RE.match(token):
         raise ConfigError("telegram.token", "does not look like a bot token (123456:ABC...)")
     mode = _get(tg, "telegram", "mode", str, "polling")
     if mode not in ("polling", "webhook"):
@@ -337,7 +344,9 @@ def _schedule(sc: dict[str, Any]) -> ScheduleRules:
     return ScheduleRules(reminder_offsets_minutes=tuple(sorted(offsets, reverse=True)), **values)
 
 
-def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
+def load_config(
+    path: Path | None, env: dict[str, str] | None = None, *, need_token: bool = True
+) -> Config:
     """Read and validate the config file (or only the environment when there is none)."""
     env = dict(os.environ) if env is None else env
     if path is None and env.get(CONFIG_ENV):
@@ -352,7 +361,7 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("--config", f"{path} is not valid TOML ({exc})") from None
     config_dir = path.parent if path is not None else Path.cwd()
-    cfg = parse_config(raw, config_dir=config_dir, env=env)
+    cfg = parse_config(raw, config_dir=config_dir, env=env, need_token=need_token)
     return Config(
         telegram=cfg.telegram,
         database=cfg.database,

@@ -32,3 +32,5 @@ def setup_logging(level: str, token: str) -> None:
     # httpx logs every request URL, which contains the token, at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Two lines per database opened; `zhibu` itself says when the schema was upgraded.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

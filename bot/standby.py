@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from telegram.ext import Application
 
 from bot.config import Config, ConfigError
+from storage.db import PG_CONNECT_TIMEOUT_SECONDS, unreachable_reason
 
 log = logging.getLogger("zhibu")
 
@@ -73,35 +74,20 @@ class Leadership:
             for sig, handler in before.items():
                 signal.signal(sig, handler)
 
-    def guard(self, app: Application) -> None:  # type: ignore[type-arg]
-        """Stop the bot (gracefully) if the lock's connection is lost while it runs."""
-        inner_init, inner_stop = app.post_init, app.post_stop
-        state = {"stopping": False}
+    def guard(self, app: Application, stop: Callable[[], object]) -> None:  # type: ignore[type-arg]
+        """Stop the bot (gracefully, through `stop` on its loop) if the lock's connection is
+        lost while it runs."""
+        inner_init = app.post_init
 
         async def post_init(application: Application) -> None:  # type: ignore[type-arg]
             loop = asyncio.get_running_loop()
-
-            def stop_bot() -> None:  # on the bot's loop
-                if state["stopping"]:
-                    return
-                if application.running:
-                    application.stop_running()
-                else:  # still starting up: stop as soon as it runs
-                    loop.call_later(0.5, stop_bot)
-
             self._watching = asyncio.run_coroutine_threadsafe(
-                self._watch(lambda: loop.call_soon_threadsafe(stop_bot)), self._loop
+                self._watch(lambda: loop.call_soon_threadsafe(stop)), self._loop
             )
             if inner_init is not None:
                 await inner_init(application)
 
-        async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
-            state["stopping"] = True
-            if inner_stop is not None:
-                await inner_stop(application)
-
         app.post_init = post_init
-        app.post_stop = post_stop
 
     def release(self) -> None:
         """Close the lock's connection (the standby takes over) and its thread."""
@@ -120,7 +106,9 @@ class Leadership:
         self._thread.join(timeout=5)
 
     async def _connect(self) -> Any:
-        return await asyncpg.connect(self.dsn, timeout=10, server_settings=_KEEPALIVE)
+        return await asyncpg.connect(
+            self.dsn, timeout=PG_CONNECT_TIMEOUT_SECONDS, server_settings=_KEEPALIVE
+        )
 
     async def _acquire(self) -> bool:
         said_waiting = said_unreachable = False
@@ -139,7 +127,7 @@ class Leadership:
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 if first:
                     raise ConfigError(
-                        "database.url", f"cannot reach the database ({_one_line(exc)})"
+                        "database.url", f"cannot reach the database ({unreachable_reason(exc)})"
                     ) from None
                 if not said_unreachable:
                     log.warning("standby: database unreachable (%s); trying again", _one_line(exc))

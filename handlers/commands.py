@@ -38,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("dues", "cmd.dues", private_only=True),
     Command("lang", "cmd.lang", private_only=True),
     Command("cancel", "cmd.cancel", private_only=True),
+    Command("myid", "cmd.myid", private_only=True),  # works in groups too; menus stay short
     Command("notice", "cmd.notice", admin=True, private_only=True),
     Command("meeting", "cmd.meeting", admin=True, private_only=True),
     Command("form", "cmd.form", admin=True, private_only=True),

@@ -8,7 +8,8 @@ from telegram.ext import Application, CommandHandler
 from handlers import lang, members_registration
 from handlers.commands import visible
 from handlers.common import actor_of, display_name, is_private, today
-from services.authz import holds_office
+from services.authz import Actor, holds_office
+from services.members import my_branch
 from ui.deps import BotContext
 
 
@@ -26,9 +27,38 @@ async def start(update: Update, context: BotContext) -> None:
         if org_id.isdigit() and len(org_id) < 19:
             await members_registration.begin(update, context, int(org_id))
             return
-    name = display_name(update.effective_user.first_name, update.effective_user.last_name)
-    key = "start.private" if is_private(update) else "start.group"
-    await message.reply_text(context.t(key, name=name))
+    user = update.effective_user
+    name = display_name(user.first_name, user.last_name)
+    if not is_private(update):
+        await message.reply_text(context.t("start.group", name=name))
+        return
+    text = context.t("start.private", name=name)
+    if await _belongs_nowhere(context, user.id):
+        # The first person to write is usually the operator, who needs it for bot.superadmins;
+        # a newcomer may be asked for it by their secretary.
+        text += "\n\n" + context.t("start.your_id", id=user.id)
+    await message.reply_text(text)
+
+
+async def _belongs_nowhere(context: BotContext, user_id: int) -> bool:
+    if await my_branch(context.deps.db, user_id) is not None:
+        return False
+    actor = Actor(user_id=user_id, superadmin=user_id in context.deps.settings.superadmins)
+    return not await holds_office(context.deps.db, actor, today(context))
+
+
+async def myid(update: Update, context: BotContext) -> None:
+    """Tell anyone their numeric Telegram id (in a group, the group's too)."""
+    message = update.effective_message
+    assert message is not None
+    assert update.effective_user is not None
+    if is_private(update):
+        await message.reply_text(context.t("myid.private", id=update.effective_user.id))
+    else:
+        assert update.effective_chat is not None
+        await message.reply_text(
+            context.t("myid.group", id=update.effective_user.id, chat=update.effective_chat.id)
+        )
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -51,3 +81,4 @@ async def help_command(update: Update, context: BotContext) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("myid", myid))

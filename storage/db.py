@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# asyncpg waits 60 s by default for a server that accepted the connection but never answers;
+# an operator should hear within seconds that the database is silent.
+PG_CONNECT_TIMEOUT_SECONDS = 5.0
 READONLY = "zhibu_readonly"
 T = TypeVar("T")
 CHECKPOINT_SECONDS = 10.0
@@ -62,7 +65,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={"timeout": PG_CONNECT_TIMEOUT_SECONDS},
+        )
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _sqlite_setup(engine.sync_engine)
@@ -174,10 +182,15 @@ class Database:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
-            raise DatabaseUnavailable(_one_line(exc)) from exc
+            raise DatabaseUnavailable(unreachable_reason(exc)) from exc
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (after a WAL checkpoint in flight has finished)."""
+        together = self._together
+        if together is not None and together.checkpoint is not None:
+            # Left to the loop's end it would run on a disposed engine, or be destroyed
+            # pending when the loop closes.
+            await asyncio.gather(together.checkpoint, return_exceptions=True)
         await self.engine.dispose()
         if self._inloop is not None:
             self._inloop.close()
@@ -335,6 +348,16 @@ class _GroupCommit:
 
 def _on_connection(session: Session, work: Work[T]) -> T:
     return work(session.connection())
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why a connection failed, in one line (a bare timeout says nothing by itself)."""
+    if isinstance(exc, TimeoutError):
+        return (
+            f"no answer within {PG_CONNECT_TIMEOUT_SECONDS:g} s: is it the database's "
+            "address and port, and is the server up?"
+        )
+    return _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:

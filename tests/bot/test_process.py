@@ -118,7 +118,7 @@ async def test_db_upgrade_and_check_config(tmp_path: Path) -> None:
     assert f"empty → {migrate.head_revision()}" in out
     code, out, _ = await zhibu("db", "current", "--config", str(config))
     assert f"database: {migrate.head_revision()}" in out
-    code, out, _ = await zhibu("check-config", "--config", str(config))
+    code, out, _ = await zhibu("check-config", "--offline", "--config", str(config))
     assert code == 0
     assert "config OK" in out
 

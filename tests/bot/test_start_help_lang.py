@@ -155,7 +155,8 @@ async def test_command_menus_are_published_per_language_and_scope(
     groups = emu.commands(scope={"type": "all_group_chats"}, language_code="zh")
     admins = emu.commands(scope={"type": "all_chat_administrators"}, language_code="zh")
     assert [c["command"] for c in default] == [
-        "start", "help", "register", "me", "members", "meetings", "dues", "lang", "cancel"
+        "start", "help", "register", "me", "members", "meetings", "dues", "lang", "cancel",
+        "myid",
     ]  # fmt: skip
     assert english[1] == {"command": "help", "description": "Show help"}
     assert [c["command"] for c in groups] == ["start", "help", "register"]
