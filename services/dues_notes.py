@@ -19,6 +19,7 @@ from services.outbox import ButtonRows
 from storage.models import User
 
 T = TypeVar("T")
+CHUNK = 1000  # ids bound in one statement (SQLite and asyncpg cap a statement's parameters)
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,14 @@ async def reader_locales(
     found = {uid: default_locale for uid in ids}
     if not ids:
         return found
-    rows = await session.execute(
-        select(User.id, User.locale, User.language_code).where(User.id.in_(ids))
-    )
-    for uid, locale, language in rows.all():
-        found[uid] = locale or negotiate_locale(language, default_locale)
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.execute(
+            select(User.id, User.locale, User.language_code).where(
+                User.id.in_(ids[start : start + CHUNK])
+            )
+        )
+        for uid, locale, language in rows.all():
+            found[uid] = locale or negotiate_locale(language, default_locale)
     return found
 
 
