@@ -61,6 +61,17 @@ MAX_COLUMNS = 20
 SOURCE = "import"  # the note on standards set from a sheet
 
 Rows = list[tuple[int, dict[str, str]]]
+# Why a file cannot be read (domain.members_roster.FileError) → the refusal said.
+FILE_CODES = {
+    "file.too_large": "dues.bulk.file_too_large",
+    "file.no_rows": "dues.bulk.file_no_rows",
+    "file.type": "dues.bulk.file_type",
+    "file.corrupt": "dues.bulk.file_corrupt",
+    "file.old_excel": "dues.bulk.file_old_excel",
+    "file.encoding": "dues.bulk.file_encoding",
+    "file.missing_column": "dues.bulk.file_missing_column",
+    "file.too_many_rows": "dues.bulk.file_too_many_rows",
+}
 
 
 # ---- reading the sheet ----
@@ -216,7 +227,7 @@ async def preview_standards(
         raise ServiceError("stale")
     rows = await asyncio.to_thread(read_standards, filename, content)
     if isinstance(rows, FileError):
-        raise ServiceError("dues.bulk.file_" + rows.code.removeprefix("file.").replace(".", "_"))
+        raise ServiceError(FILE_CODES.get(rows.code, "dues.bulk.file_corrupt"))
     async with db.read() as session:
         await require(session, actor, draft.org_id, Permission.KEEP_DUES, today)
         roster: dict[str, list[int]] = defaultdict(list)

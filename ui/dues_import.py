@@ -31,16 +31,22 @@ class BulkStep(CallbackData):
     action: str
 
 
-COLUMNS = ("name", "category", "amount", "base", "from")
+COLUMN_KEYS = ("dues.bulk.col.name", "dues.bulk.col.category", "dues.bulk.col.amount",
+               "dues.bulk.col.base", "dues.bulk.col.from")  # fmt: skip
 PROBLEM_KEYS = {
-    code: "dues.bulk.reason." + code.removeprefix("dues.bulk.")
-    for code in (
-        "dues.bulk.unknown", "dues.bulk.ambiguous", "dues.bulk.duplicate", "dues.bulk.category",
-        "dues.bulk.month", "dues.bulk.amount", "dues.bulk.base", "dues.bulk.fixed",
-        "dues.bulk.mismatch", "dues.bulk.missing", "dues.bulk.farmer_missing",
-        "dues.bulk.farmer_range",
-    )
-}  # fmt: skip
+    "dues.bulk.unknown": "dues.bulk.reason.unknown",
+    "dues.bulk.ambiguous": "dues.bulk.reason.ambiguous",
+    "dues.bulk.duplicate": "dues.bulk.reason.duplicate",
+    "dues.bulk.category": "dues.bulk.reason.category",
+    "dues.bulk.month": "dues.bulk.reason.month",
+    "dues.bulk.amount": "dues.bulk.reason.amount",
+    "dues.bulk.base": "dues.bulk.reason.base",
+    "dues.bulk.fixed": "dues.bulk.reason.fixed",
+    "dues.bulk.mismatch": "dues.bulk.reason.mismatch",
+    "dues.bulk.missing": "dues.bulk.reason.missing",
+    "dues.bulk.farmer_missing": "dues.bulk.reason.farmer_missing",
+    "dues.bulk.farmer_range": "dues.bulk.reason.farmer_range",
+}
 PROBLEMS_SHOWN = 15
 NAME_SHOWN = 20  # characters of a name quoted back
 
@@ -65,7 +71,7 @@ def standards_template(catalog: Catalog, locale: str) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = catalog.plain(locale, "dues.bulk.sheet")
-    sheet.append([catalog.plain(locale, f"dues.bulk.col.{c}") for c in COLUMNS])
+    sheet.append([catalog.plain(locale, key) for key in COLUMN_KEYS])
     bold = Font(bold=True)
     for index, cell in enumerate(sheet[1]):
         cell.font = bold
