@@ -294,7 +294,7 @@ async def apply_standards(
                     Member.status == Status.ACTIVE,
                 )
             )
-            users.update(dict(found.tuples().all()))
+            users.update((m, u) for m, u in found.all())
         lines = [line for line in draft.lines if line.member_id in users]
         await supersede(session, {line.member_id: line.from_month for line in lines})
         if lines:

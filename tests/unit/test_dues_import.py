@@ -13,6 +13,7 @@ from domain.dues import NATIONAL, Category, RateTable
 from domain.dues_import import (
     BulkDraft,
     Current,
+    Plan,
     header_code,
     parse_category,
     plan_standards,
@@ -24,7 +25,7 @@ THIS = 202701
 
 
 def plan(*rows: dict[str, str], current: dict[int, Current] | None = None,
-         table: RateTable = NATIONAL):  # type: ignore[no-untyped-def]  # fmt: skip
+         table: RateTable = NATIONAL) -> Plan:  # fmt: skip
     numbered = [(n + 2, row) for n, row in enumerate(rows)]
     return plan_standards(numbered, ROSTER, current or {}, table, THIS)
 
