@@ -13,7 +13,7 @@ import io
 import zipfile
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import PurePath
 
@@ -43,6 +43,7 @@ from services import audit
 from services.authz import Actor, active_role_filter, require
 from services.drafts import keep_draft, keep_draft_in, open_draft, take_draft
 from services.dues import paid_of, periods_of, settings_of
+from services.dues_notes import Localized, Note, in_locale, reader_locales
 from services.errors import NotFound, ServiceError
 from services.members_import import (
     MAX_FILE_BYTES,
@@ -58,15 +59,6 @@ PENDING, CONFIRMED, REJECTED = "pending", "confirmed", "rejected"
 CLAIM_SLOT = "{claim}"  # in a note's button data: replaced by the new claim's id
 
 KEEPING_ROLES = tuple(r for r in Role if Permission.KEEP_DUES in permissions_for({r}))
-
-
-@dataclass(frozen=True)
-class Note:
-    """A message the intent queues for someone else, rendered by the caller (the handler) in
-    ui; CLAIM_SLOT in button data becomes the claim's id once it has one."""
-
-    html: str
-    buttons: ButtonRows = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -211,10 +203,17 @@ async def _owed_now(session: AsyncSession, member_id: int, months: Sequence[Mont
 
 
 async def submit_claim(
-    db: Database, actor: Actor, *, now: datetime, today: date, keeper_note: Note
+    db: Database,
+    actor: Actor,
+    *,
+    now: datetime,
+    today: date,
+    keeper_notes: Localized[Note],
+    default_locale: str,
 ) -> ClaimView:
     """提交: the member's claim waits for the keeper (the draft taken in the same
-    transaction, so a second press finds none); the keepers are sent `keeper_note`."""
+    transaction, so a second press finds none); each keeper is sent the note in their own
+    language (CLAIM_SLOT in its buttons becomes the claim's id)."""
     async with db.transaction() as session:
         draft = await take_draft(session, actor.user_id, PayDraft)
         if draft is None or draft.step != "review":
@@ -238,10 +237,12 @@ async def submit_claim(
         )  # fmt: skip
         session.add(claim)
         await session.flush()
-        for keeper in await keepers_of(session, member.org_id, today):
-            if keeper != actor.user_id:
-                enqueue_text(session, chat_id=keeper, html=keeper_note.html, now=now,
-                             buttons=_fill(keeper_note.buttons, claim.id))  # fmt: skip
+        keepers = [k for k in await keepers_of(session, member.org_id, today)
+                   if k != actor.user_id]  # fmt: skip
+        for keeper, locale in (await reader_locales(session, keepers, default_locale)).items():
+            note = in_locale(keeper_notes, locale, default_locale)
+            enqueue_text(session, chat_id=keeper, html=note.html, now=now,
+                         buttons=_fill(note.buttons, claim.id))  # fmt: skip
         return await _view(session, claim)
 
 
@@ -290,10 +291,11 @@ async def decide_claim(
     reason: str = "",
     now: datetime,
     today: date,
-    member_note: Note,
+    member_notes: Localized[Note],
+    default_locale: str,
 ) -> ClaimView:
     """确认 (the months and the extra go into the ledger) or 退回 with a reason (taken from the
-    keeper's draft); audited; the member is sent `member_note`. Decided already: stale."""
+    keeper's draft); audited; the member is told in their language. Decided already: stale."""
     async with db.transaction() as session:
         claim = await _claim_for_keeper(session, actor, claim_id, today, lock=True)
         await _refuse_own(session, actor, claim)
@@ -339,8 +341,12 @@ async def decide_claim(
         )  # fmt: skip
         member = await session.get(Member, claim.member_id)
         if member is not None and member.user_id is not None:
-            enqueue_text(session, chat_id=member.user_id, html=member_note.html, now=now,
-                         buttons=member_note.buttons)  # fmt: skip
+            locale = (await reader_locales(session, [member.user_id], default_locale))[
+                member.user_id
+            ]
+            note = in_locale(member_notes, locale, default_locale)
+            enqueue_text(session, chat_id=member.user_id, html=note.html, now=now,
+                         buttons=note.buttons)  # fmt: skip
         return await _view(session, claim)
 
 

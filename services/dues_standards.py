@@ -7,6 +7,8 @@ then set to NULL in the same transaction; audits and notices never carry it.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -31,6 +33,7 @@ from services import audit
 from services.authz import Actor, active_role_filter, require
 from services.drafts import finish_draft, keep_draft_in
 from services.dues import CONFIRMED, paid_of, rate_table_for, standings
+from services.dues_notes import Localized, Note, in_locale, reader_locales
 from services.errors import ServiceError
 from services.jobs import effective_timezones
 from services.outbox import ButtonRows, enqueue_text
@@ -50,6 +53,7 @@ SUPERSEDED = "superseded"
 REPLACED = "replaced"  # a newer declaration came before the keeper decided this one
 HISTORY_MONTHS = 12
 KEEPER_ROLES = (Role.ORGANIZATION, Role.DUES_KEEPER)
+CHUNK = 1000  # ids bound in one statement (SQLite and asyncpg cap a statement's parameters)
 
 
 @dataclass(frozen=True)
@@ -195,14 +199,14 @@ async def submit_declaration(
     actor: Actor,
     draft: DeclareDraft,
     *,
-    keeper_html: str,
-    buttons: ButtonRows,
+    keeper_notes: Localized[Note],
+    default_locale: str,
     now: datetime,
     today: date,
 ) -> Declared:
     """提交: the declaration is recorded (with the base, until decided) and the branch's
-    keepers are told, in one transaction that takes the draft; an undecided earlier
-    declaration is replaced (its base dropped)."""
+    keepers are told, each in their own language, in one transaction that takes the draft;
+    an undecided earlier declaration is replaced (its base dropped)."""
     if draft.step != "confirm" or not draft.category or not draft.from_month:
         raise ServiceError("stale")
     async with db.transaction() as session:
@@ -224,8 +228,9 @@ async def submit_declaration(
             )
         )  # fmt: skip
         keepers = await keepers_of(session, entry.org_id, today)
-        for keeper in keepers:
-            enqueue_text(session, chat_id=keeper, html=keeper_html, now=now, buttons=buttons)
+        for keeper, locale in (await reader_locales(session, keepers, default_locale)).items():
+            note = in_locale(keeper_notes, locale, default_locale)
+            enqueue_text(session, chat_id=keeper, html=note.html, now=now, buttons=note.buttons)
         org_name = await session.scalar(
             select(Organization.name).where(Organization.id == entry.org_id)
         )
@@ -250,6 +255,25 @@ async def _declared_row(
     if row is None:
         raise ServiceError("dues.declaration.gone")
     return row
+
+
+async def supersede(session: AsyncSession, starts: Mapping[int, Month]) -> None:
+    """Members' confirmed standards from these months on (member → month) are superseded by
+    the new ones about to be confirmed: one statement per distinct month, not per member."""
+    by_month: dict[Month, list[int]] = defaultdict(list)
+    for member_id, month in starts.items():
+        by_month[month].append(member_id)
+    for month, members in sorted(by_month.items()):
+        for start in range(0, len(members), CHUNK):
+            await session.execute(
+                update(DuesStandard)
+                .where(
+                    DuesStandard.member_id.in_(sorted(members)[start : start + CHUNK]),
+                    DuesStandard.status == CONFIRMED,
+                    DuesStandard.from_month >= month,
+                )
+                .values(status=SUPERSEDED)
+            )
 
 
 async def review_target(
@@ -303,13 +327,14 @@ async def decide_declaration(
     corrected: StandardView | None = None,
     reason: str | None = None,
     draft: DecideDraft | None = None,
-    member_html: str,
+    member_notes: Localized[str],
+    default_locale: str,
     now: datetime,
     today: date,
 ) -> Decision:
     """确认 / 更正 / 退回 a declaration: its base is dropped in the same transaction; a
     confirmed standard supersedes the member's confirmed ones from the same month or later;
-    audited without the base; the member told through the outbox."""
+    audited without the base; the member told through the outbox, in their language."""
     async with db.transaction() as session:
         if draft is not None:
             await finish_draft(session, actor.user_id, draft)
@@ -320,15 +345,7 @@ async def decide_declaration(
         before = {"status": row.status, "category": row.category,
                   "amount_fen": row.amount_fen, "from_month": row.from_month}  # fmt: skip
         if confirm:
-            await session.execute(
-                update(DuesStandard)
-                .where(
-                    DuesStandard.member_id == row.member_id,
-                    DuesStandard.status == CONFIRMED,
-                    DuesStandard.from_month >= row.from_month,
-                )
-                .values(status=SUPERSEDED)
-            )
+            await supersede(session, {row.member_id: row.from_month})
             if corrected is not None:
                 row.amount_fen, row.permille = corrected.amount_fen, corrected.permille
                 row.lower_fen, row.upper_fen = corrected.lower_fen, corrected.upper_fen
@@ -346,7 +363,9 @@ async def decide_declaration(
         )  # fmt: skip
         member = await session.get(Member, row.member_id)
         if member is not None and member.user_id is not None:
-            enqueue_text(session, chat_id=member.user_id, html=member_html, now=now)
+            locales = await reader_locales(session, [member.user_id], default_locale)
+            html = in_locale(member_notes, locales[member.user_id], default_locale)
+            enqueue_text(session, chat_id=member.user_id, html=html, now=now)
         return Decision(row.member_id, member.name if member else "", row.status, _view(row),
                         corrected is not None, reason)  # fmt: skip
 

@@ -355,3 +355,18 @@ ERRORS.update(
         "dues.disclose.no_group": "dues.disclose.error.no_group",
     }
 )
+
+
+# Party dues, standards set in bulk from a sheet (wt-dues-import).
+ERRORS.update(
+    {
+        "dues.bulk.file_too_large": "dues.bulk.error.file_too_large",
+        "dues.bulk.file_no_rows": "dues.import.error.file_no_rows",
+        "dues.bulk.file_type": "dues.bulk.error.file_type",
+        "dues.bulk.file_corrupt": "dues.import.error.file_corrupt",
+        "dues.bulk.file_old_excel": "dues.import.error.file_old_excel",
+        "dues.bulk.file_encoding": "dues.import.error.file_encoding",
+        "dues.bulk.file_missing_column": "dues.bulk.error.file_missing_column",
+        "dues.bulk.file_too_many_rows": "dues.bulk.error.file_too_many_rows",
+    }
+)

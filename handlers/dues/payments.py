@@ -34,6 +34,7 @@ from services.dues_payments import (
 from services.errors import ServiceError
 from services.members_import import MAX_FILE_BYTES as MAX_SHEET_BYTES
 from ui.deps import BotContext
+from ui.dues_notes import in_every_locale
 from ui.dues_payments import (
     Decide,
     GridOpen,
@@ -108,13 +109,14 @@ async def submit(press: Press[PayStep], context: BotContext) -> None:
     draft = await open_payment(context.deps.db, press.actor)
     if draft is None:
         raise ServiceError("stale")
-    note = keeper_note(context.deps.catalog, context.deps.catalog.default_locale, draft)
+    catalog = context.deps.catalog
     await submit_claim(
         context.deps.db,
         press.actor,
         now=context.deps.clock.now(),
         today=today(context),
-        keeper_note=note,
+        keeper_notes=in_every_locale(catalog, lambda locale: keeper_note(catalog, locale, draft)),
+        default_locale=catalog.default_locale,
     )
     await press.edit(context.t("dues.pay.submitted"))
 
@@ -180,9 +182,7 @@ async def confirm(press: Press[Decide], context: BotContext) -> None:
     """确认: the months go into the ledger; the member is told."""
     db, day = context.deps.db, today(context)
     claim = await claim_of(db, press.actor, press.data.claim_id, day)
-    note = member_note(
-        context.deps.catalog, context.deps.catalog.default_locale, claim, accept=True
-    )
+    catalog = context.deps.catalog
     done = await decide_claim(
         db,
         press.actor,
@@ -190,7 +190,10 @@ async def confirm(press: Press[Decide], context: BotContext) -> None:
         accept=True,
         now=context.deps.clock.now(),
         today=day,
-        member_note=note,
+        member_notes=in_every_locale(
+            catalog, lambda locale: member_note(catalog, locale, claim, accept=True)
+        ),
+        default_locale=catalog.default_locale,
     )
     await press.edit(decided_text(context.deps.catalog, context.locale, done))
 
@@ -237,13 +240,8 @@ async def typed_reason(update: Update, context: BotContext, _view: DraftView) ->
     reason = message.text or ""
     try:
         claim = await claim_of(db, actor, draft.claim_id, day)
-        note = member_note(
-            context.deps.catalog,
-            context.deps.catalog.default_locale,
-            claim,
-            accept=False,
-            reason=" ".join(reason.split())[:300],
-        )
+        catalog = context.deps.catalog
+        shown = " ".join(reason.split())[:300]
         done = await decide_claim(
             db,
             actor,
@@ -252,7 +250,11 @@ async def typed_reason(update: Update, context: BotContext, _view: DraftView) ->
             reason=reason,
             now=context.deps.clock.now(),
             today=day,
-            member_note=note,
+            member_notes=in_every_locale(
+                catalog,
+                lambda locale: member_note(catalog, locale, claim, accept=False, reason=shown),
+            ),
+            default_locale=catalog.default_locale,
         )
     except ServiceError as exc:
         await message.reply_text(context.t(error_key(exc.code, "dues")))

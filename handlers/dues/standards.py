@@ -22,6 +22,7 @@ from handlers.dues.common import MenuEntry, menu_entry, presses
 from handlers.press import Press
 from handlers.wizard import typed_draft
 from services.drafts import DraftView, Outdated, clear_draft, keep_draft, open_draft
+from services.dues_notes import Note
 from services.dues_standards import (
     StandardView,
     corrected_standard,
@@ -36,6 +37,7 @@ from services.dues_standards import (
 from services.errors import ServiceError
 from ui.callbacks import CallbackData, button
 from ui.deps import BotContext
+from ui.dues_notes import in_every_locale
 from ui.dues_standards import (
     DECIDE_BUTTONS,
     DECIDE_QUESTIONS,
@@ -183,15 +185,19 @@ async def submit(press: Press[DuesDeclareStep], context: BotContext) -> None:
     if draft is None:
         return
     catalog = context.deps.catalog
-    locale = catalog.default_locale  # the keepers' card, in the bot's own language
-    card = keeper_card(catalog, locale, draft.name, draft)
-    labels = tuple(catalog.plain(locale, DECIDE_BUTTONS[a]) for a in ("c", "e", "r"))
     datas = tuple(DuesDecide(draft.member_id, draft.from_month, draft.amount_fen, a).pack()
                   for a in ("c", "e", "r"))  # fmt: skip
+
+    def card(locale: str) -> Note:  # each keeper reads it in their own language
+        labels = tuple(catalog.plain(locale, DECIDE_BUTTONS[a]) for a in ("c", "e", "r"))
+        return Note(keeper_card(catalog, locale, draft.name, draft),
+                    keeper_buttons((labels[0], labels[1], labels[2]),
+                                   (datas[0], datas[1], datas[2])))  # fmt: skip
+
     result = await submit_declaration(
-        context.deps.db, press.actor, draft, keeper_html=card,
-        buttons=keeper_buttons((labels[0], labels[1], labels[2]), (datas[0], datas[1], datas[2])),
-        now=context.deps.clock.now(), today=today(context),
+        context.deps.db, press.actor, draft, keeper_notes=in_every_locale(catalog, card),
+        default_locale=catalog.default_locale, now=context.deps.clock.now(),
+        today=today(context),
     )  # fmt: skip
     context.deps.outbox.wake()
     await press.answer()
@@ -223,9 +229,15 @@ async def typed_base(update: Update, context: BotContext, _view: DraftView) -> N
 # ---- the keeper decides ----
 
 
-def _told(context: BotContext, view: StandardView, *, corrected: bool, reason: str | None) -> str:
+def _told(
+    context: BotContext, view: StandardView, *, corrected: bool, reason: str | None
+) -> dict[str, str]:
+    """What the member is told, in every language (they read their own)."""
     catalog = context.deps.catalog
-    return member_told(catalog, catalog.default_locale, view, corrected=corrected, reason=reason)
+    return in_every_locale(
+        catalog,
+        lambda locale: member_told(catalog, locale, view, corrected=corrected, reason=reason),
+    )
 
 
 @presses.on(DuesDecide, action="c")
@@ -237,8 +249,9 @@ async def confirm(press: Press[DuesDecide], context: BotContext) -> None:
     decision = await decide_declaration(
         context.deps.db, press.actor, member_id=data.member_id, month=data.month,
         declared_fen=data.amount, confirm=True,
-        member_html=_told(context, view, corrected=False, reason=None),
-        now=context.deps.clock.now(), today=today(context),
+        member_notes=_told(context, view, corrected=False, reason=None),
+        default_locale=context.deps.catalog.default_locale, now=context.deps.clock.now(),
+        today=today(context),
     )  # fmt: skip
     context.deps.outbox.wake()
     await press.answer()
@@ -278,7 +291,8 @@ async def typed_decision(update: Update, context: BotContext, _view: DraftView) 
             decision = await decide_declaration(
                 context.deps.db, actor, member_id=draft.member_id, month=draft.month,
                 declared_fen=draft.declared_fen, confirm=True, corrected=view, draft=draft,
-                member_html=_told(context, view, corrected=True, reason=None),
+                member_notes=_told(context, view, corrected=True, reason=None),
+                default_locale=context.deps.catalog.default_locale,
                 now=context.deps.clock.now(), today=today(context),
             )  # fmt: skip
         else:
@@ -296,7 +310,8 @@ async def typed_decision(update: Update, context: BotContext, _view: DraftView) 
             decision = await decide_declaration(
                 context.deps.db, actor, member_id=draft.member_id, month=draft.month,
                 declared_fen=draft.declared_fen, confirm=False, reason=reason, draft=draft,
-                member_html=_told(context, view, corrected=False, reason=reason),
+                member_notes=_told(context, view, corrected=False, reason=reason),
+                default_locale=context.deps.catalog.default_locale,
                 now=context.deps.clock.now(), today=today(context),
             )  # fmt: skip
     except ServiceError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 import openpyxl
 import pytest
@@ -36,6 +37,8 @@ from tests.services.factories import BASE_UID, linked_member, today, tree
 
 KEEPER_NOTE = Note("claim", [[("确认", "cb:dpd:{claim}:ok")]])
 MEMBER_NOTE = Note("decided")
+TO_KEEPERS: dict[str, Any] = {"keeper_notes": {"zh_CN": KEEPER_NOTE}, "default_locale": "zh_CN"}
+TO_MEMBER: dict[str, Any] = {"member_notes": {"zh_CN": MEMBER_NOTE}, "default_locale": "zh_CN"}
 
 
 async def _standard(db: Database, clock: FakeClock, member_id: int, org_id: int, fen: int,
@@ -66,7 +69,7 @@ async def _claim(db: Database, clock: FakeClock, member: Actor, extra: str = "")
     else:
         await pay_step(db, member, Event("skip"), now)
     await pay_step(db, member, Event("photo", text="file-123"), now)
-    view = await submit_claim(db, member, now=now, today=day, keeper_note=KEEPER_NOTE)
+    view = await submit_claim(db, member, now=now, today=day, **TO_KEEPERS)
     return view.id
 
 
@@ -82,10 +85,10 @@ async def test_pay_then_confirm(db: Database, clock: FakeClock) -> None:
         buttons = [n.payload["buttons"] for n in notes.all()]
         assert buttons == [[[["确认", f"cb:dpd:{claim_id}:ok"]]]]
     with pytest.raises(ServiceError) as own:  # a second 提交 finds no draft
-        await submit_claim(db, member, now=clock.now(), today=today(clock), keeper_note=KEEPER_NOTE)
+        await submit_claim(db, member, now=clock.now(), today=today(clock), **TO_KEEPERS)
     assert own.value.code == "stale"
     await decide_claim(db, keeper, claim_id, accept=True, now=clock.now(), today=today(clock),
-                       member_note=MEMBER_NOTE)  # fmt: skip
+                       **TO_MEMBER)  # fmt: skip
     async with db.read() as s:
         entries = (await s.scalars(select(DuesEntry).order_by(DuesEntry.id))).all()
         assert [(e.month, e.amount_fen, e.kind, e.to_centre) for e in entries] == [
@@ -99,7 +102,7 @@ async def test_pay_then_confirm(db: Database, clock: FakeClock) -> None:
         assert told is not None
     with pytest.raises(ServiceError) as twice:
         await decide_claim(db, keeper, claim_id, accept=True, now=clock.now(),
-                           today=today(clock), member_note=MEMBER_NOTE)  # fmt: skip
+                           today=today(clock), **TO_MEMBER)  # fmt: skip
     assert twice.value.code == "stale"
 
 
@@ -109,19 +112,19 @@ async def test_reject_with_reason_and_refusals(db: Database, clock: FakeClock) -
     now, day = clock.now(), today(clock)
     with pytest.raises(ServiceError) as own:  # the member cannot decide their own claim
         await decide_claim(db, member, claim_id, accept=True, now=now, today=day,
-                           member_note=MEMBER_NOTE)  # fmt: skip
+                           **TO_MEMBER)  # fmt: skip
     assert own.value.code in ("auth.keep_dues", "dues.claim.own")
     with pytest.raises(ServiceError) as no_draft:  # 退回 needs the reason typed after the press
         await decide_claim(db, keeper, claim_id, accept=False, reason="x", now=now, today=day,
-                           member_note=MEMBER_NOTE)  # fmt: skip
+                           **TO_MEMBER)  # fmt: skip
     assert no_draft.value.code == "stale"
     await begin_reject(db, keeper, claim_id, now=now, today=day)
     with pytest.raises(ServiceError) as empty:
         await decide_claim(db, keeper, claim_id, accept=False, reason=" \u200b ", now=now,
-                           today=day, member_note=MEMBER_NOTE)  # fmt: skip
+                           today=day, **TO_MEMBER)  # fmt: skip
     assert empty.value.code == "dues.reason.empty"
     view = await decide_claim(db, keeper, claim_id, accept=False, reason="金额不符", now=now,
-                              today=day, member_note=MEMBER_NOTE)  # fmt: skip
+                              today=day, **TO_MEMBER)  # fmt: skip
     assert (view.status, view.reason) == ("rejected", "金额不符")
     async with db.read() as s:
         assert (await s.scalars(select(DuesEntry))).all() == []
@@ -137,10 +140,10 @@ async def test_a_keeper_may_not_confirm_their_own(db: Database, clock: FakeClock
     await pay_step(db, keeper, Event("next"), now)
     await pay_step(db, keeper, Event("skip"), now)
     await pay_step(db, keeper, Event("skip"), now)
-    view = await submit_claim(db, keeper, now=now, today=day, keeper_note=KEEPER_NOTE)
+    view = await submit_claim(db, keeper, now=now, today=day, **TO_KEEPERS)
     with pytest.raises(ServiceError) as own:
         await decide_claim(db, keeper, view.id, accept=True, now=now, today=day,
-                           member_note=MEMBER_NOTE)  # fmt: skip
+                           **TO_MEMBER)  # fmt: skip
     assert own.value.code == "dues.claim.own"
 
 
@@ -190,10 +193,10 @@ async def test_a_rise_after_paying_ahead_owes_the_difference(
     await pay_step(db, member, Event("next"), now)
     await pay_step(db, member, Event("skip"), now)
     await pay_step(db, member, Event("skip"), now)
-    view = await submit_claim(db, member, now=now, today=day, keeper_note=KEEPER_NOTE)
+    view = await submit_claim(db, member, now=now, today=day, **TO_KEEPERS)
     assert view.amount_fen == 3_800
     await decide_claim(db, keeper, view.id, accept=True, now=now, today=day,
-                       member_note=MEMBER_NOTE)  # fmt: skip
+                       **TO_MEMBER)  # fmt: skip
     async with db.read() as s:
         paid = (await paid_of(s, [member_id]))[member_id]
     assert paid[202701] == paid[202702] == 10_000

@@ -14,6 +14,7 @@ from domain.orgs import Role
 from domain.wizard import Event, apply
 from services.authz import Actor
 from services.drafts import keep_draft
+from services.dues_notes import Note
 from services.dues_standards import (
     decide_declaration,
     declaring,
@@ -26,6 +27,9 @@ from storage.db import Database
 from storage.models import DuesStandard, OutboxItem
 from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, linked_member, today, tree
+
+CARD: dict[str, Any] = {"keeper_notes": {"zh_CN": Note("card")}, "default_locale": "zh_CN"}
+TOLD: dict[str, Any] = {"member_notes": {"zh_CN": "told"}, "default_locale": "zh_CN"}
 
 
 async def _declare(db: Database, clock: FakeClock, uid: int, base: str) -> DeclareDraft:
@@ -64,11 +68,11 @@ async def test_declare_decide_and_supersede(db: Database, clock: FakeClock) -> N
         assert await keepers_of(s, t.branch_a, day) == [keeper.user_id]
     draft = await _declare(db, clock, member.user_id, "5400")
     assert draft.table == NATIONAL
-    result = await submit_declaration(db, member, draft, keeper_html="card", buttons=[],
+    result = await submit_declaration(db, member, draft, **CARD,
                                       now=now, today=day)  # fmt: skip
     assert (result.member_id, result.keepers) == (member_id, 1)
     with pytest.raises(ServiceError) as twice:
-        await submit_declaration(db, member, draft, keeper_html="card", buttons=[],
+        await submit_declaration(db, member, draft, **CARD,
                                  now=now, today=day)  # fmt: skip
     assert twice.value.code == "stale"
     assert await _rows(db) == [("declared", 540_000, 8_100)]
@@ -82,35 +86,35 @@ async def test_declare_decide_and_supersede(db: Database, clock: FakeClock) -> N
     ref: dict[str, Any] = {"member_id": member_id, "month": draft.from_month, "declared_fen": 8_100}
     for intruder in (member, other_keeper):
         with pytest.raises(ServiceError) as denied:
-            await decide_declaration(db, intruder, **ref, confirm=True, member_html="ok",
+            await decide_declaration(db, intruder, **ref, confirm=True, **TOLD,
                                      now=now, today=day)  # fmt: skip
         assert denied.value.code == "auth.keep_dues"
-    decided = await decide_declaration(db, keeper, **ref, confirm=True, member_html="ok",
+    decided = await decide_declaration(db, keeper, **ref, confirm=True, **TOLD,
                                        now=now, today=day)  # fmt: skip
     assert decided.status == "confirmed"
     assert await _rows(db) == [("confirmed", None, 8_100)]
     with pytest.raises(ServiceError) as gone:
-        await decide_declaration(db, keeper, **ref, confirm=True, member_html="ok",
+        await decide_declaration(db, keeper, **ref, confirm=True, **TOLD,
                                  now=now, today=day)  # fmt: skip
     assert gone.value.code == "dues.declaration.gone"
 
     # A second declaration, replaced by a third before the keeper decides; then confirmed.
     await submit_declaration(db, member, await _declare(db, clock, member.user_id, "12000"),
-                             keeper_html="card", buttons=[], now=now, today=day)  # fmt: skip
+                             **CARD, now=now, today=day)  # fmt: skip
     third = await _declare(db, clock, member.user_id, "2000")
-    await submit_declaration(db, member, third, keeper_html="card", buttons=[], now=now,
+    await submit_declaration(db, member, third, **CARD, now=now,
                              today=day)  # fmt: skip
     await decide_declaration(db, keeper, member_id=member_id, month=third.from_month,
-                             declared_fen=1_000, confirm=False, reason="不对", member_html="x",
+                             declared_fen=1_000, confirm=False, reason="不对", **TOLD,
                              now=now, today=day)  # fmt: skip
     assert await _rows(db) == [
         ("confirmed", None, 8_100), ("replaced", None, 24_000), ("rejected", None, 1_000),
     ]  # fmt: skip
     fourth = await _declare(db, clock, member.user_id, "3000")
-    await submit_declaration(db, member, fourth, keeper_html="card", buttons=[], now=now,
+    await submit_declaration(db, member, fourth, **CARD, now=now,
                              today=day)  # fmt: skip
     await decide_declaration(db, keeper, member_id=member_id, month=fourth.from_month,
-                             declared_fen=1_500, confirm=True, member_html="x", now=now,
+                             declared_fen=1_500, confirm=True, **TOLD, now=now,
                              today=day)  # fmt: skip
     rows = await _rows(db)
     assert rows[0] == ("superseded", None, 8_100)
