@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from domain.dues_wizard import DecideDraft, DeclareDraft
-from handlers.dues import cycle, ledger, menu, payments, standards
+from handlers.dues import cycle, exempt, ledger, menu, payments, rates, standards  # wt-dues-rates
 from handlers.dues.common import media_received, presses
 from handlers.wizard import WizardRouter
 
@@ -15,6 +15,7 @@ from handlers.wizard import WizardRouter
 MEDIA_GROUP = -6
 
 __all__ = ["cycle", "ledger", "menu", "payments", "register", "standards"]
+__all__ += ["exempt", "rates"]  # 减免 and the local rate table (wt-dues-rates)
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
@@ -23,6 +24,8 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     payments.register(app, router)
     presses.register(app)
     cycle.register(router)
+    rates.register(router)
+    exempt.register(router)
     router.on_text(DeclareDraft.FLOW, standards.typed_base)
     router.on_text(DecideDraft.FLOW, standards.typed_decision)
     app.add_handler(
