@@ -44,6 +44,8 @@ class RatesStep(CallbackData):
 
 
 KIND_KEYS = {"working": "dues.rates.kind.working", "retired": "dues.rates.kind.retired"}
+SHORT_KIND_KEYS = {"working": "dues.rates.kind_short.working",
+                   "retired": "dues.rates.kind_short.retired"}  # fmt: skip
 
 
 def _lower(brackets: Sequence[Bracket], index: int) -> int | None:
@@ -117,7 +119,7 @@ def draft_screen(
         current = brackets[draft.index]
         bracket = bracket_text(catalog, locale, _lower(brackets, draft.index), current.upper_fen)
         head = catalog.t(locale, "dues.rates.editing", kind=Html(catalog.t(
-            locale, KIND_KEYS[draft.kind])), bracket=Html(bracket))  # fmt: skip
+            locale, SHORT_KIND_KEYS[draft.kind])), bracket=Html(bracket))  # fmt: skip
         if draft.step == "upper":
             ask = catalog.t(locale, "dues.rates.ask_upper", now=yuan(current.upper_fen or 0))
         else:
@@ -146,7 +148,7 @@ def _table_step(
         brackets = draft.table.retired if kind == "retired" else draft.table.working
         for i, b in enumerate(brackets):
             bracket = bracket_text(catalog, locale, _lower(brackets, i), b.upper_fen)
-            label = p(locale, "dues.rates.button.bracket", kind=p(locale, KIND_KEYS[kind]),
+            label = p(locale, "dues.rates.button.bracket", kind=p(locale, SHORT_KIND_KEYS[kind]),
                       bracket=bracket, rate=rate_text(b.permille))  # fmt: skip
             rows.append([button(label, RatesStep("bracket", kind_index * KIND_STEP + i))])
     rows.append([button(p(locale, "dues.rates.button.fixed"), RatesStep("fixed"))])

@@ -5,6 +5,7 @@ standards are left alone, a concurrent change is refused, reset goes back to the
 from __future__ import annotations
 
 import dataclasses
+
 import pytest
 from sqlalchemy import select
 
@@ -23,8 +24,9 @@ from tests.conftest import FakeClock
 from tests.services.factories import BASE_UID, Tree, linked_member, office, person, today, tree
 
 
-async def _edit(db: Database, clock: FakeClock, actor: Actor, org_id: int,
-                *events: Event) -> RatesDraft:  # fmt: skip
+async def _edit(
+    db: Database, clock: FakeClock, actor: Actor, org_id: int, *events: Event
+) -> RatesDraft:
     draft, _view = await start_rates(db, actor, org_id, clock.now(), today(clock))
     for event in events:
         moved = apply(RATES_STEPS, draft, event, clock.now())
@@ -34,8 +36,12 @@ async def _edit(db: Database, clock: FakeClock, actor: Actor, org_id: int,
     return draft
 
 
-RAISE_SECOND = (Event("bracket", 1), Event("text", text="6000"), Event("text", text="1.2"),
-                Event("preview"))  # fmt: skip
+RAISE_SECOND = (
+    Event("bracket", 1),
+    Event("text", text="6000"),
+    Event("text", text="1.2"),
+    Event("preview"),
+)
 
 
 async def _keeper(db: Database, clock: FakeClock, org_id: int, uid: int) -> Actor:
@@ -46,9 +52,11 @@ async def _keeper(db: Database, clock: FakeClock, org_id: int, uid: int) -> Acto
 
 async def _audits(db: Database) -> list[tuple[str, dict | None, dict | None]]:  # type: ignore[type-arg]
     async with db.read() as s:
-        rows = await s.execute(select(AuditEntry.action, AuditEntry.before, AuditEntry.after)
-                               .where(AuditEntry.action.like("dues.rates.%"))
-                               .order_by(AuditEntry.id))  # fmt: skip
+        rows = await s.execute(
+            select(AuditEntry.action, AuditEntry.before, AuditEntry.after)
+            .where(AuditEntry.action.like("dues.rates.%"))
+            .order_by(AuditEntry.id)
+        )
         return [(a, b, c) for a, b, c in rows.all()]
 
 
@@ -59,10 +67,20 @@ async def test_a_committee_keeper_adjusts_and_branches_below_use_it(
     keeper = await _keeper(db, clock, t.sub_committee, BASE_UID + 1)
     _, member_id = await linked_member(db, clock, t.branch_a, BASE_UID + 2, "王芳")
     async with db.transaction() as s:  # a standard the keeper confirmed before the change
-        s.add(DuesStandard(member_id=member_id, org_id=t.branch_a, category="working",
-                           permille=15, lower_fen=500_000, upper_fen=1_000_000,
-                           amount_fen=8_100, from_month=202612, status="confirmed",
-                           declared_at=clock.now()))  # fmt: skip
+        s.add(
+            DuesStandard(
+                member_id=member_id,
+                org_id=t.branch_a,
+                category="working",
+                permille=15,
+                lower_fen=500_000,
+                upper_fen=1_000_000,
+                amount_fen=8_100,
+                from_month=202612,
+                status="confirmed",
+                declared_at=clock.now(),
+            )
+        )
     view = await rates_of(db, keeper, t.sub_committee, today(clock))
     assert (view.local, view.source, view.table) == (False, "", NATIONAL)
     access = await dues_access(db, keeper, today(clock))
@@ -70,7 +88,8 @@ async def test_a_committee_keeper_adjusts_and_branches_below_use_it(
 
     await _edit(db, clock, keeper, t.sub_committee, *RAISE_SECOND)
     saved = await save_rates(db, keeper, clock.now(), today(clock))
-    assert saved.local and saved.after.working[1] == Bracket(600_000, 12)
+    assert saved.local
+    assert saved.after.working[1] == Bracket(600_000, 12)
     with pytest.raises(ServiceError) as twice:
         await save_rates(db, keeper, clock.now(), today(clock))
     assert twice.value.code == "stale"
@@ -79,7 +98,8 @@ async def test_a_committee_keeper_adjusts_and_branches_below_use_it(
         assert (await rate_table_for(s, t.branch_a)).working[1] == Bracket(600_000, 12)
         assert await rate_table_for(s, t.branch_b) == NATIONAL  # not below the sub-committee
         row = await s.get(DuesSettings, t.sub_committee)
-        assert row is not None and row.updated_by == keeper.user_id
+        assert row is not None
+        assert row.updated_by == keeper.user_id
         amounts = (await s.scalars(select(DuesStandard.amount_fen))).all()
     assert amounts == [8_100]  # confirmed standards are not recomputed
     [(action, before, after)] = await _audits(db)
@@ -95,8 +115,16 @@ async def test_the_table_above_applies_and_reset_returns_to_it(
     admin = await person(db, clock, BASE_UID + 1, "管理员")
     await office(db, clock, t.committee, Role.COMMITTEE_ADMIN, user_id=admin.user_id)
     keeper = await _keeper(db, clock, t.sub_committee, BASE_UID + 2)
-    await _edit(db, clock, admin, t.committee, Event("fixed"), Event("text", text="0.3"),
-                Event("keep"), Event("preview"))  # fmt: skip
+    await _edit(
+        db,
+        clock,
+        admin,
+        t.committee,
+        Event("fixed"),
+        Event("text", text="0.3"),
+        Event("keep"),
+        Event("preview"),
+    )
     await save_rates(db, admin, clock.now(), today(clock))
     view = await rates_of(db, keeper, t.sub_committee, today(clock))
     assert (view.local, view.source, view.table.fixed_fen) == (False, "高新区综合党委", 30)
@@ -107,17 +135,23 @@ async def test_the_table_above_applies_and_reset_returns_to_it(
     assert draft.before.fixed_fen == 30  # edits start from the table in force
     await save_rates(db, keeper, clock.now(), today(clock))
     own = await rates_of(db, keeper, t.sub_committee, today(clock))
-    assert own.local and own.table.fixed_fen == 30 and own.source == "软件园两新工委"
+    assert own.local
+    assert own.table.fixed_fen == 30
+    assert own.source == "软件园两新工委"
 
     await _edit(db, clock, keeper, t.sub_committee, Event("inherit"), Event("preview"))
     reset = await save_rates(db, keeper, clock.now(), today(clock))
     assert not reset.local
     async with db.read() as s:
         row = await s.get(DuesSettings, t.sub_committee)
-        assert row is not None and row.rate_table is None
+        assert row is not None
+        assert row.rate_table is None
         assert await rate_table_for(s, t.branch_a) == dataclasses.replace(NATIONAL, fixed_fen=30)
     assert [a for a, _b, _c in await _audits(db)] == [
-        "dues.rates.changed", "dues.rates.changed", "dues.rates.inherited"]  # fmt: skip
+        "dues.rates.changed",
+        "dues.rates.changed",
+        "dues.rates.inherited",
+    ]
 
 
 async def test_a_change_made_meanwhile_is_not_overwritten(db: Database, clock: FakeClock) -> None:
@@ -125,8 +159,16 @@ async def test_a_change_made_meanwhile_is_not_overwritten(db: Database, clock: F
     first = await _keeper(db, clock, t.sub_committee, BASE_UID + 1)
     second = await _keeper(db, clock, t.sub_committee, BASE_UID + 2)
     await _edit(db, clock, first, t.sub_committee, *RAISE_SECOND)
-    await _edit(db, clock, second, t.sub_committee, Event("fixed"), Event("text", text="0.5"),
-                Event("keep"), Event("preview"))  # fmt: skip
+    await _edit(
+        db,
+        clock,
+        second,
+        t.sub_committee,
+        Event("fixed"),
+        Event("text", text="0.5"),
+        Event("keep"),
+        Event("preview"),
+    )
     await save_rates(db, first, clock.now(), today(clock))
     with pytest.raises(ServiceError) as changed:
         await save_rates(db, second, clock.now(), today(clock))
@@ -136,8 +178,9 @@ async def test_a_change_made_meanwhile_is_not_overwritten(db: Database, clock: F
 
 async def test_who_may_not_adjust(db: Database, clock: FakeClock) -> None:
     t = await tree(db, clock)
-    branch_keeper, _ = await linked_member(db, clock, t.branch_a, BASE_UID + 1, "组织委员",
-                                           role=Role.ORGANIZATION)  # fmt: skip
+    branch_keeper, _ = await linked_member(
+        db, clock, t.branch_a, BASE_UID + 1, "组织委员", role=Role.ORGANIZATION
+    )
     plain, _ = await linked_member(db, clock, t.branch_a, BASE_UID + 2, "王芳")
     stranger = await _keeper(db, clock, t.other_committee, BASE_UID + 3)
     instructor = await person(db, clock, BASE_UID + 4, "指导员")

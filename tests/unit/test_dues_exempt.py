@@ -45,20 +45,33 @@ def _to_from(kind: int = EXEMPT) -> ExemptDraft:
 
 
 def test_a_whole_exemption() -> None:
-    draft = _go(_to_from(), Event("month", 0), Event("span", 6), Event("today"),
-                Event("text", text="街道党工委 李明"), Event("text", text="  大病住院  "))  # fmt: skip
+    draft = _go(
+        _to_from(),
+        Event("month", 0),
+        Event("span", 6),
+        Event("today"),
+        Event("text", text="街道党工委 李明"),
+        Event("text", text="  大病住院  "),
+    )
     assert draft.step == "confirm"
     assert (draft.member_id, draft.member_name, draft.amount_fen) == (42, "王芳", 0)
     assert (draft.from_month, draft.until_month) == (202612, 202705)
     assert (draft.agreed_on, draft.approved_by, draft.reason) == (
-        "2026-12-07", "街道党工委 李明", "大病住院")  # fmt: skip
+        "2026-12-07",
+        "街道党工委 李明",
+        "大病住院",
+    )
     assert check_draft(draft, 202612, NOW.date()) is None
     assert load(ExemptDraft, dump(draft)) == draft
 
 
 def test_a_reduction_with_typed_months_and_day() -> None:
-    draft = _go(_to_from(REDUCE), Event("text", text="2026年11月"),
-                Event("text", text="2027-10"), Event("text", text="2026/12/1"))  # fmt: skip
+    draft = _go(
+        _to_from(REDUCE),
+        Event("text", text="2026年11月"),
+        Event("text", text="2027-10"),
+        Event("text", text="2026/12/1"),
+    )
     assert (draft.amount_fen, draft.from_month, draft.until_month) == (50, 202611, 202710)
     assert draft.agreed_on == "2026-12-01"
     assert _go(draft, Event("back"), Event("back"), Event("back")).step == "from"
@@ -101,18 +114,33 @@ def test_month_caps(first: int, last: int, code: str | None) -> None:
         ((Event("text", text="0.5"),), "2026-13", "dues.exempt.month_invalid"),
         ((Event("text", text="0.5"),), "下个月\u202e", "dues.exempt.month_invalid"),
         ((Event("text", text="0.5"), Event("month", 0)), "2028-01", "dues.exempt.too_long"),
-        ((Event("text", text="0.5"), Event("month", 0), Event("span", 3)), "2026-12-08",
-         "dues.exempt.agreed_range"),
-        ((Event("text", text="0.5"), Event("month", 0), Event("span", 3)), "2025-12-01",
-         "dues.exempt.agreed_range"),
-        ((Event("text", text="0.5"), Event("month", 0), Event("span", 3)), "昨天",
-         "dues.exempt.date_invalid"),
-        ((Event("text", text="0.5"), Event("month", 0), Event("span", 3), Event("today")),
-         "\u200b \n", "dues.exempt.text_empty"),
-        ((Event("text", text="0.5"), Event("month", 0), Event("span", 3), Event("today")),
-         "批" * 61, "dues.exempt.text_too_long"),
+        (
+            (Event("text", text="0.5"), Event("month", 0), Event("span", 3)),
+            "2026-12-08",
+            "dues.exempt.agreed_range",
+        ),
+        (
+            (Event("text", text="0.5"), Event("month", 0), Event("span", 3)),
+            "2025-12-01",
+            "dues.exempt.agreed_range",
+        ),
+        (
+            (Event("text", text="0.5"), Event("month", 0), Event("span", 3)),
+            "昨天",
+            "dues.exempt.date_invalid",
+        ),
+        (
+            (Event("text", text="0.5"), Event("month", 0), Event("span", 3), Event("today")),
+            "\u200b \n",
+            "dues.exempt.text_empty",
+        ),
+        (
+            (Event("text", text="0.5"), Event("month", 0), Event("span", 3), Event("today")),
+            "批" * 61,
+            "dues.exempt.text_too_long",
+        ),
     ],
-)  # fmt: skip
+)
 def test_odd_answers_are_refused(step_events: tuple[Event, ...], text: str, code: str) -> None:
     draft = _go(_go(begin(3), Event("pick", 42, "王芳"), Event("kind", REDUCE)), *step_events)
     assert _refused(draft, Event("text", text=text)).code == code
@@ -120,16 +148,27 @@ def test_odd_answers_are_refused(step_events: tuple[Event, ...], text: str, code
 
 def test_buttons_of_another_step_are_stale() -> None:
     draft = _to_from()
-    for event in (Event("span", 6), Event("kind", 0), Event("ok"), Event("month", 5),
-                  Event("pick", 1, "x")):  # fmt: skip
+    for event in (
+        Event("span", 6),
+        Event("kind", 0),
+        Event("ok"),
+        Event("month", 5),
+        Event("pick", 1, "x"),
+    ):
         assert _refused(draft, event).code == "stale"
     until = _go(draft, Event("month", 1))
     assert _refused(until, Event("span", 5)).code == "stale"
 
 
 def test_check_draft_refuses_an_unfinished_or_aged_draft() -> None:
-    draft = _go(_to_from(), Event("month", 0), Event("span", 3), Event("today"),
-                Event("text", text="李明"), Event("text", text="困难"))  # fmt: skip
+    draft = _go(
+        _to_from(),
+        Event("month", 0),
+        Event("span", 3),
+        Event("today"),
+        Event("text", text="李明"),
+        Event("text", text="困难"),
+    )
     assert check_draft(_go(draft, Event("back")), 202612, NOW.date()) == "stale"
     # Confirmed a year and more after the committee agreed: refused.
     assert check_draft(draft, 202612, date(2027, 12, 20)) == "dues.exempt.agreed_range"

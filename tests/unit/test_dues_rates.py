@@ -70,9 +70,14 @@ def test_odd_rates_are_refused(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "pair"),
-    [("0.2-1", (20, 100)), ("0.20～1.00", (20, 100)), ("0.3至0.8元", (30, 80)),
-     ("0.5 1", (50, 100)), ("０．２－１", (20, 100))],
-)  # fmt: skip
+    [
+        ("0.2-1", (20, 100)),
+        ("0.20～1.00", (20, 100)),
+        ("0.3至0.8元", (30, 80)),
+        ("0.5 1", (50, 100)),
+        ("０．２－１", (20, 100)),
+    ],
+)
 def test_farmer_ranges(text: str, pair: tuple[int, int]) -> None:
     assert parse_range(text) == pair
 
@@ -83,11 +88,13 @@ def test_odd_ranges_are_refused(text: str) -> None:
 
 
 def test_editing_a_bracket_moves_the_next_one_with_it() -> None:
-    draft = _go(_draft(), Event("bracket", 1), Event("text", text="6000"),
-                Event("text", text="1.2"))  # fmt: skip
+    draft = _go(
+        _draft(), Event("bracket", 1), Event("text", text="6000"), Event("text", text="1.2")
+    )
     assert draft.step == "table"
     assert draft.table.working[1] == Bracket(600_000, 12)
-    assert draft.local and draft.changed
+    assert draft.local
+    assert draft.changed
     # The bracket above now starts at 6,000: 5,400 falls in 3,000–6,000 at 1.2 %.
     found = standard(draft.table, Category.WORKING, base_fen=540_000)
     assert found == Standard(Category.WORKING, 6_480, 12, 300_000, 600_000)
@@ -125,9 +132,14 @@ def test_bounds_that_would_overlap_are_refused(value: int, text: str, code: str)
 
 @pytest.mark.parametrize(
     ("value", "text", "code"),
-    [(0, "0", "dues.table.rate"), (3, "6", "dues.table.rate"), (2, "0.6", "dues.table.falling"),
-     (0, "1.2", "dues.table.falling"), (0, "abc", "dues.rates.rate_invalid")],
-)  # fmt: skip
+    [
+        (0, "0", "dues.table.rate"),
+        (3, "6", "dues.table.rate"),
+        (2, "0.6", "dues.table.falling"),
+        (0, "1.2", "dues.table.falling"),
+        (0, "abc", "dues.rates.rate_invalid"),
+    ],
+)
 def test_rates_out_of_range_or_falling_are_refused(value: int, text: str, code: str) -> None:
     draft = _go(_draft(), Event("bracket", value))
     if draft.step == "upper":
@@ -138,7 +150,10 @@ def test_rates_out_of_range_or_falling_are_refused(value: int, text: str, code: 
 def test_fixed_amounts_and_the_farmers_range() -> None:
     draft = _go(_draft(), Event("fixed"), Event("text", text="0.3"), Event("text", text="0.5-2"))
     assert (draft.table.fixed_fen, draft.table.farmer_low_fen, draft.table.farmer_high_fen) == (
-        30, 50, 200)  # fmt: skip
+        30,
+        50,
+        200,
+    )
     start = _go(_draft(), Event("fixed"))
     assert _refused(start, Event("text", text="11")) == "dues.table.fixed"
     farmer = _go(start, Event("keep"))
@@ -151,7 +166,9 @@ def test_preview_needs_a_change_and_reset_goes_back_to_the_table_above() -> None
     assert _refused(draft, Event("preview")) == "dues.rates.unchanged"
     local = _draft(LOCAL, local=True)
     reset = _go(local, Event("inherit"))
-    assert reset.table == NATIONAL and not reset.local and reset.changed
+    assert reset.table == NATIONAL
+    assert not reset.local
+    assert reset.changed
     assert _go(reset, Event("preview")).step == "preview"
 
 
@@ -174,10 +191,12 @@ def test_check_table_refuses_broken_tables() -> None:
     broken = {
         "dues.table.open_end": dataclasses.replace(NATIONAL, retired=(Bracket(500_000, 5),)),
         "dues.table.order": dataclasses.replace(
-            NATIONAL, working=(Bracket(500_000, 5), Bracket(300_000, 10), Bracket(None, 20))),
+            NATIONAL, working=(Bracket(500_000, 5), Bracket(300_000, 10), Bracket(None, 20))
+        ),
         "dues.table.falling": dataclasses.replace(
-            NATIONAL, retired=(Bracket(500_000, 10), Bracket(None, 5))),
-    }  # fmt: skip
+            NATIONAL, retired=(Bracket(500_000, 10), Bracket(None, 5))
+        ),
+    }
     for code, table in broken.items():
         assert check_table(table) == Invalid(code)
     assert table_from_json(table_to_json(LOCAL)) == LOCAL
@@ -186,8 +205,9 @@ def test_check_table_refuses_broken_tables() -> None:
 @st.composite
 def tables(draw: st.DrawFn) -> RateTable:
     count = draw(st.integers(1, 6))
-    uppers = sorted(draw(st.sets(st.integers(1, 5_000_000), min_size=count - 1,
-                                 max_size=count - 1)))  # fmt: skip
+    uppers = sorted(
+        draw(st.sets(st.integers(1, 5_000_000), min_size=count - 1, max_size=count - 1))
+    )
     rates = sorted(draw(st.lists(st.integers(1, 50), min_size=count, max_size=count)))
     working = tuple(Bracket(u, r) for u, r in zip([*uppers, None], rates, strict=True))
     return dataclasses.replace(NATIONAL, working=working)
@@ -201,5 +221,6 @@ def test_on_any_valid_table_the_amount_never_falls_as_the_base_grows(
     low, high = sorted((a, b))
     first = standard(table, Category.WORKING, base_fen=low)
     second = standard(table, Category.WORKING, base_fen=high)
-    assert isinstance(first, Standard) and isinstance(second, Standard)
+    assert isinstance(first, Standard)
+    assert isinstance(second, Standard)
     assert first.amount_fen <= second.amount_fen
