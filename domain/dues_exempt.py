@@ -15,7 +15,9 @@ Caps, and why:
   would quietly rewrite old arrears;
 - it may start at most AHEAD_MONTHS_MAX (12) months ahead;
 - the branch committee's agreement is dated today or within the last year.
-Two records of one member may not cover the same month.
+Two records of one member may not cover the same month, and a record needs a confirmed standard
+in force at its first month (there is nothing to reduce otherwise, and nothing to return to
+when it ends).
 
 Ending early is an audited change of `until_month` (the before and after are in the audit
 row): the current month is the last one covered, the standard applies again from the next.

@@ -169,7 +169,9 @@ async def record_exemption(
     db: Database, actor: Actor, *, member_html: str, now: datetime, today: date
 ) -> ExemptionView:
     """确认: the reduction or exemption recorded in one transaction that takes the draft;
-    refused when it overlaps another of the member's records or does not lower the standard;
+    refused without a confirmed standard in force at its first month (after the record the
+    standard applies again), when it overlaps another of the member's records or does not
+    lower the standard;
     audited; the member told privately through the outbox."""
     async with db.transaction() as session:
         draft = await take_draft(session, actor.user_id, ExemptDraft)
@@ -183,7 +185,9 @@ async def record_exemption(
         if await _overlapping(session, member.id, draft.from_month, draft.until_month):
             raise ServiceError("dues.exempt.overlap")
         standard = await standard_at(session, member.id, draft.from_month)
-        if draft.amount_fen > 0 and standard is not None and draft.amount_fen >= standard:
+        if standard is None:  # nothing to reduce, and nothing to go back to when it ends
+            raise ServiceError("dues.exempt.no_standard")
+        if draft.amount_fen > 0 and draft.amount_fen >= standard:
             raise ServiceError("dues.exempt.not_lower")
         row = DuesExemption(
             member_id=member.id, org_id=draft.org_id, amount_fen=draft.amount_fen,

@@ -375,5 +375,6 @@ ERRORS.update(
         "dues.exempt.not_lower": "dues.exempt.error.not_lower",
         "dues.exempt.not_found": "dues.exempt.error.not_found",
         "dues.exempt.over": "dues.exempt.error.over",
+        "dues.exempt.no_standard": "dues.exempt.error.no_standard",
     }
 )

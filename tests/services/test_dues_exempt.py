@@ -232,6 +232,12 @@ async def test_other_branches_and_members_are_refused(db: Database, clock: FakeC
     wang, wang_id = await linked_member(db, clock, t.branch_a, BASE_UID + 3, "王芳")
     outsider = await member(db, clock, t.branch_b, "外人")
     day, now = today(clock), clock.now()
+    # Without a confirmed standard there is nothing to reduce (nor to return to afterwards).
+    await _draft(db, clock, keeper, t.branch_a, wang_id, *EXEMPT_NOW, *_rest())
+    with pytest.raises(ServiceError) as no_standard:
+        await record_exemption(db, keeper, member_html="x", now=now, today=day)
+    assert no_standard.value.code == "dues.exempt.no_standard"
+    await _standard(db, clock, wang_id, t.branch_a)
     for actor in (other_keeper, wang):
         with pytest.raises(ServiceError) as denied:
             await start_exemption(db, actor, t.branch_a, now, day)
