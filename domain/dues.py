@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from itertools import pairwise
 
 # ---- categories and the table ----
 
@@ -122,16 +123,22 @@ def standard(
 
 
 def check_table(table: RateTable) -> Invalid | None:
-    """A committee's adjusted table must still be a table: brackets rising, the last open,
-    rates between 0.1 % and 5 %, fixed amounts between 0.01 and 10 yuan."""
+    """A committee's adjusted table must still be a table: brackets contiguous (each starts
+    where the one before ends) with rising upper bounds, the last open, rates between 0.1 %
+    and 5 % and never lower in a higher bracket, fixed amounts between 0.01 and 10 yuan."""
     for brackets in (table.working, table.retired):
         if not brackets or brackets[-1].upper_fen is not None:
             return Invalid("dues.table.open_end")
         uppers = [b.upper_fen for b in brackets[:-1]]
         if any(u is None for u in uppers) or uppers != sorted(set(uppers)):  # type: ignore[type-var]
             return Invalid("dues.table.order")
+        if any(u is not None and not 0 < u <= BASE_MAX_FEN for u in uppers):
+            return Invalid("dues.table.order")
         if any(not 1 <= b.permille <= 50 for b in brackets):
             return Invalid("dues.table.rate")
+        # A higher bracket never pays a lower rate: the amount must not fall as the base grows.
+        if any(a.permille > b.permille for a, b in pairwise(brackets)):
+            return Invalid("dues.table.falling")
     if not 1 <= table.fixed_fen <= 1000:
         return Invalid("dues.table.fixed")
     if not 1 <= table.farmer_low_fen <= table.farmer_high_fen <= 1000:

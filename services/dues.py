@@ -27,7 +27,8 @@ from domain.dues import (
     standing,
     table_from_json,
 )
-from domain.orgs import Permission, Status
+from domain.dues_rates import RATE_PERMISSIONS
+from domain.orgs import Level, Permission, Status
 from services.authz import Actor, ancestry, orgs_with
 from storage.db import Database
 from storage.models import (
@@ -68,6 +69,7 @@ class DuesAccess:
     keeps: tuple[OrgRef, ...]  # branches whose dues they keep (confirm, record, remit, publish)
     views: tuple[OrgRef, ...]  # branches whose members' dues they may see one by one
     totals: tuple[OrgRef, ...]  # committees (and branches) they see as totals and statuses
+    rates: tuple[OrgRef, ...] = ()  # committees whose local rate table they may adjust
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,17 @@ async def dues_access(db: Database, actor: Actor, today: date) -> DuesAccess:
         views = await orgs_with(session, actor, Permission.VIEW_DUES, today)
         seen = await orgs_with(session, actor, Permission.VIEW_ROSTER, today, level=None)
         totals = [org_id for org_id in seen if org_id not in set(views)]
+        rates: dict[int, None] = {}
+        for permission in sorted(RATE_PERMISSIONS):
+            for org_id in await orgs_with(session, actor, permission, today,
+                                          level=Level.COMMITTEE):  # fmt: skip
+                rates[org_id] = None
         return DuesAccess(
             MemberRef(entry.id, entry.org_id, entry.name) if entry is not None else None,
             await _refs(session, keeps),
             await _refs(session, views),
             await _refs(session, totals),
+            await _refs(session, list(rates)),
         )
 
 

@@ -33,6 +33,7 @@ from services import audit
 from services.authz import Actor, active_role_filter, require
 from services.drafts import finish_draft, keep_draft_in
 from services.dues import CONFIRMED, paid_of, rate_table_for, standings
+from services.dues_exempt import ExemptionView, active_exemption
 from services.dues_notes import Localized, Note, in_locale, reader_locales
 from services.errors import ServiceError
 from services.jobs import effective_timezones
@@ -80,6 +81,7 @@ class MyDues:
     standing: Standing | None
     history: tuple[tuple[Month, int], ...]  # paid per month, the last 12 and any ahead
     pending_claims: int
+    exemption: ExemptionView | None = None  # a reduction or exemption now or coming
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ async def my_dues(db: Database, actor: Actor, today: date) -> MyDues:
             _view(confirmed[-1]) if confirmed else None,
             _view(declared[-1]) if declared else None,
             stand, history, int(claims or 0),
+            await active_exemption(session, entry.id, this),
         )  # fmt: skip
 
 

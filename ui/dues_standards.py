@@ -11,6 +11,7 @@ from domain.dues import Category, Month, yuan
 from domain.dues_wizard import CATEGORIES, FROM_CHOICES, DeclareDraft, start_month
 from services.dues_standards import Decision, MyDues, StandardView
 from ui.callbacks import CallbackData
+from ui.dues_exempt import mine_text
 from ui.i18n import Catalog, Html
 
 
@@ -170,6 +171,8 @@ def render_mine(catalog: Catalog, locale: str | None, mine: MyDues) -> Html:
             lines.append(catalog.t(locale, "dues.mine.history_line", amount=yuan(fen),
                                    month=Html(month_text(catalog, locale, month))))  # fmt: skip
         parts.append("\n".join(lines))
+    if mine.exemption is not None:
+        parts.append(mine_text(catalog, locale, mine.exemption))
     if mine.pending is not None:
         parts.append(catalog.t(locale, "dues.mine.pending_declaration",
                                standard=standard_text(catalog, locale, mine.pending)))  # fmt: skip

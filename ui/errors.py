@@ -370,3 +370,37 @@ ERRORS.update(
         "dues.bulk.file_too_many_rows": "dues.bulk.error.file_too_many_rows",
     }
 )
+
+
+# Party dues: a committee's local rate table, hardship reductions and exemptions
+# (wt-dues-rates).
+ERRORS.update(
+    {
+        "dues.rates.not_committee": "dues.rates.error.not_committee",
+        "dues.rates.changed": "dues.rates.error.changed",
+        "dues.rates.unchanged": "dues.rates.error.unchanged",
+        "dues.rates.rate_invalid": "dues.rates.error.rate_invalid",
+        "dues.rates.range_invalid": "dues.rates.error.range_invalid",
+        "dues.table.open_end": "dues.rates.error.open_end",
+        "dues.table.order": "dues.rates.error.order",
+        "dues.table.rate": "dues.rates.error.rate",
+        "dues.table.falling": "dues.rates.error.falling",
+        "dues.table.fixed": "dues.rates.error.fixed",
+        "dues.table.farmer": "dues.rates.error.farmer",
+        "dues.exempt.query_too_long": "dues.exempt.error.query_too_long",
+        "dues.exempt.amount_range": "dues.exempt.error.amount_range",
+        "dues.exempt.month_invalid": "dues.exempt.error.month_invalid",
+        "dues.exempt.from_range": "dues.exempt.error.from_range",
+        "dues.exempt.until_before": "dues.exempt.error.until_before",
+        "dues.exempt.too_long": "dues.exempt.error.too_long",
+        "dues.exempt.date_invalid": "dues.exempt.error.date_invalid",
+        "dues.exempt.agreed_range": "dues.exempt.error.agreed_range",
+        "dues.exempt.text_empty": "dues.exempt.error.text_empty",
+        "dues.exempt.text_too_long": "dues.exempt.error.text_too_long",
+        "dues.exempt.overlap": "dues.exempt.error.overlap",
+        "dues.exempt.not_lower": "dues.exempt.error.not_lower",
+        "dues.exempt.not_found": "dues.exempt.error.not_found",
+        "dues.exempt.over": "dues.exempt.error.over",
+        "dues.exempt.no_standard": "dues.exempt.error.no_standard",
+    }
+)

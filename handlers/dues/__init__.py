@@ -6,7 +6,17 @@ from __future__ import annotations
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from domain.dues_wizard import DecideDraft, DeclareDraft
-from handlers.dues import cycle, disclose, ledger, menu, payments, standards, standards_import
+from handlers.dues import (
+    cycle,
+    disclose,
+    exempt,
+    ledger,
+    menu,
+    payments,
+    rates,
+    standards,
+    standards_import,
+)
 from handlers.dues.common import media_received, presses
 from handlers.wizard import WizardRouter
 
@@ -17,9 +27,11 @@ MEDIA_GROUP = -6
 __all__ = [
     "cycle",
     "disclose",
+    "exempt",
     "ledger",
     "menu",
     "payments",
+    "rates",
     "register",
     "standards",
     "standards_import",
@@ -32,6 +44,8 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     payments.register(app, router)
     presses.register(app)
     cycle.register(router)
+    rates.register(router)
+    exempt.register(router)
     router.on_text(DeclareDraft.FLOW, standards.typed_base)
     router.on_text(DecideDraft.FLOW, standards.typed_decision)
     standards_import.register(app, router)
