@@ -19,7 +19,7 @@ from bot import __version__
 from bot.cli_db import ACTIONS as BACKUP_ACTIONS
 from bot.cli_db import add_backup_parsers, backup_command
 from bot.cli_init import add_init_parser, init_command
-from bot.cli_jobs import add_jobs_parser, jobs_command
+from bot.cli_jobs import add_jobs_parser, jobs_command, usage_problem
 from bot.cli_members import add_members_parser, members_command
 from bot.cli_org import add_org_parser, org_command
 from bot.config import CONFIG_ENV, TOKEN_ENV, Config, ConfigError, load_config
@@ -193,11 +193,20 @@ def _with_schema(
     return run
 
 
+def _jobs_command(cfg: Config, args: argparse.Namespace) -> int:
+    """`zhibu jobs`: a wrong job name or time is said before the database is touched."""
+    problem = usage_problem(cfg, args)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    return _with_schema(jobs_command)(cfg, args)
+
+
 COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "run": _run_command,
     "check-config": _check_config_command,
     "db": _db_command,
     "org": _with_schema(org_command),
     "members": _with_schema(members_command),
-    "jobs": _with_schema(jobs_command),
+    "jobs": _jobs_command,
 }

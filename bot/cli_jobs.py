@@ -86,21 +86,28 @@ def _table(rows: list[list[str]]) -> list[str]:
             for row in rows]  # fmt: skip
 
 
+def usage_problem(cfg: Config, args: argparse.Namespace) -> str | None:
+    """What is wrong with a `zhibu jobs` command line (an unknown job or time), before any
+    database is touched; None when nothing is."""
+    if args.jobs_command != "run":
+        return None
+    names = [job.name for job in default_jobs()]
+    if args.name not in names:
+        return f"zhibu jobs: no job named {args.name!r}; jobs: {', '.join(names)}"
+    if parse_at(args.at, ZoneInfo(cfg.bot.timezone)) is None:
+        return (f"zhibu jobs: --at {args.at!r} is not a time; write \"2026-12-05 09:00\" "
+                "or \"2026-12-05T09:00+08:00\"")  # fmt: skip
+    return None
+
+
 async def jobs_command(cfg: Config, args: argparse.Namespace, *, clock: Clock | None = None) -> int:
     """Run one `zhibu jobs` action; 0 on success, 2 for an unknown job or time."""
     tz = ZoneInfo(cfg.bot.timezone)
-    names = [job.name for job in default_jobs()]
-    at: datetime | None = None
-    if args.jobs_command == "run":
-        if args.name not in names:
-            print(f"zhibu jobs: no job named {args.name!r}; jobs: {', '.join(names)}",
-                  file=sys.stderr)  # fmt: skip
-            return EXIT_USAGE
-        at = parse_at(args.at, tz)
-        if at is None:
-            print(f"zhibu jobs: --at {args.at!r} is not a time; write \"2026-12-05 09:00\" "
-                  "or \"2026-12-05T09:00+08:00\"", file=sys.stderr)  # fmt: skip
-            return EXIT_USAGE
+    problem = usage_problem(cfg, args)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    at = parse_at(args.at, tz) if args.jobs_command == "run" else None
     deps = build_deps(cfg, clock=clock)
     try:
         try:
