@@ -87,6 +87,15 @@ class OutboxConfig:
     claim_timeout_seconds: int = 60
     messages_per_second: int = 30
     group_messages_per_minute: int = 20
+    private_messages_per_second: int = 1
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """How much one person may send before the bot drops the rest for a moment."""
+
+    user_updates_per_second: int = 5  # 0: no per-person limit
+    user_burst: int = 10
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ class Config:
     outbox: OutboxConfig = OutboxConfig()
     schedule: ScheduleRules = field(default_factory=ScheduleRules)
     forms: FormsConfig = FormsConfig()
+    limits: LimitsConfig = LimitsConfig()
     source: Path | None = None
 
 
@@ -129,6 +139,7 @@ _ALLOWED: dict[str, set[str]] = {
         "claim_timeout_seconds",
         "messages_per_second",
         "group_messages_per_minute",
+        "private_messages_per_second",
     },
     "schedule": {
         "grace_hours",
@@ -138,6 +149,7 @@ _ALLOWED: dict[str, set[str]] = {
         "absence_months",
     },
     "forms": {"remind_days"},
+    "limits": {"user_updates_per_second", "user_burst"},
 }
 
 
@@ -169,7 +181,7 @@ def parse_config(
 ) -> Config:
     """Validate a parsed TOML document into a Config, or raise ConfigError naming the key."""
     env = dict(os.environ) if env is None else env
-    sections = {"telegram", "database", "bot", "logging", "outbox", "schedule", "forms"}
+    sections = {"telegram", "database", "bot", "logging", "outbox", "schedule", "forms", "limits"}
     unknown = sorted(set(raw) - sections)
     if unknown:
         raise ConfigError(unknown[0], "unknown section")
@@ -248,6 +260,7 @@ def parse_config(
         "claim_timeout_seconds": (1, 3600, 60),
         "messages_per_second": (1, 1000, 30),
         "group_messages_per_minute": (1, 1000, 20),
+        "private_messages_per_second": (1, 1000, 1),
     }
     outbox_values: dict[str, int] = {}
     for key, (low, high, default) in limits.items():
@@ -258,6 +271,7 @@ def parse_config(
 
     schedule = _schedule(_table(raw, "schedule"))
     forms = _forms(_table(raw, "forms"))
+    user_limits = _limits(_table(raw, "limits"))
 
     return Config(
         telegram=TelegramConfig(
@@ -278,7 +292,18 @@ def parse_config(
         outbox=OutboxConfig(**outbox_values),
         schedule=schedule,
         forms=forms,
+        limits=user_limits,
     )
+
+
+def _limits(lm: dict[str, Any]) -> LimitsConfig:
+    rate = _get(lm, "limits", "user_updates_per_second", int, 5)
+    if not 0 <= rate <= 1000:
+        raise ConfigError("limits.user_updates_per_second", f"must be 0..1000 (0: off), got {rate}")
+    burst = _get(lm, "limits", "user_burst", int, 10)
+    if not 1 <= burst <= 10000:
+        raise ConfigError("limits.user_burst", f"must be 1..10000, got {burst}")
+    return LimitsConfig(user_updates_per_second=rate, user_burst=burst)
 
 
 def _forms(fm: dict[str, Any]) -> FormsConfig:
@@ -342,5 +367,6 @@ def load_config(path: Path | None, env: dict[str, str] | None = None) -> Config:
         outbox=cfg.outbox,
         schedule=cfg.schedule,
         forms=cfg.forms,
+        limits=cfg.limits,
         source=path,
     )
