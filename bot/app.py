@@ -43,6 +43,7 @@ from scheduler.meetings import register_jobs as register_meeting_jobs
 from scheduler.notices import register_jobs
 from scheduler.outbox import OutboxSettings, OutboxWorker
 from services.clock import Clock, SystemClock
+from services.throttle import ThrottleLimits, UserThrottle
 from storage.db import Database
 from ui.deps import BotContext, BotData, ChatData, Deps, Settings, UserData
 
@@ -71,6 +72,9 @@ def build_deps(cfg: Config, *, clock: Clock | None = None, db: Database | None =
             superadmins=frozenset(cfg.bot.superadmins),
             schedule=cfg.schedule,
             form_remind_days=cfg.forms.remind_days,
+        ),
+        throttle=UserThrottle(
+            ThrottleLimits(cfg.limits.user_updates_per_second, cfg.limits.user_burst)
         ),
     )
 
@@ -108,6 +112,8 @@ def build_application(
 ) -> Application:  # type: ignore[type-arg]
     """The fully wired bot, not yet started."""
     deps = deps or build_deps(cfg)
+    processor = processor or PerChatUpdateProcessor()
+    processor.throttle = deps.throttle  # the per-person limit is decided as updates arrive
     context_types = ContextTypes(
         context=BotContext, bot_data=BotData, chat_data=ChatData, user_data=UserData
     )
@@ -118,7 +124,7 @@ def build_application(
         .base_file_url(cfg.telegram.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=deps.settings.timezone))
         .context_types(context_types)
-        .concurrent_updates(processor or PerChatUpdateProcessor())
+        .concurrent_updates(processor)
         .post_shutdown(_post_shutdown)
         .arbitrary_callback_data(False)
     )
@@ -134,8 +140,10 @@ def build_application(
             FloodLimits(
                 overall_per_second=cfg.outbox.messages_per_second,
                 group_per_minute=cfg.outbox.group_messages_per_minute,
+                private_per_second=cfg.outbox.private_messages_per_second,
             )
         )
+        processor.presses = gate.presses  # presses still unanswered after a few seconds
         # PTB's builder generics cannot express "rate limiter added later in a branch".
         builder = builder.rate_limiter(gate)  # type: ignore[arg-type]
     app = builder.build()

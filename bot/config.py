@@ -87,6 +87,15 @@ class OutboxConfig:
     claim_timeout_seconds: int = 60
     messages_per_second: int = 30
     group_messages_per_minute: int = 20
+    private_messages_per_second: int = 1
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """How much one person may send before the bot drops the rest for a moment."""
+
+    user_updates_per_second: int = 5  # 0: no per-person limit
+    user_burst: int = 10
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ class Config:
     schedule: ScheduleRules = field(default_factory=ScheduleRules)
     forms: FormsConfig = FormsConfig()
     ha: HaConfig = HaConfig()
+    limits: LimitsConfig = LimitsConfig()
     source: Path | None = None
 
 
@@ -138,6 +148,7 @@ _ALLOWED: dict[str, set[str]] = {
         "claim_timeout_seconds",
         "messages_per_second",
         "group_messages_per_minute",
+        "private_messages_per_second",
     },
     "schedule": {
         "grace_hours",
@@ -148,6 +159,7 @@ _ALLOWED: dict[str, set[str]] = {
     },
     "forms": {"remind_days"},
     "ha": {"enabled", "retry_seconds"},
+    "limits": {"user_updates_per_second", "user_burst"},
 }
 
 
@@ -186,7 +198,9 @@ def parse_config(
     Commands that never talk to Telegram pass need_token=False: a missing token is then
     no error (a malformed one still is)."""
     env = dict(os.environ) if env is None else env
-    sections = {"telegram", "database", "bot", "logging", "outbox", "schedule", "forms", "ha"}
+    sections = {
+        "telegram", "database", "bot", "logging", "outbox", "schedule", "forms", "ha", "limits",
+    }  # fmt: skip
     unknown = sorted(set(raw) - sections)
     if unknown:
         raise ConfigError(unknown[0], "unknown section")
@@ -265,6 +279,7 @@ def parse_config(
         "claim_timeout_seconds": (1, 3600, 60),
         "messages_per_second": (1, 1000, 30),
         "group_messages_per_minute": (1, 1000, 20),
+        "private_messages_per_second": (1, 1000, 1),
     }
     outbox_values: dict[str, int] = {}
     for key, (low, high, default) in limits.items():
@@ -276,6 +291,7 @@ def parse_config(
     schedule = _schedule(_table(raw, "schedule"))
     forms = _forms(_table(raw, "forms"))
     ha = _ha(_table(raw, "ha"))
+    user_limits = _limits(_table(raw, "limits"))
 
     return Config(
         telegram=TelegramConfig(
@@ -297,6 +313,7 @@ def parse_config(
         schedule=schedule,
         forms=forms,
         ha=ha,
+        limits=user_limits,
     )
 
 
@@ -305,6 +322,16 @@ def _ha(table: dict[str, Any]) -> HaConfig:
     if not 1 <= retry <= 60:
         raise ConfigError("ha.retry_seconds", f"must be 1..60, got {retry}")
     return HaConfig(enabled=_get(table, "ha", "enabled", bool, True), retry_seconds=retry)
+
+
+def _limits(lm: dict[str, Any]) -> LimitsConfig:
+    rate = _get(lm, "limits", "user_updates_per_second", int, 5)
+    if not 0 <= rate <= 1000:
+        raise ConfigError("limits.user_updates_per_second", f"must be 0..1000 (0: off), got {rate}")
+    burst = _get(lm, "limits", "user_burst", int, 10)
+    if not 1 <= burst <= 10000:
+        raise ConfigError("limits.user_burst", f"must be 1..10000, got {burst}")
+    return LimitsConfig(user_updates_per_second=rate, user_burst=burst)
 
 
 def _forms(fm: dict[str, Any]) -> FormsConfig:
@@ -371,5 +398,6 @@ def load_config(
         schedule=cfg.schedule,
         forms=cfg.forms,
         ha=cfg.ha,
+        limits=cfg.limits,
         source=path,
     )

@@ -7,9 +7,10 @@ import logging
 import secrets
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from ui.deps import BotContext
+from ui.flood import ReplyDropped
 
 log = logging.getLogger("zhibu.errors")
 
@@ -25,6 +26,12 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log the failed update with a short reference and apologise to the user in their language."""
     if _stale_answer(context.error):
         log.warning("a button press was answered too late for Telegram: %s", context.error)
+        return
+    if isinstance(context.error, (RetryAfter, ReplyDropped)):
+        # Telegram said "wait" (still, after retries), or the reply would have come too
+        # late: what the update did is committed, and an apology would wait in the same
+        # line. Not a fault of the bot's, so no traceback either.
+        log.warning("a reply was not sent (Telegram's flood limits): %s", context.error)
         return
     ref = secrets.token_hex(4)
     payload = update.to_dict() if isinstance(update, Update) else repr(update)

@@ -16,7 +16,8 @@ does the rest of every press, the same way everywhere:
   ("this button is out of date"): forged bytes and buttons of an older release end here;
 - a `ServiceError` raised by the function becomes the user's message from the one registry
   (`ui.errors`), as an alert;
-- a press the function did not answer is answered (silently) at the end: every press is.
+- a press the function did not answer is answered (silently) before its first edit, or at
+  the end: every press is (and bot.processor answers one still waiting after a few seconds).
 Authorization is the service's job: it re-reads the presser's roles from the database.
 """
 
@@ -71,19 +72,19 @@ class Press(Generic[P]):
         message = self.query.message
         return message is not None and message.chat.type == Chat.PRIVATE
 
-    async def answer(self, key: str | None = None, *, alert: bool = False, **params: Any) -> None:
-        """Answer the press, with a short text from the catalog (an alert if `alert`)."""
+    async def answer(self, key: str | None = None, *, alert: bool = False, **params: Any) -> bool:
+        """Answer the press, with a short text from the catalog (an alert if `alert`); False
+        when it had been answered already (by the bot, silently, because this took long)."""
         if self.answered:
-            return
+            return False
         self.answered = True
         text = self.context.plain(key, **params) if key is not None else None
-        await self.query.answer(text, show_alert=alert and text is not None)
+        return bool(await self.query.answer(text, show_alert=alert and text is not None))
 
     async def refuse(self, code: str, **params: Any) -> None:
         """Answer with an alert explaining a refusal code (stale buttons, service errors)."""
         key = error_key(code, self.feature)
-        if not self.answered:
-            await self.answer(key, alert=True, **params)
+        if not self.answered and await self.answer(key, alert=True, **params):
             return
         # Answered already (the function answered, then its work was refused): say it in the
         # private chat; in a group a refusal meant for one person is not worth a message.
@@ -94,10 +95,12 @@ class Press(Generic[P]):
 
     async def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Replace the pressed message; an identical edit (a double press) is not an error."""
+        await self.answer()  # an edit may wait for the chat's budget; the answer never does
         await edit_text(self.query, text, reply_markup=markup)
 
     async def edit_markup(self, markup: InlineKeyboardMarkup | None) -> None:
         """Replace the pressed message's buttons (None: take them off)."""
+        await self.answer()
         try:
             await self.query.edit_message_reply_markup(markup)
         except BadRequest as exc:

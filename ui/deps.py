@@ -12,6 +12,7 @@ from domain.schedule import ScheduleRules
 from services.activity import ActivityLog
 from services.clock import Clock
 from services.outbox import Wakeup
+from services.throttle import UserThrottle
 from services.users import UserView
 from storage.db import Database
 from ui.i18n import Catalog
@@ -39,6 +40,7 @@ class Deps:
     settings: Settings
     outbox: Wakeup = field(default_factory=Wakeup)
     activity: ActivityLog = field(default_factory=ActivityLog)  # last-seen refreshes, batched
+    throttle: UserThrottle = field(default_factory=UserThrottle)  # per-person update limit
 
 
 @dataclass

@@ -33,7 +33,22 @@ async def emu(clock: FakeClock) -> AsyncIterator[Emulator]:
     assert emulator.violations == [], "the bot did something Telegram would reject"
 
 
-def bot_config(emu: Emulator, database_url: str, **bot: object) -> Config:
+# Tests act faster than people: the per-person limit and the private chats' pace (which the
+# emulator does not enforce unless asked) would only slow them down; tests/bot/test_crowd.py
+# runs the real ones against an emulator that enforces Telegram's limits.
+UNHURRIED = {
+    "outbox": {"private_messages_per_second": 1000},
+    "limits": {"user_updates_per_second": 0},
+}
+
+
+def bot_config(
+    emu: Emulator,
+    database_url: str,
+    *,
+    sections: dict[str, dict[str, object]] | None = None,
+    **bot: object,
+) -> Config:
     """A config that points the bot at the emulator and the test database."""
     return parse_config(
         {
@@ -44,6 +59,7 @@ def bot_config(emu: Emulator, database_url: str, **bot: object) -> Config:
             },
             "database": {"url": database_url},
             "bot": dict(bot),
+            **(UNHURRIED if sections is None else sections),
         },
         config_dir=Path("."),
         env={},

@@ -159,11 +159,17 @@ class Hold:
 
 @dataclass
 class FloodLimits:
-    """Telegram's documented broadcast limits (messages in a sliding window)."""
+    """Telegram's documented broadcast limits (messages in a sliding window).
+
+    A private chat takes one message a second with short bursts tolerated ("we may allow
+    short bursts", Telegram's FAQ): at most `private_burst` messages in any window of
+    `private_burst / private_per_second` seconds.
+    """
 
     global_per_second: int = 30
     group_per_minute: int = 20
     private_per_second: int = 1
+    private_burst: int = 3
 
 
 @dataclass
@@ -183,7 +189,10 @@ class FloodTracker:
         window, limit = (
             (60.0, self.limits.group_per_minute)
             if is_group
-            else (1.0, self.limits.private_per_second)
+            else (
+                self.limits.private_burst / self.limits.private_per_second,
+                self.limits.private_burst,
+            )
         )
         c = _trim(self._per_chat.setdefault(chat_id, deque()), now, window)
         if len(c) >= limit:

@@ -8,7 +8,10 @@ import random
 import time
 from typing import Any
 
-from bot.flood import FloodGate, FloodLimits
+import pytest
+
+from bot.flood import FloodGate, FloodLimits, PressAnswers
+from ui.flood import ReplyDropped
 
 
 def _most_in_any_second(times: list[float]) -> int:
@@ -98,3 +101,50 @@ async def test_a_group_gets_its_per_minute_budget_and_then_waits() -> None:
     for task in sends:
         task.cancel()
     await asyncio.gather(*sends, return_exceptions=True)
+
+
+async def test_a_private_chat_takes_a_short_burst_then_one_a_second_even_for_answers() -> None:
+    gate = FloodGate(FloodLimits(private_burst=3))
+    arrivals: list[float] = []
+    started = time.monotonic()
+    await asyncio.gather(*(_send(gate, 42, arrivals, bulk=False, delay=0.0) for _ in range(4)))
+    arrivals.sort()
+    assert arrivals[2] - started < 0.5  # the burst goes at once
+    assert arrivals[3] - arrivals[0] >= 3.0  # the fourth waits for the three-second window
+
+
+async def test_a_reply_that_could_only_go_much_later_is_given_up_at_once() -> None:
+    gate = FloodGate(FloodLimits(group_per_minute=2, patience=5.0))
+    arrivals: list[float] = []
+    await _send(gate, -7, arrivals, bulk=False, delay=0.0)
+    await _send(gate, -7, arrivals, bulk=False, delay=0.0)
+    started = time.monotonic()
+    with pytest.raises(ReplyDropped):
+        await _send(gate, -7, arrivals, bulk=False, delay=0.0)  # the group's minute is spent
+    assert time.monotonic() - started < 0.5
+    assert len(arrivals) == 2
+    assert gate.dropped_replies == 1
+
+
+async def test_a_broadcast_item_waits_its_turn_however_long() -> None:
+    gate = FloodGate(FloodLimits(group_per_minute=1, patience=0.0))
+    arrivals: list[float] = []
+    await _send(gate, -7, arrivals, bulk=True, delay=0.0)
+    waiting = asyncio.create_task(_send(gate, -7, arrivals, bulk=True, delay=0.0))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # owed by the outbox: never given up
+    waiting.cancel()
+
+
+def test_a_press_is_answered_once_and_never_after_telegrams_window() -> None:
+    now = [100.0]
+    presses = PressAnswers(clock=lambda: now[0], window=14.0)
+    presses.arrived("a")
+    presses.arrived("b")
+    assert presses.pending("a")
+    assert presses.claim("a")
+    assert not presses.pending("a")
+    assert not presses.claim("a")  # a second answer is not sent
+    now[0] += 15.0
+    assert not presses.claim("b")  # too old: Telegram would refuse it
+    assert presses.claim("never-seen")  # arrived before the gate knew (answered as asked)
