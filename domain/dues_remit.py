@@ -299,3 +299,33 @@ STEPS: Steps[RemitDraft] = {
     "proof": {"photo": _take_proof, "skip": _no_proof, "back": _to_date},
     "review": {"back": _to_proof, "redo": _to_period},
 }
+
+
+# ---- the committee's 上缴情况: narrowing the branches to a typed part of a name ----
+
+NAME_QUERY_MAX = 30
+
+
+@dataclass(frozen=True)
+class FindDraft(Draft):
+    """上缴情况 narrowed to branches whose name holds `query` (typed); step "ask" until typed,
+    then "shown" while the person pages through the narrowed table."""
+
+    FLOW: ClassVar[str] = "dues_remit_find"
+    VERSION: ClassVar[int] = 1
+
+    committee_id: int = 0
+    first: Month = 0
+    last: Month = 0
+    query: str = ""
+
+
+def parse_query(text: str) -> str | Invalid:
+    """A part of a branch name: some characters, not too many."""
+    value = " ".join(unicodedata.normalize("NFKC", text).split())
+    value = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C")
+    if not value:
+        return Invalid("dues.board.query_empty")
+    if len(value) > NAME_QUERY_MAX:
+        return Invalid("dues.board.query_long")
+    return value

@@ -507,7 +507,6 @@ async def committee_remits(
 
 PAGE_SIZE = 20
 PENDING_SHOWN = 5
-NAME_QUERY_MAX = 30
 
 
 @dataclass(frozen=True)
@@ -552,7 +551,7 @@ async def remit_board(
     async with db.read() as session:
         granted = await permissions(session, actor, committee_id, today)
         if Permission.VIEW_ROSTER not in granted:
-            raise ServiceError("auth.view_roster")
+            raise ServiceError("dues.board.denied")
         committee = await session.get(Organization, committee_id)
         if committee is None or committee.level != Level.COMMITTEE:
             raise NotFound("org.not_found")
@@ -597,7 +596,8 @@ async def queue_remits_file(
     """The 上缴情况 workbook sent to the actor through the outbox, audited as an export, in one
     transaction (re-authorized). The item id."""
     async with db.transaction() as session:
-        await require(session, actor, committee_id, Permission.VIEW_ROSTER, today)
+        if Permission.VIEW_ROSTER not in await permissions(session, actor, committee_id, today):
+            raise ServiceError("dues.board.denied")
         item = enqueue_file(session, chat_id=actor.user_id, filename=filename, data=data,
                             caption_html=caption_html, as_photo=False, now=now)  # fmt: skip
         record(session, at=now, actor_id=actor.user_id or None, action="dues.export",

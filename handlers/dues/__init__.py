@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from domain.dues_wizard import DecideDraft, DeclareDraft
-from handlers.dues import cycle, ledger, menu, payments, standards
+from handlers.dues import cycle, ledger, menu, payments, remit, standards
 from handlers.dues.common import media_received, presses
 from handlers.wizard import WizardRouter
 
@@ -14,7 +14,7 @@ from handlers.wizard import WizardRouter
 # the roster import (0): an open dues wizard takes them (a transfer screenshot, an XLSX).
 MEDIA_GROUP = -6
 
-__all__ = ["cycle", "ledger", "menu", "payments", "register", "standards"]
+__all__ = ["cycle", "ledger", "menu", "payments", "register", "remit", "standards"]
 
 
 def register(app: Application, router: WizardRouter) -> None:  # type: ignore[type-arg]
@@ -25,6 +25,7 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     cycle.register(router)
     router.on_text(DeclareDraft.FLOW, standards.typed_base)
     router.on_text(DecideDraft.FLOW, standards.typed_decision)
+    remit.register(router)
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE
