@@ -18,6 +18,7 @@ BENCHMARKS = (
     "forms_results",
     "dues",
     "dues_reminders",
+    "dues_remit",
 )
 
 
