@@ -150,9 +150,7 @@ def test_an_overlap_warns_and_the_default_leaves_out_what_was_remitted() -> None
     assert (draft.step, draft.amount_fen) == ("amount", 8_600)
     other = _walk(replace(draft, step="overlap"), Event("back"), Event("text", text="2026-10"))
     assert other.step == "amount"  # no overlap: straight on
-    assert apply(STEPS, start(7, "b", 3, "c", ()), Event("pick", text="x"), NOW) == Refusal(
-        "stale"
-    )
+    assert apply(STEPS, start(7, "b", 3, "c", ()), Event("pick", text="x"), NOW) == Refusal("stale")
 
 
 def test_find_query() -> None:
