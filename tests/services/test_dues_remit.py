@@ -256,8 +256,8 @@ async def test_committee_totals_match_the_month_by_month_rule(
                         kind="dues", recorded_by=1, recorded_at=now))  # fmt: skip
     async with db.read() as s:
         periods = await periods_of(s, ids)
-        branch_of = dict((await s.execute(select(Member.id, Member.org_id)
-                                          .where(Member.status == Status.ACTIVE))).all())  # fmt: skip
+        active = select(Member.id, Member.org_id).where(Member.status == Status.ACTIVE)
+        branch_of = dict((await s.execute(active)).all())
     expected = {a: 0, b: 0}
     for member_id, spans in periods.items():
         if member_id in branch_of:
@@ -311,7 +311,8 @@ async def test_sixty_branches_page_by_page_and_by_name(db: Database, clock: Fake
         audit = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "dues.export"))
                  ).one()  # fmt: skip
         assert (await s.get(OutboxItem, item)) is not None
-    assert audit.after is not None and audit.after["ledger"] == "remits"
+    assert audit.after is not None
+    assert audit.after["ledger"] == "remits"
 
 
 async def test_the_draft_survives_a_restart(db: Database, clock: FakeClock) -> None:
