@@ -19,6 +19,7 @@ BENCHMARKS = (
     "dues",
     "dues_reminders",
     "dues_disclose",
+    "dues_remit",
 )
 
 

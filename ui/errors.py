@@ -404,3 +404,18 @@ ERRORS.update(
         "dues.exempt.no_standard": "dues.exempt.error.no_standard",
     }
 )
+
+
+# 上缴: the keeper's 上缴党费 and the committee's 上缴情况 (wt-dues-remit).
+ERRORS.update(
+    {
+        "dues.remit.period_long": "dues.remit.error.period_long",
+        "dues.remit.amount_invalid": "dues.remit.error.amount_invalid",
+        "dues.remit.amount_large": "dues.remit.error.amount_large",
+        "dues.remit.date": "dues.remit.error.date",
+        "dues.remit.date_early": "dues.remit.error.date_early",
+        "dues.board.denied": "dues.board.denied",
+        "dues.board.query_empty": "dues.board.query_empty",
+        "dues.board.query_long": "dues.board.query_long",
+    }
+)

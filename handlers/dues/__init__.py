@@ -14,6 +14,7 @@ from handlers.dues import (
     menu,
     payments,
     rates,
+    remit,
     standards,
     standards_import,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "payments",
     "rates",
     "register",
+    "remit",
     "standards",
     "standards_import",
 ]
@@ -49,6 +51,7 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     router.on_text(DeclareDraft.FLOW, standards.typed_base)
     router.on_text(DecideDraft.FLOW, standards.typed_decision)
     standards_import.register(app, router)
+    remit.register(router)
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE
