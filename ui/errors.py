@@ -344,3 +344,10 @@ ERRORS.update(
         "dues.remit.not_found": "dues.cycle.error.remit_gone",
     }
 )
+
+# Pickers that reach everything (issue 14, items 5, 6, 8).
+ERRORS.update(
+    {
+        "picker.find_empty": "picker.error.find_empty",
+    }
+)

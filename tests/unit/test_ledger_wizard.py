@@ -15,7 +15,7 @@ NOW = datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 def test_a_branch_then_a_typed_range() -> None:
     listing = at_branches()
-    assert accepts(STEPS, listing.step) == {"branch", "page"}
+    assert accepts(STEPS, listing.step) == {"branch", "page", "text", "nof"}
     assert apply(STEPS, listing, Event("text", text="2026-01-01 2026-06-30"), NOW) == Refusal(
         "stale"
     )  # typing while the list is shown is not a range
