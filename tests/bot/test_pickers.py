@@ -40,9 +40,12 @@ async def make_world(emu: Emulator, bot: BotUnderTest, clock: FakeClock) -> Worl
     async with db.transaction() as s:  # 300 branches at once, not 300 audited creations
         s.add_all(
             Organization(
-                parent_id=committee.id, level=Level.BRANCH, kind=Kind.STANDARD,
-                name=f"第{i:03d}支部", created_at=now,
-            )  # fmt: skip
+                parent_id=committee.id,
+                level=Level.BRANCH,
+                kind=Kind.STANDARD,
+                name=f"第{i:03d}支部",
+                created_at=now,
+            )
             for i in range(1, BRANCHES + 1)
         )
     await admin.start()
