@@ -791,8 +791,7 @@ async def test_recall_asks_twice_cancels_pending_and_deletes_sent(
 
     # A scheduled notice's copies were never sent: recalling cancels them.
     later = await _publish(world, bot, send_at=clock.now() + timedelta(days=1))
-    listing = await say(bot, sender, "/receipts")
-    screen = await tap(bot, sender, listing, listing.button_texts()[0])
+    screen = await say(bot, sender, "/receipts")  # the latest notice: the scheduled one
     assert "已安排" in screen.content
     first = await tap(bot, sender, screen, "↩️ 撤回")
     second = await tap(bot, sender, first, "确定撤回")
