@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import ClassVar
 
 from domain.meetings_attendance import parse_range
+from domain.pickers import paging
 from domain.validation import Invalid
 from domain.wizard import Draft, Event, Refusal, Steps
 
@@ -27,11 +28,13 @@ class LedgerDraft(Draft):
     single: bool = False  # the only branch this person may see: no way back to a list
     start: date | None = None
     end: date | None = None
+    offset: int = 0  # the page of the branch list last shown
+    find: str = ""  # a typed part of a branch's name narrowing the list
 
 
-def at_branches() -> LedgerDraft:
-    """Picking a branch from the list."""
-    return LedgerDraft(step="branch")
+def at_branches(find: str = "") -> LedgerDraft:
+    """Picking a branch from the list (narrowed to names containing `find`)."""
+    return LedgerDraft(step="branch", find=find)
 
 
 def for_branch(org_id: int, *, single: bool) -> LedgerDraft:
@@ -45,8 +48,8 @@ def pick_branch(draft: LedgerDraft, event: Event, now: datetime) -> LedgerDraft:
 
 
 def back_to_branches(draft: LedgerDraft, event: Event, now: datetime) -> LedgerDraft:
-    """返回 from the period question, or another page of the list."""
-    return at_branches()
+    """返回 from the period question, or another page of the list (still narrowed)."""
+    return at_branches(draft.find)
 
 
 def take_range(draft: LedgerDraft, event: Event, now: datetime) -> LedgerDraft | Refusal:
@@ -61,6 +64,7 @@ def take_range(draft: LedgerDraft, event: Event, now: datetime) -> LedgerDraft |
 
 
 STEPS: Steps[LedgerDraft] = {
-    "branch": {"branch": pick_branch, "page": back_to_branches},
+    # The page is the button's own (LedgerPage); a typed part of a name narrows the list.
+    "branch": {**paging("offset", "find"), "branch": pick_branch, "page": back_to_branches},
     "period": {"text": take_range, "back": back_to_branches},
 }

@@ -26,6 +26,7 @@ from domain.meetings import (
     Detail,
     ordered_types,
 )
+from domain.pickers import paging
 from domain.validation import Invalid, parse_short_text
 from domain.when import parse_when
 from domain.wizard import STALE, Draft, Event, Refusal, Steps, Transition
@@ -60,7 +61,8 @@ class MeetingDraft(Draft):
     lecturer_id: int | None = None
     audience: Audience | None = None
     party_group_id: int | None = None
-    offset: int = 0  # the first person shown on a roster page
+    offset: int = 0  # the first branch or person shown on a picker's page
+    find: str = ""  # a typed part of a name narrowing that picker
 
     @property
     def has_lesson(self) -> bool:
@@ -80,7 +82,7 @@ def start_meeting(
 
 def _go(step: str) -> Transition[MeetingDraft]:
     def go(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
-        return dataclasses.replace(draft, step=step)
+        return dataclasses.replace(draft, step=step, offset=0, find="")
 
     return go
 
@@ -91,11 +93,13 @@ def _after_recorder(draft: MeetingDraft) -> str:
 
 def _pick_org(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
     # The handler has checked the branch and passes its name as the event's text.
-    return dataclasses.replace(draft, step="type", org_id=event.value, org_name=event.text or "")
+    return dataclasses.replace(
+        draft, step="type", org_id=event.value, org_name=event.text or "", offset=0, find=""
+    )
 
 
 def _back_to_org(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
-    return STALE if draft.single_org else dataclasses.replace(draft, step="org")
+    return STALE if draft.single_org else dataclasses.replace(draft, step="org", offset=0, find="")
 
 
 def _toggle_type(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
@@ -141,22 +145,19 @@ def _skip_agenda(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDra
     return dataclasses.replace(draft, step="host", agenda=None)
 
 
-def _page(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
-    return dataclasses.replace(draft, offset=max(0, event.value))
-
-
 def _pick_person(following: str | None) -> Transition[MeetingDraft]:
     def pick(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
         # value 0: 跳过 (nobody); the handler has checked any other id is on the roster.
         step = following or _after_recorder(draft)
         changes: dict[str, Any] = {PERSON_STEPS[draft.step]: event.value or None}
-        return dataclasses.replace(draft, step=step, offset=0, **changes)
+        return dataclasses.replace(draft, step=step, offset=0, find="", **changes)
 
     return pick
 
 
 def _back_from_audience(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
-    return dataclasses.replace(draft, step="lect" if draft.has_lesson else "rec")
+    step = "lect" if draft.has_lesson else "rec"
+    return dataclasses.replace(draft, step=step, offset=0, find="")
 
 
 def _audience(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft | Refusal:
@@ -165,12 +166,12 @@ def _audience(draft: MeetingDraft, event: Event, now: datetime) -> MeetingDraft 
     return dataclasses.replace(draft, step="pre", audience=audience, party_group_id=group)
 
 
-_PERSON_ACTIONS = {"page": _page}
+_PERSON_ACTIONS: dict[str, Transition[MeetingDraft]] = paging("offset", "find")
 
 # Every step and what it accepts: a press ("pick", "next", …) or a typed "text". 取消 ("x")
 # is not here: it ends the wizard from any step, even from an older message.
 MEETING_STEPS: Steps[MeetingDraft] = {
-    "org": {"pick": _pick_org},
+    "org": {"pick": _pick_org, **_PERSON_ACTIONS},
     "type": {"t": _toggle_type, "next": _types_done, "back": _back_to_org},
     "when": {"text": _typed_when, "back": _go("type")},
     "cfm": {"ok": _go("place"), "re": _go("when"), "back": _go("when")},

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from domain.orgs import STAGE_CHOICES, Level, Stage
+from domain.pickers import paging
 from domain.validation import Invalid, parse_short_text
 from domain.when import DEFAULT_DEADLINE_TIME, parse_when
 from domain.wizard import STALE, Draft, Event, Refusal, Steps, Transition
@@ -47,7 +48,7 @@ NO_DEADLINE = -1  # the "no deadline" preset
 ORDER = ("org", "cat", "title", "body", "aud", "opt", "when", "pre")
 PARENT = {"br": "aud", "st": "aud", "pg": "aud", "dl": "opt", "at": "when"}
 # Steps answered by typing (the others by buttons).
-TYPED = ("title", "body", "dl", "at")
+TYPED = ("org", "title", "body", "br", "dl", "at")  # org, br: a part of a name narrows
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class NoticeDraft(Draft):
     org_name: str = ""
     org_level: Level | None = None
     org_offset: int = 0  # the page of the organization picker
+    org_find: str = ""  # a typed part of a name narrowing it
     category: str | None = None
     title: str | None = None
     body: str | None = None  # Telegram HTML; None: not given yet
@@ -69,6 +71,7 @@ class NoticeDraft(Draft):
     media_file_id: str | None = None
     targets: tuple[int, ...] = ()  # chosen branches; empty: everything under org_id
     br_offset: int = 0  # the page of the branch picker
+    br_find: str = ""  # a typed part of a name narrowing it
     stages: tuple[Stage, ...] = ()  # empty: every stage
     party_group_id: int | None = None
     private: bool = False  # also a private copy to every member who started the bot
@@ -118,7 +121,7 @@ def is_branch(draft: NoticeDraft) -> bool:
 def choose_org(draft: NoticeDraft, org_id: int, name: str, level: Level) -> NoticeDraft:
     """Send for this organization; branches chosen under another one no longer apply."""
     if draft.org_id != org_id:
-        draft = replace(draft, targets=(), party_group_id=None, br_offset=0)
+        draft = replace(draft, targets=(), party_group_id=None, br_offset=0, br_find="")
     return replace(draft, org_id=org_id, org_name=name, org_level=level, step="cat")
 
 
@@ -170,10 +173,6 @@ def _back(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraft | Refu
     return STALE if step is None else replace(draft, step=step)
 
 
-def _org_page(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraft | Refusal:
-    return replace(draft, org_offset=max(0, event.value))
-
-
 def _category(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraft | Refusal:
     if not 0 <= event.value < len(CATEGORIES):
         return STALE
@@ -208,10 +207,6 @@ def _all_branches(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraf
 
 def _private(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraft | Refusal:
     return replace(draft, private=not draft.private)
-
-
-def _branch_page(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraft | Refusal:
-    return replace(draft, br_offset=max(0, event.value))
 
 
 def _toggle_branch(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraft | Refusal:
@@ -297,7 +292,7 @@ def _redo(draft: NoticeDraft, event: Event, now: datetime) -> NoticeDraft | Refu
 
 _STEPS: dict[str, dict[str, Transition[NoticeDraft]]] = {
     # "pick" on the org step is choose_org: it needs the organization's name and level.
-    "org": {"page": _org_page},
+    "org": paging("org_offset", "org_find"),
     "cat": {"pick": _category},
     "title": {"text": _title, "keep": _keep_title},
     # The body is with_body: a photo or a file carries more than an event does.
@@ -310,7 +305,12 @@ _STEPS: dict[str, dict[str, Transition[NoticeDraft]]] = {
         "prv": _private,
         "next": _to("opt"),
     },
-    "br": {"page": _branch_page, "tb": _toggle_branch, "clear": _all_branches, "done": _to("aud")},
+    "br": {
+        **paging("br_offset", "br_find"),
+        "tb": _toggle_branch,
+        "clear": _all_branches,
+        "done": _to("aud"),
+    },
     "st": {"ts": _toggle_stage, "done": _to("aud")},
     "pg": {"pick": _party_group},
     "opt": {

@@ -11,7 +11,8 @@ import dataclasses
 from typing import ClassVar
 
 from domain.orgs import KINDS_BY_LEVEL, Kind, Level, Role
-from domain.wizard import Draft
+from domain.pickers import paging
+from domain.wizard import Draft, Steps
 
 ORDER = ("level", "kind", "name", "confirm")
 
@@ -101,3 +102,19 @@ class HolderDraft(Draft):
 def ask_holder(org_id: int, org_name: str, role: Role) -> HolderDraft:
     """Waiting for who gets this office in this organization."""
     return HolderDraft(step="handle", org_id=org_id, org_name=org_name, role=role)
+
+
+@dataclasses.dataclass(frozen=True)
+class OrgFindDraft(Draft):
+    """按名称查找 pressed on a long list of /org: the typed part of a name narrows the
+    children of `org_id` (0: one's top organizations)."""
+
+    FLOW: ClassVar[str] = "org_find"
+    VERSION: ClassVar[int] = 1
+
+    org_id: int = 0
+    offset: int = 0
+    find: str = ""
+
+
+FIND_STEPS: Steps[OrgFindDraft] = {"find": paging("offset", "find")}

@@ -8,18 +8,19 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import ClassVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.ext import Application, CommandHandler
 
 from domain.ledger_wizard import STEPS, LedgerDraft, at_branches, back_to_branches, for_branch
 from domain.ledger_wizard import pick_branch as to_period
 from domain.meetings_attendance import NamedPeriod, named_period
+from domain.pickers import narrow
 from domain.wizard import Event, Refusal, apply
 from handlers.common import actor_of, is_private, today
 from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter, typed_draft
 from services.authz import Actor
-from services.drafts import DraftView, clear_draft, keep_draft
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft
 from services.errors import ServiceError
 from services.ledger import (
     AbsenceFlag,
@@ -34,10 +35,10 @@ from ui.deps import BotContext
 from ui.errors import error_key
 from ui.i18n import Html
 from ui.ledger import day_text, ledger_xlsx, period_text, safe_name
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import split_message
 
 FLOW = LedgerDraft.FLOW
-PAGE = 8
 
 presses = Presses("ledger")
 
@@ -57,6 +58,13 @@ class LedgerPage(CallbackData):
 
     prefix: ClassVar[str] = "lgp"
     offset: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LedgerAll(CallbackData):
+    """显示全部: the branch list no longer narrowed by a typed part of a name."""
+
+    prefix: ClassVar[str] = "lga"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,20 +123,15 @@ async def ledger_command(update: Update, context: BotContext) -> None:
 
 
 def _branch_page(
-    context: BotContext, branches: Sequence[OrgView], offset: int
+    context: BotContext, branches: Sequence[OrgView], offset: int, find: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
-    keyboard = [
-        [_button(o.name[:60], LedgerBranch(o.id))] for o in branches[offset : offset + PAGE]
-    ]
-    pager = []
-    if offset > 0:
-        pager.append(_button(context.plain("common.prev"), LedgerPage(max(0, offset - PAGE))))
-    if offset + PAGE < len(branches):
-        pager.append(_button(context.plain("common.next"), LedgerPage(offset + PAGE)))
-    if pager:
-        keyboard.append(pager)
+    page = narrow(branches, lambda o: o.name, offset, find)
+    keyboard = picker_rows(
+        context, page, label=lambda o: o.name, pick=lambda o: LedgerBranch(o.id),
+        turn=LedgerPage, everything=LedgerAll(),
+    )  # fmt: skip
     keyboard.append([_button(context.plain("wizard.cancel"), LedgerCancel())])
-    text = context.t("ledger.pick_branch", count=len(branches))
+    text = with_picker_text(context, context.t("ledger.pick_branch", count=len(branches)), page)
     return text, InlineKeyboardMarkup(keyboard)
 
 
@@ -149,19 +152,35 @@ def _period_question(
 
 @presses.on(LedgerPage)
 async def branch_page(press: Press[LedgerPage], context: BotContext) -> None:
-    """Another page of branches (or back from the period question)."""
+    """Another page of branches (or back from the period question), still narrowed."""
+    await _show_branches(press, context, press.data.offset, keep_find=True)
+
+
+@presses.on(LedgerAll)
+async def all_branches(press: Press[LedgerAll], context: BotContext) -> None:
+    """显示全部: every branch again, from the first page."""
+    await _show_branches(press, context, 0, keep_find=False)
+
+
+async def _show_branches(
+    press: Press[LedgerPage] | Press[LedgerAll], context: BotContext, offset: int, keep_find: bool
+) -> None:
     branches = await ledger_branches(context.deps.db, press.actor, today(context))
     if not branches:
         await press.refuse("auth.ledger")
         return
-    if not 0 <= press.data.offset < len(branches):
+    if not 0 <= offset < len(branches):
         await press.refuse("stale")
         return
+    find = ""
+    if keep_find:
+        found = await open_draft(context.deps.db, press.user_id, LedgerDraft)
+        find = found.find if isinstance(found, LedgerDraft) else ""
     # The list's buttons work whatever step the wizard was left at (an older message's 返回).
-    draft = back_to_branches(at_branches(), Event("page", press.data.offset), _local_now(context))
+    draft = back_to_branches(at_branches(find), Event("page", offset), _local_now(context))
     await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
     await press.answer()
-    text, markup = _branch_page(context, branches, press.data.offset)
+    text, markup = _branch_page(context, branches, offset, find)
     await press.edit(text, markup)
 
 
@@ -203,6 +222,9 @@ async def typed_range(update: Update, context: BotContext, _view: DraftView) -> 
     draft = await typed_draft(update, context, LedgerDraft)
     if draft is None:
         return
+    if draft.step == "branch":
+        await _typed_find(message, context, draft)
+        return
     if draft.step != "period":
         await message.reply_text(context.t("ledger.use_buttons"))
         return
@@ -228,6 +250,24 @@ async def typed_range(update: Update, context: BotContext, _view: DraftView) -> 
         await message.reply_text(context.t(error_key(exc.code)))
         return
     await _deliver(context, user.id, result)
+
+
+async def _typed_find(message: Message, context: BotContext, draft: LedgerDraft) -> None:
+    """A typed part of a branch's name: the list narrowed to the names containing it."""
+    user = message.from_user
+    assert user is not None
+    branches = await ledger_branches(context.deps.db, actor_of(context, user), today(context))
+    if not branches:
+        await clear_draft(context.deps.db, user.id, FLOW)
+        await message.reply_text(context.t("ledger.denied"))
+        return
+    found = apply(STEPS, draft, Event("text", text=message.text or ""), _local_now(context))
+    if isinstance(found, Refusal):
+        await message.reply_text(context.t(error_key(found.code)))
+        return
+    await keep_draft(context.deps.db, user.id, found, context.deps.clock.now())
+    text, markup = _branch_page(context, branches, 0, found.find)
+    await message.reply_text(text, reply_markup=markup)
 
 
 def _local_now(context: BotContext) -> datetime:

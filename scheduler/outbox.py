@@ -37,7 +37,7 @@ from services.notices import (
 from services.users import locale_of
 from ui.deps import Deps
 from ui.i18n import Html
-from ui.notices import ack_markup, render_notice
+from ui.notices import Receipt, ack_markup, render_notice
 from ui.render import datetime_text
 
 log = logging.getLogger(__name__)
@@ -412,7 +412,14 @@ class OutboxWorker:
             label = state.labels.get(chat, str(chat))
             lines.append(catalog.t(locale, "notice.report_problem", chat=label, reason=reason))
         try:
-            await self.bot.edit_message_text("\n".join(lines), chat_id, message_id)
+            # The same screen as /receipts: who has not acknowledged, one tap from the report.
+            see = catalog.plain(locale, "notice.report_receipts")
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(see, callback_data=Receipt("open", notice_id).pack())]]
+            )
+            await self.bot.edit_message_text(
+                "\n".join(lines), chat_id, message_id, reply_markup=markup
+            )
         except BadRequest as exc:
             # Unchanged, or the sender deleted it: either way there is nothing more to show.
             if "not modified" not in exc.message.lower():

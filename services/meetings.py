@@ -174,6 +174,7 @@ class Change:
     locale: str | None = None  # a private note: the reader's chosen language, if any
     language_code: str | None = None  # … else their Telegram language
     mentions: tuple[Mention, ...] = ()  # a group note: who is named
+    on_leave: bool = False  # a private note to someone on leave: no "点请假" hint
 
 
 def change_of(payload: Mapping[str, Any]) -> Change:
@@ -445,7 +446,13 @@ async def organizer_branches(db: Database, actor: Actor, today: date) -> list[Or
     """Branches the actor may schedule meetings for, by name."""
     async with db.read() as session:
         ids = await orgs_with(session, actor, Permission.MANAGE_MEETINGS, today)
-        return [org_view(await load_org(session, i)) for i in ids]
+        # One query, however many branches (a committee may have hundreds).
+        rows = await session.scalars(
+            select(Organization)
+            .where(Organization.id.in_(ids), Organization.archived_at.is_(None))
+            .order_by(Organization.name, Organization.id)
+        )
+        return [org_view(r) for r in rows]
 
 
 async def planning(db: Database, actor: Actor, org_id: int, today: date) -> Planning:
@@ -1188,6 +1195,7 @@ async def _tell_answerers(
                 User.blocked_at,
                 User.locale,
                 User.language_code,
+                MeetingRsvp.answer,
             )
             .join(MeetingRsvp, MeetingRsvp.member_id == Member.id)
             .outerjoin(User, User.id == Member.user_id)
@@ -1197,11 +1205,14 @@ async def _tell_answerers(
     ).all()
     private = 0
     mentions: list[Mention] = []
-    for user_id, name, started, blocked, locale, language in people:
+    for user_id, name, started, blocked, locale, language, answered in people:
         if user_id is not None and user_id == actor.user_id:
             continue  # the organizer knows what they changed
         if user_id is not None and started and blocked is None:
-            change = Change(before, after, locale=locale, language_code=language)
+            change = Change(
+                before, after, locale=locale, language_code=language,
+                on_leave=answered == Answer.LEAVE,
+            )  # fmt: skip
             session.add(
                 new_item(
                     purpose=NOTE, chat_id=user_id, now=now,

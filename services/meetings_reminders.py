@@ -207,7 +207,10 @@ async def reminder_plan(
             locale=locale or negotiate_locale(language_code, default_locale),
             private=bool(user_id is not None and started and blocked_at is None),
         )
-        (attending if answer == Answer.ATTEND else unanswered).append(person)
+        # The organizer is not asked to answer his own meeting: he is reminded as one who
+        # attends (he called it), without 参加 / 请假.
+        organizer = user_id is not None and user_id == row.created_by
+        (attending if answer == Answer.ATTEND or organizer else unanswered).append(person)
     return ReminderPlan(
         meeting_id=row.id,
         org_id=row.org_id,

@@ -973,14 +973,17 @@ async def receipts(db: Database, actor: Actor, notice_id: int, today: date) -> R
     )
 
 
-async def sent_notices(db: Database, actor: Actor, *, limit: int = 10) -> list[NoticeView]:
-    """The actor's most recent notices, newest first (for /receipts)."""
+async def sent_notices(
+    db: Database, actor: Actor, *, limit: int = 10, offset: int = 0
+) -> list[NoticeView]:
+    """The actor's notices, newest first, `limit` from `offset` (for /receipts)."""
     async with db.read() as session:
         rows = (
             await session.scalars(
                 select(Notice)
                 .where(Notice.sender_id == actor.user_id)
                 .order_by(Notice.id.desc())
+                .offset(max(0, offset))
                 .limit(limit)
             )
         ).all()

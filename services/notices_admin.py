@@ -105,14 +105,24 @@ def _branch_like(ids: set[int]) -> list[ColumnElement[bool]]:
 
 
 async def branch_page(
-    db: Database, actor: Actor, root_id: int, today: date, *, offset: int, limit: int
+    db: Database,
+    actor: Actor,
+    root_id: int,
+    today: date,
+    *,
+    offset: int,
+    limit: int,
+    name_part: str = "",
 ) -> BranchPage:
-    """Branches under an organization the actor may notify, by name, one page at a time."""
+    """Branches under an organization the actor may notify, by name, one page at a time;
+    narrowed to those whose name contains `name_part` when one is typed."""
     async with db.read() as session:
         await load_org(session, root_id)
         await require(session, actor, root_id, Permission.SEND_NOTICE, today)
         ids = await descendants(session, {root_id})
         where = _branch_like(ids)
+        if name_part:
+            where.append(Organization.name.icontains(name_part, autoescape=True))
         total = int(
             await session.scalar(select(func.count()).select_from(Organization).where(*where)) or 0
         )

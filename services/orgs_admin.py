@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from domain.orgs import ALLOWED_PARENTS, Level, Permission, Role, Status
 from domain.orgs_wizard import NewOrgDraft
@@ -47,6 +48,8 @@ class OrgCard:
     child_count: int
     offset: int
     members: int  # active roster entries of the organization itself
+    find: str = ""  # the children are narrowed to names containing this
+    found: int = 0  # how many children match it (all of them when nothing was typed)
 
 
 @dataclass(frozen=True)
@@ -149,14 +152,32 @@ async def top_orgs(db: Database, actor: Actor, today: date) -> TopList:
 
 
 async def _card(
-    session: AsyncSession, actor: Actor, row: Organization, today: date, offset: int, limit: int
+    session: AsyncSession,
+    actor: Actor,
+    row: Organization,
+    today: date,
+    offset: int,
+    limit: int,
+    find: str = "",
 ) -> OrgCard:
-    live_children = (Organization.parent_id == row.id, Organization.archived_at.is_(None))
+    live_children: tuple[ColumnElement[bool], ...] = (
+        Organization.parent_id == row.id,
+        Organization.archived_at.is_(None),
+    )
     count = int(
         await session.scalar(select(func.count()).select_from(Organization).where(*live_children))
         or 0
     )
-    offset = max(0, min(offset, max(count - 1, 0) // limit * limit))
+    found = count
+    if find:
+        live_children = (*live_children, Organization.name.icontains(find, autoescape=True))
+        found = int(
+            await session.scalar(
+                select(func.count()).select_from(Organization).where(*live_children)
+            )
+            or 0
+        )
+    offset = max(0, min(offset, max(found - 1, 0) // limit * limit))
     children = (
         await session.scalars(
             select(Organization)
@@ -190,17 +211,27 @@ async def _card(
         child_count=count,
         offset=offset,
         members=members,
+        find=find,
+        found=found,
     )
 
 
 async def org_card(
-    db: Database, actor: Actor, org_id: int, today: date, *, offset: int = 0, limit: int = 8
+    db: Database,
+    actor: Actor,
+    org_id: int,
+    today: date,
+    *,
+    offset: int = 0,
+    limit: int = 8,
+    find: str = "",
 ) -> OrgCard:
-    """An organization the actor manages, with a page of its children."""
+    """An organization the actor manages, with a page of its children (those whose name
+    contains `find` when something was typed)."""
     async with db.read() as session:
         row = await load_org(session, org_id)
         await require(session, actor, org_id, Permission.MANAGE_ORGS, today)
-        return await _card(session, actor, row, today, offset, limit)
+        return await _card(session, actor, row, today, offset, limit, find)
 
 
 async def creation_target(

@@ -419,3 +419,11 @@ ERRORS.update(
         "dues.board.query_long": "dues.board.query_long",
     }
 )
+
+
+# Pickers that reach everything (issue 14, items 5, 6, 8).
+ERRORS.update(
+    {
+        "picker.find_empty": "picker.error.find_empty",
+    }
+)

@@ -269,7 +269,8 @@ def _note_body(
 def private_note(catalog: Catalog, locale: str, tz: ZoneInfo, now: datetime, change: Change) -> str:
     """To someone who answered, in their language: what changed (or that it is called off)."""
     lines = _note_body(catalog, locale, change.before, change.after, tz, now)
-    if change.after.status is not Status.CANCELLED:
+    if change.after.status is not Status.CANCELLED and not change.on_leave:
+        # Someone already on leave is not told to ask for leave again.
         lines.append(catalog.t(locale, "meeting.note.private_tail"))
     return "\n".join(lines)
 

@@ -9,10 +9,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from domain.compliance import MeetingType
 from domain.meetings import GROUP_ONLY_TYPES, Status
 from domain.meetings_wizard import MEETING_STEPS, PERSON_STEPS, MeetingDraft, start_meeting
+from domain.pickers import narrow
 from domain.wizard import Event, Refusal, accepts, apply
 from handlers.common import actor_of, is_private, today
 from handlers.meetings.manage import screen_keyboard
-from handlers.meetings.shared import PAGE, actor_for, local_now, presses, send_parts, typed_draft
+from handlers.meetings.shared import actor_for, local_now, presses, send_parts, typed_draft
 from handlers.press import Press
 from services.authz import Actor
 from services.drafts import DraftView, Outdated, clear_draft, keep_draft, open_draft
@@ -34,6 +35,7 @@ from ui.meetings import (
     MeetingStep,
     details_lines,
 )
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import format_datetime
 
 Question = Callable[[BotContext, Actor, MeetingDraft], Awaitable[tuple[str, Keyboard]]]
@@ -45,8 +47,13 @@ def _mark(context: BotContext, label: str, on: bool) -> str:
 
 async def _org(context: BotContext, actor: Actor, draft: MeetingDraft) -> tuple[str, Keyboard]:
     branches = await organizer_branches(context.deps.db, actor, today(context))
-    keyboard = [[button(b.name, MeetingStep("org", "pick", b.id))] for b in branches[: PAGE * 3]]
-    return context.t("meeting.ask_org"), keyboard
+    page = narrow(branches, lambda b: b.name, draft.offset, draft.find)
+    keyboard = picker_rows(
+        context, page, label=lambda b: b.name, pick=lambda b: MeetingStep("org", "pick", b.id),
+        turn=lambda offset: MeetingStep("org", "page", offset),
+        everything=MeetingStep("org", "nof"),
+    )  # fmt: skip
+    return with_picker_text(context, context.t("meeting.ask_org"), page), keyboard
 
 
 async def _types(context: BotContext, actor: Actor, draft: MeetingDraft) -> tuple[str, Keyboard]:
@@ -84,35 +91,20 @@ def _typed(key: str, skip: bool = False) -> Question:
     return ask
 
 
-def _roster_keyboard(
-    context: BotContext, step: str, people: Sequence[PersonRef], offset: int, current: int | None
-) -> Keyboard:
-    keyboard = [
-        [
-            button(
-                _mark(context, p.name, True) if p.id == current else p.name,
-                MeetingStep(step, "pick", p.id),
-            )
-        ]
-        for p in people[offset : offset + PAGE]
-    ]
-    pager = []
-    if offset > 0:
-        previous = MeetingStep(step, "page", max(0, offset - PAGE))
-        pager.append(button(context.plain("common.prev"), previous))
-    if offset + PAGE < len(people):
-        pager.append(button(context.plain("common.next"), MeetingStep(step, "page", offset + PAGE)))
-    if pager:
-        keyboard.append(pager)
-    keyboard.append([button(context.plain("wizard.skip"), MeetingStep(step, "pick", 0))])
-    return keyboard
-
-
 async def _person(context: BotContext, actor: Actor, draft: MeetingDraft) -> tuple[str, Keyboard]:
     plan = await planning(context.deps.db, actor, draft.org_id, today(context))
     current: int | None = getattr(draft, PERSON_STEPS[draft.step])
-    keyboard = _roster_keyboard(context, draft.step, plan.roster, draft.offset, current)
-    return context.t(ASK_PERSON_KEYS[draft.step]), keyboard
+    step = draft.step
+    page = narrow(plan.roster, lambda p: p.name, draft.offset, draft.find)
+    keyboard = picker_rows(
+        context, page,
+        label=lambda p: _mark(context, p.name, True) if p.id == current else p.name,
+        pick=lambda p: MeetingStep(step, "pick", p.id),
+        turn=lambda offset: MeetingStep(step, "page", offset),
+        everything=MeetingStep(step, "nof"),
+    )  # fmt: skip
+    keyboard.append([button(context.plain("wizard.skip"), MeetingStep(step, "pick", 0))])
+    return with_picker_text(context, context.t(ASK_PERSON_KEYS[step]), page), keyboard
 
 
 async def _audience(context: BotContext, actor: Actor, draft: MeetingDraft) -> tuple[str, Keyboard]:

@@ -36,6 +36,7 @@ BRANCH_LINES = 10  # branch lines per page on the receipts screen
 RECENT = 10  # notices listed by /receipts
 PROBLEMS_SHOWN = 10
 LONG_LIST = 50  # more lines than this: point to the spreadsheet as well
+MISSING_SHOWN = 60  # names of those who have not acknowledged on the screen itself
 
 STATUS_KEYS: dict[str, str] = {
     "scheduled": "notice.status.scheduled",
@@ -46,20 +47,37 @@ STATUS_KEYS: dict[str, str] = {
 
 
 async def receipts_command(update: Update, context: BotContext) -> None:
-    """/receipts: the sender's recent notices, each opening its receipts."""
+    """/receipts: the latest notice's receipts with who has not acknowledged, the others one
+    tap away."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
     if not is_private(update):
         await message.reply_text(context.t("notice.use_private"))
         return
-    text, markup = await _recent(context, actor_of(context, user))
-    await message.reply_text(text, reply_markup=markup)
+    actor = actor_of(context, user)
+    latest = await sent_notices(context.deps.db, actor, limit=1)
+    if not latest:
+        await message.reply_text(context.t("notice.receipts.none"))
+        return
+    summary = await receipt_summary(context.deps.db, actor, latest[0].id, today(context))
+    text, markup = await render_receipts(context, summary, 0, actor)
+    for part, last in _parts(text):
+        await message.reply_text(part, reply_markup=markup if last else None)
 
 
-async def _recent(context: BotContext, actor: Actor) -> tuple[str, InlineKeyboardMarkup | None]:
-    notices = await sent_notices(context.deps.db, actor, limit=RECENT)
-    if not notices:
+def _parts(text: str) -> list[tuple[str, bool]]:
+    parts = split_message(text.split("\n"))
+    return [(p, i == len(parts) - 1) for i, p in enumerate(parts)]
+
+
+async def _recent(
+    context: BotContext, actor: Actor, offset: int = 0
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The sender's notices, newest first, a page at a time (every one reachable)."""
+    offset = max(0, offset)
+    notices = await sent_notices(context.deps.db, actor, limit=RECENT + 1, offset=offset)
+    if not notices and offset == 0:
         return context.t("notice.receipts.none"), None
     tz = context.deps.settings.timezone
     keyboard = [
@@ -73,9 +91,44 @@ async def _recent(context: BotContext, actor: Actor) -> tuple[str, InlineKeyboar
                 Receipt("open", n.id),
             )
         ]
-        for n in notices
+        for n in notices[:RECENT]
     ]
+    pager = []
+    if offset > 0:
+        pager.append(button(context.plain("common.prev"), Receipt("list", 0, offset - RECENT)))
+    if len(notices) > RECENT:
+        pager.append(button(context.plain("common.next"), Receipt("list", 0, offset + RECENT)))
+    if pager:
+        keyboard.append(pager)
     return context.t("notice.receipts.pick"), InlineKeyboardMarkup(keyboard)
+
+
+async def _missing_lines(context: BotContext, actor: Actor, summary: ReceiptSummary) -> list[str]:
+    """Who has not acknowledged, branch by branch for a notice to several; a long list is cut
+    with the count of the rest (导出 has everyone)."""
+    notice = summary.notice
+    if notice.ack_label is None or notice.status == "recalled":
+        return []
+    result = await receipts(context.deps.db, actor, notice.id, today(context))
+    missing = sum(len(b.missing) for b in result.branches)
+    if not missing:
+        return ["", context.t("notice.receipts.all_acked")]
+    lines = ["", context.t("notice.receipts.missing_title", count=missing)]
+    shown = 0
+    several = len(result.branches) > 1
+    for b in result.branches:
+        if not b.missing or shown >= MISSING_SHOWN:
+            continue
+        names = [p.name for p in b.missing[: MISSING_SHOWN - shown]]
+        shown += len(names)
+        joined = "、".join(names)
+        if several:
+            lines.append(context.t("notice.receipts.missing_branch", name=b.org.name, names=joined))
+        else:
+            lines.append(context.t("notice.receipts.missing_names", names=joined))
+    if missing > shown:
+        lines.append(context.t("notice.receipts.missing_more", count=missing - shown))
+    return lines
 
 
 def _reason(context: BotContext, error: str) -> str:
@@ -181,11 +234,13 @@ def _branch_page(
 
 
 async def render_receipts(
-    context: BotContext, summary: ReceiptSummary, offset: int
+    context: BotContext, summary: ReceiptSummary, offset: int, actor: Actor
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The receipts screen: totals, delivery, a page of branches, and the actions."""
+    """The receipts screen: totals, delivery, who has not acknowledged, a page of branches,
+    and the actions."""
     notice = summary.notice
     lines = await _head_lines(context, summary)
+    lines += await _missing_lines(context, actor, summary)
     offset = max(0, min(offset, max(len(summary.branches) - 1, 0)))
     offset -= offset % BRANCH_LINES
     keyboard: Keyboard = []
@@ -202,7 +257,7 @@ async def render_receipts(
     keyboard.append(
         [
             button(context.plain("notice.receipts.refresh"), Receipt("open", notice.id, offset)),
-            button(context.plain("notice.receipts.back"), Receipt("list", 0)),
+            button(context.plain("notice.receipts.others"), Receipt("list", 0)),
         ]
     )
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
@@ -211,7 +266,7 @@ async def render_receipts(
 @presses.on(Receipt, action="list")
 async def recent(press: Press[Receipt], context: BotContext) -> None:
     """返回: the list of recent notices again."""
-    text, markup = await _recent(context, press.actor)
+    text, markup = await _recent(context, press.actor, press.data.value)
     await press.answer()
     await press.edit(text, markup)
 
@@ -222,7 +277,7 @@ async def open_receipts(press: Press[Receipt], context: BotContext) -> None:
     summary = await receipt_summary(
         context.deps.db, press.actor, press.data.notice_id, today(context)
     )
-    text, markup = await render_receipts(context, summary, press.data.value)
+    text, markup = await render_receipts(context, summary, press.data.value, press.actor)
     await press.answer()
     await press.edit(text, markup)
 

@@ -21,6 +21,7 @@ from domain.notices import (
     previous,
 )
 from domain.orgs import STAGE_CHOICES
+from domain.pickers import PAGE, Slice, narrow
 from handlers.common import today
 from handlers.notices.common import (
     Keyboard,
@@ -38,9 +39,9 @@ from services.notices_admin import audience_preview, branch_page, branches_under
 from services.orgs import OrgView
 from ui.deps import BotContext
 from ui.notices import ACK_KEYS, NoticeStep
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import stage_label
 
-PAGE = 8  # buttons per page in pickers
 BODY_KEYS: dict[str | None, str] = {
     "photo": "notice.current_body.photo",
     "document": "notice.current_body.document",
@@ -83,33 +84,17 @@ def _nav(context: BotContext, draft: NoticeDraft) -> list[InlineKeyboardButton]:
     return row
 
 
-def _pager(context: BotContext, step: str, offset: int, total: int) -> list[InlineKeyboardButton]:
-    """上一页 / 下一页 for a list shown PAGE items at a time."""
-    row = []
-    if offset > 0:
-        back = NoticeStep(step, "page", max(0, offset - PAGE))
-        row.append(button(context.plain("common.prev"), back))
-    if offset + PAGE < total:
-        row.append(button(context.plain("common.next"), NoticeStep(step, "page", offset + PAGE)))
-    return row
-
-
 async def _org(context: BotContext, actor: Actor, draft: NoticeDraft) -> Screen:
     orgs = await roots(context, actor)
-    offset = max(0, min(draft.org_offset, max(len(orgs) - 1, 0)))
-    offset -= offset % PAGE
-    keyboard: Keyboard = [
-        [
-            button(
-                current(context, short(o.name), o.id == draft.org_id),
-                NoticeStep("org", "pick", o.id),
-            )
-        ]
-        for o in orgs[offset : offset + PAGE]
-    ]
-    if pager := _pager(context, "org", offset, len(orgs)):
-        keyboard.append(pager)
-    return context.t("notice.ask_org"), keyboard, draft
+    page = narrow(orgs, lambda o: o.name, draft.org_offset, draft.org_find)
+    keyboard = picker_rows(
+        context, page,
+        label=lambda o: current(context, short(o.name), o.id == draft.org_id),
+        pick=lambda o: NoticeStep("org", "pick", o.id),
+        turn=lambda offset: NoticeStep("org", "page", offset),
+        everything=NoticeStep("org", "nof"),
+    )  # fmt: skip
+    return with_picker_text(context, context.t("notice.ask_org"), page), keyboard, draft
 
 
 async def _category(context: BotContext, actor: Actor, draft: NoticeDraft) -> Screen:
@@ -209,28 +194,26 @@ async def _audience(context: BotContext, actor: Actor, draft: NoticeDraft) -> Sc
 
 async def _branches(context: BotContext, actor: Actor, draft: NoticeDraft) -> Screen:
     assert draft.org_id is not None
-    page = await branch_page(
-        context.deps.db, actor, draft.org_id, today(context), offset=draft.br_offset, limit=PAGE
-    )
-    text = context.t("notice.ask_branches", count=len(draft.targets), total=page.total)
-    keyboard: Keyboard = [
-        [
-            button(
-                mark(context, short(o.name), o.id in draft.targets),
-                NoticeStep("br", "tb", o.id),
-            )
-        ]
-        for o in page.items
-    ]
-    if pager := _pager(context, "br", draft.br_offset, page.total):
-        keyboard.append(pager)
+    found = await branch_page(
+        context.deps.db, actor, draft.org_id, today(context),
+        offset=draft.br_offset, limit=PAGE, name_part=draft.br_find,
+    )  # fmt: skip
+    page = Slice(found.items, draft.br_offset, found.total, draft.br_find)
+    text = context.t("notice.ask_branches", count=len(draft.targets), total=found.total)
+    keyboard = picker_rows(
+        context, page,
+        label=lambda o: mark(context, short(o.name), o.id in draft.targets),
+        pick=lambda o: NoticeStep("br", "tb", o.id),
+        turn=lambda offset: NoticeStep("br", "page", offset),
+        everything=NoticeStep("br", "nof"),
+    )  # fmt: skip
     keyboard.append(
         [
             button(context.plain("notice.aud.clear"), NoticeStep("br", "clear")),
             button(context.plain("notice.done"), NoticeStep("br", "done")),
         ]
     )
-    return text, keyboard, draft
+    return with_picker_text(context, text, page), keyboard, draft
 
 
 async def _stages(context: BotContext, actor: Actor, draft: NoticeDraft) -> Screen:

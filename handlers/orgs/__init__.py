@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler
 
-from domain.orgs_wizard import NewOrgDraft
+from domain.orgs_wizard import NewOrgDraft, OrgFindDraft
 from handlers.orgs import create, offices
 from handlers.orgs.buttons import (
     AskHolder,
@@ -25,7 +25,7 @@ from handlers.orgs.buttons import (
     ToggleGate,
     presses,
 )
-from handlers.orgs.card import org_command, render_card, render_top
+from handlers.orgs.card import org_command, render_card, render_top, typed_find
 from handlers.wizard import WizardRouter
 
 __all__ = [
@@ -51,3 +51,4 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     presses.register(app)
     router.on_text(NewOrgDraft.FLOW, create.typed_name)
     router.on_text(offices.HOLDER_FLOW, offices.typed_holder)
+    router.on_text(OrgFindDraft.FLOW, typed_find)

@@ -113,6 +113,23 @@ class ShowLink(CallbackData):
     org_id: int
 
 
+@dataclasses.dataclass(frozen=True)
+class FindOrg(CallbackData):
+    """按名称查找 on a long list: ask for part of a name (org 0: one's top organizations)."""
+
+    prefix: ClassVar[str] = "of"
+    org_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FoundPage(CallbackData):
+    """A page of a list narrowed by a typed part of a name (kept in the person's draft)."""
+
+    prefix: ClassVar[str] = "ofp"
+    org_id: int
+    offset: int
+
+
 def short_name(name: str) -> str:
     """A name short enough for a button."""
     return name if len(name) <= BUTTON_NAME_MAX else name[: BUTTON_NAME_MAX - 1] + "…"

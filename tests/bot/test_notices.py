@@ -569,10 +569,11 @@ async def test_an_unfinished_notice_can_be_resumed_or_cancelled(
 
 async def _publish(world: World, bot: BotUnderTest, **kw: object) -> int:
     clock = bot.deps.clock
+    fields: dict[str, object] = {"title": "关于召开党员大会的通知", **kw}
     spec = NoticeSpec(
-        org_id=world.committee, category="meeting", title="关于召开党员大会的通知",
+        org_id=world.committee, category="meeting",
         body_html="请准时参加。", audience=Audience(org_ids=(world.committee,)),
-        ack_label="received", **kw,  # type: ignore[arg-type]
+        ack_label="received", **fields,  # type: ignore[arg-type]
     )  # fmt: skip
     published = await publish_notice(
         bot.deps.db, Actor(world.sender.id), spec, now=clock.now(), today=clock.now().date()
@@ -639,9 +640,10 @@ async def test_a_recalled_notice_answers_that_it_is_withdrawn(
 
 
 async def open_receipts(bot: BotUnderTest, sender: EmuUser) -> EmuMessage:
-    listing = await say(bot, sender, "/receipts")
-    assert "您最近发布的通知" in listing.content
-    return await tap(bot, sender, listing, listing.button_texts()[0])
+    """/receipts opens on the latest notice's receipts."""
+    screen = await say(bot, sender, "/receipts")
+    assert "其他通知" in screen.button_texts()
+    return screen
 
 
 async def test_receipts_show_counts_names_and_a_spreadsheet(
@@ -789,8 +791,7 @@ async def test_recall_asks_twice_cancels_pending_and_deletes_sent(
 
     # A scheduled notice's copies were never sent: recalling cancels them.
     later = await _publish(world, bot, send_at=clock.now() + timedelta(days=1))
-    listing = await say(bot, sender, "/receipts")
-    screen = await tap(bot, sender, listing, listing.button_texts()[0])
+    screen = await say(bot, sender, "/receipts")  # the latest notice: the scheduled one
     assert "已安排" in screen.content
     first = await tap(bot, sender, screen, "↩️ 撤回")
     second = await tap(bot, sender, first, "确定撤回")
@@ -1001,3 +1002,68 @@ async def test_the_automatic_nudge_runs_once_six_hours_before_the_deadline(
     assert await runner.run_at(NUDGE_JOB, due + timedelta(minutes=30)) == 0
     assert await JobRunner(bot.deps).run_at(NUDGE_JOB, due + timedelta(hours=1)) == 0
     assert len(await rows(db, notice_id, "nudge")) == 4
+
+
+async def test_receipts_open_on_the_latest_notice_with_who_has_not_acknowledged(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    """One command: the latest notice, its non-responders per branch, the others a tap away."""
+    world = await make_world(emu, bot, clock)
+    db, sender = bot.deps.db, world.sender
+    older = await _publish(world, bot, title="旧的通知")
+    await all_sent(bot, older)
+    clock.advance(minutes=5)
+    latest = await _publish(world, bot)
+    await all_sent(bot, latest)
+    async with db.transaction() as s:
+        s.add(Acknowledgement(notice_id=latest, user_id=world.people["wang"].id,
+                              member_id=None, org_id=world.branches["第一支部"],
+                              acked_at=clock.now()))  # fmt: skip
+    screen = await say(bot, sender, "/receipts")
+    assert "关于召开党员大会的通知" in screen.content
+    assert "还有 3 人未确认" in screen.content
+    assert "第一支部：张伟" in screen.content
+    assert "第二支部：李娜" in screen.content
+    assert "第三支部：赵敏" in screen.content
+    assert "王芳" not in screen.content.split("未确认")[-1]
+    listing = await tap(bot, sender, screen, "其他通知")
+    assert "您最近发布的通知" in listing.content
+    old = next(t for t in listing.button_texts() if "旧的通知" in t)
+    other = await tap(bot, sender, listing, old)
+    assert "旧的通知" in other.content
+    assert "还有 4 人未确认" in other.content
+    # Someone else pressing the same buttons is refused, re-checked against the database.
+    li = world.people["li"]
+    await li.press_raw(emu.last_sent(li), f"rcp:open:{latest}:0")
+    await bot.settle()
+    assert "没有为这个组织发布或管理通知的权限" in alert_text(li)
+
+
+async def test_a_long_list_of_non_responders_is_cut_with_a_count(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    for i in range(70):
+        await _member(bot.deps.db, clock, world.branches["第三支部"], f"党员{i:02d}", None)
+    notice_id = await _publish(world, bot)
+    await all_sent(bot, notice_id)
+    screen = await say(bot, world.sender, "/receipts")
+    assert "还有 74 人未确认" in screen.content
+    assert "另有 14 人未列出" in screen.content
+    assert "📊 导出表格" in screen.button_texts()
+
+
+async def test_the_delivery_report_opens_the_receipts(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    sender = world.sender
+    question = await to_audience(bot, sender, "主题党日", "请准时参加。")
+    await audience_to_preview(bot, sender, question)
+    done = await tap(bot, sender, emu.last_sent(sender), "✅ 确认发布")
+    notice = await last_notice(bot.deps.db)
+    await all_sent(bot, notice.id)
+    await emu.wait_for(lambda: "查看谁未确认" in done.button_texts() or None, timeout=10)
+    screen = await tap(bot, sender, done, "查看谁未确认")
+    assert "主题党日" in screen.content
+    assert "未确认" in screen.content

@@ -597,3 +597,40 @@ async def test_lists_show_organizers_their_meetings_and_members_their_own(
         await m.overview(db, li, ids[1], t)
     overview = await m.overview(db, wang, ids[1], t)
     assert (overview.organizer, overview.writer) == (False, True)
+
+
+async def test_a_member_on_leave_hears_of_a_new_time_without_the_leave_hint(
+    db: Database, clock: FakeClock
+) -> None:
+    """After a time change, those who answered hear of it; only those not on leave are told
+    how to ask for leave."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from ui.i18n import Catalog
+    from ui.meetings import private_note
+
+    catalog = Catalog.load(Path("bot/locales"), "zh_CN")
+    branch_id = await branch(db, clock)
+    secretary, _ = await linked_member(
+        db, clock, branch_id, BASE_UID + 30, "书记", role=Role.SECRETARY
+    )
+    wang, _ = await linked_member(db, clock, branch_id, BASE_UID + 31, "王芳")
+    li, _ = await linked_member(db, clock, branch_id, BASE_UID + 32, "李娜")
+    await started(db, wang.user_id)
+    await started(db, li.user_id)
+    t, now = today(clock), clock.now()
+    view, _ = await m.publish_meeting(db, secretary, spec(branch_id, clock), now=now, today=t)
+    await sent(db, view.id)
+    await m.answer(db, wang.user_id, view.id, Answer.ATTEND, now=now, today=t)
+    await m.answer(db, li.user_id, view.id, Answer.LEAVE, now=now, today=t)
+    later = view.starts_at + timedelta(days=1)
+    await m.edit_meeting(db, secretary, view.id, Detail.WHEN, later, now=now, today=t)
+    notes = {i.chat_id: m.change_of(i.payload) for i in await queued(db, m.NOTE)}
+    tz = ZoneInfo("Asia/Shanghai")
+    attending = private_note(catalog, "zh_CN", tz, now, notes[wang.user_id])
+    on_leave = private_note(catalog, "zh_CN", tz, now, notes[li.user_id])
+    assert "会议有变动" in attending
+    assert "会议有变动" in on_leave
+    assert "如不能参加" in attending
+    assert "如不能参加" not in on_leave

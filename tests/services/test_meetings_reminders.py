@@ -298,3 +298,28 @@ async def test_times_are_in_the_branchs_time_zone(db: Database, clock: FakeClock
     assert await runner.run_at(JOB, DAY_BEFORE) == 1
     private = {i.chat_id: i.payload["html"] for i in await reminder_items(db) if not i.is_group}
     assert "12月5日（周六）12:30" in private[w.uids["sec"]]
+
+
+async def test_the_organizer_is_not_asked_to_answer_his_own_meeting(
+    db: Database, clock: FakeClock
+) -> None:
+    """The secretary who published the meeting is reminded of it, without 参加 / 请假."""
+    w = await world(db, clock)
+    async with db.transaction() as s:
+        row = await s.get(Meeting, w.meeting)
+        assert row is not None
+        row.created_by = w.uids["sec"]
+    async with db.read() as s:
+        plan = await reminder_plan(
+            s, w.meeting, STARTS, as_of=DAY_BEFORE, default_timezone="Asia/Shanghai",
+            default_locale="zh_CN",
+        )  # fmt: skip
+    assert not isinstance(plan, str)
+    assert "陈书记" not in {p.name for p in plan.unanswered}
+    assert "陈书记" in {p.name for p in plan.attending}
+    runner = JobRunner(deps_for(db, clock), [MeetingReminders()])
+    assert await runner.run_at(JOB, DAY_BEFORE + timedelta(seconds=20)) == 1
+    private = {i.chat_id: i.payload for i in await reminder_items(db) if not i.is_group}
+    sec = private[w.uids["sec"]]
+    assert "您还没有回复" not in sec["html"]
+    assert sec["buttons"] == []

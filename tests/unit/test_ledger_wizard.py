@@ -15,10 +15,10 @@ NOW = datetime(2026, 7, 15, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 def test_a_branch_then_a_typed_range() -> None:
     listing = at_branches()
-    assert accepts(STEPS, listing.step) == {"branch", "page"}
-    assert apply(STEPS, listing, Event("text", text="2026-01-01 2026-06-30"), NOW) == Refusal(
-        "stale"
-    )  # typing while the list is shown is not a range
+    assert accepts(STEPS, listing.step) == {"branch", "page", "text", "nof"}
+    narrowed = apply(STEPS, listing, Event("text", text=" 第一 "), NOW)
+    assert narrowed == LedgerDraft(step="branch", find="第一")  # typing narrows the list
+    assert apply(STEPS, narrowed, Event("nof"), NOW) == listing
     picked = apply(STEPS, listing, Event("branch", 42), NOW)
     assert picked == LedgerDraft(step="period", org_id=42, single=False)
     ready = apply(STEPS, picked, Event("text", text="2026年1月1日至2026年6月30日"), NOW)

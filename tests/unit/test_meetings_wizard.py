@@ -47,7 +47,7 @@ def test_one_branch_skips_the_branch_question_and_has_no_way_back_to_it() -> Non
     assert refusal(single, "back") == "stale"
     several = start_meeting([(7, "甲支部"), (8, "乙支部")])
     assert several.step == "org"
-    assert accepts(MEETING_STEPS, "org") == {"pick"}
+    assert accepts(MEETING_STEPS, "org") == {"pick", "page", "text", "nof"}
     picked = step(several, "pick", 8, "乙支部")
     assert (picked.step, picked.org_id, picked.org_name) == ("type", 8, "乙支部")
     assert step(picked, "back").step == "org"
