@@ -467,7 +467,9 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
             except BadRequest:
                 raise  # the request itself is wrong: the same again would fail the same way
             except NetworkError as exc:  # a 5xx, a timeout, a dropped connection
-                if bulk or attempt == self.limits.max_retries:
+                # Only what a person waits for (a reply, an edit) is retried here; a call
+                # without a chat (getMe at start-up, getUpdates) has its own caller's handling.
+                if bulk or chat_key is None or attempt == self.limits.max_retries:
                     raise
                 pause = self.limits.retry_pause * (attempt + 1)
                 log.warning("%s on %s for %s: retrying in %.1f s", exc, endpoint, chat_key, pause)
