@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.dues_settings import ACTIONS, COLUMNS, Setting, SettingsDraft, check
+from domain.dues_settings import ACTIONS, COLUMNS, Setting, SettingsDraft, asking, check
 from domain.orgs import Level, Permission
 from services import audit
 from services.authz import Actor, require
@@ -76,7 +76,7 @@ async def ask_setting(
         name = await _branch(session, actor, org_id, today)
         view = await settings_of(session, org_id)
         if setting is not Setting.EVERY:
-            await keep_draft_in(session, actor.user_id, SettingsDraft("ask", org_id, setting), now)
+            await keep_draft_in(session, actor.user_id, asking(org_id, setting), now)
         return SettingsScreen(org_id, name, view, view.payment_day)
 
 
