@@ -52,7 +52,7 @@ class DuesPaymentDay:
             plan = None
         else:
             async with deps.db.read() as session:
-                groups = await branch_days(session, settings.timezone.key)
+                groups = await branch_days(session, settings.timezone.key, parsed.month)
                 org_ids = groups.get((parsed.day, parsed.zone), [])
                 plan = await load_payment_plan(
                     session, org_ids, parsed.local_date, settings.default_locale

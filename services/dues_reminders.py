@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.dues import Month, Standing, add_months, month_of, months_between
 from domain.dues_cycle import Level, arrears_key, first_unpaid, levels_reached, payment_key
 from domain.dues_cycle import payment_moment as moment
+from domain.dues_settings import PAYMENT_DAY_ACTION, day_in_force
 from domain.dues_talk import TalkDraft
 from domain.dues_talk import start as talk_start
 from domain.locale import negotiate_locale
@@ -32,6 +34,7 @@ from services.errors import NotFound, ServiceError
 from services.jobs import effective_timezones
 from storage.db import Database
 from storage.models import (
+    AuditEntry,
     DuesSettings,
     DuesStandard,
     DuesTalk,
@@ -114,8 +117,60 @@ class PaymentPlan:
     talks: dict[int, list[Talk]] = field(default_factory=dict)
 
 
-async def branch_days(session: AsyncSession, default_tz: str) -> dict[tuple[int, str], list[int]]:
-    """Active branches grouped by (payment day, time zone)."""
+async def payment_day_changes(
+    session: AsyncSession, since: datetime, zones: dict[int, str], default_tz: str
+) -> dict[int, list[tuple[Month, int]]]:
+    """Each branch's payment-day changes made since `since`, oldest first: the local month of
+    each and the day before it (from the audit trail, read only for branches whose settings
+    were saved since then — rarely any)."""
+    saved = (
+        await session.scalars(select(DuesSettings.org_id).where(DuesSettings.updated_at >= since))
+    ).all()
+    changes: dict[int, list[tuple[Month, int]]] = defaultdict(list)
+    if not saved:
+        return changes
+    rows = await session.execute(
+        select(AuditEntry.target_id, AuditEntry.at, AuditEntry.before)
+        .where(AuditEntry.target_type == "organization",
+               AuditEntry.target_id.in_([str(o) for o in saved]),
+               AuditEntry.action == PAYMENT_DAY_ACTION, AuditEntry.at >= since)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )  # fmt: skip
+    for target, at, before in rows.all():
+        org_id = int(target)
+        day = (before or {}).get("payment_day")
+        if not isinstance(day, int):
+            continue
+        local = at.astimezone(ZoneInfo(zones.get(org_id, default_tz)))
+        changes[org_id].append((month_of(local.date()), day))
+    return changes
+
+
+@dataclass(frozen=True)
+class DayTable:
+    """The active dues-keeping branches with their zone and saved payment day, and the
+    payment-day changes since the earliest month asked about."""
+
+    branches: list[tuple[int, str, int]]
+    changes: dict[int, list[tuple[Month, int]]]
+
+    def groups(self, month: Month) -> dict[tuple[int, str], list[int]]:
+        """The branches grouped by (the payment day in force in `month`, time zone)."""
+        groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for org_id, zone, saved in self.branches:
+            day = day_in_force(month, saved, self.changes.get(org_id, ()))
+            groups[(max(1, min(int(day), 28)), zone)].append(org_id)
+        return groups
+
+
+def _month_start(month: Month) -> datetime:
+    """A moment safely before the month begins anywhere (a day before its UTC start)."""
+    return datetime(month // 100, month % 100, 1, tzinfo=UTC) - timedelta(days=1)
+
+
+async def day_table(session: AsyncSession, default_tz: str, since: Month) -> DayTable:
+    """Active branches keeping dues in zhibu, their zones and payment days, and the
+    payment-day changes made since the month `since` began."""
     zones = await effective_timezones(session, default_tz)
     days = dict(
         (await session.execute(select(DuesSettings.org_id, DuesSettings.payment_day))).all()
@@ -130,11 +185,30 @@ async def branch_days(session: AsyncSession, default_tz: str) -> dict[tuple[int,
             Organization.id.in_(keeping),
         )
     )
-    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for org_id in branches:
-        day = days.get(org_id) or DEFAULT_PAYMENT_DAY
-        groups[(max(1, min(int(day), 28)), zones.get(org_id, default_tz))].append(org_id)
-    return groups
+    rows = [
+        (org_id, zones.get(org_id, default_tz), int(days.get(org_id) or DEFAULT_PAYMENT_DAY))
+        for org_id in branches
+    ]
+    changes = await payment_day_changes(session, _month_start(since), zones, default_tz)
+    return DayTable(rows, changes)
+
+
+async def branch_days(
+    session: AsyncSession, default_tz: str, month: Month
+) -> dict[tuple[int, str], list[int]]:
+    """Active branches grouped by (the payment day in force in `month`, time zone)."""
+    return (await day_table(session, default_tz, month)).groups(month)
+
+
+async def day_this_month(
+    session: AsyncSession, org_id: int, saved_day: int, default_tz: str, today: date
+) -> int:
+    """The payment day a branch's reminder keeps this month (the saved one applies from the
+    month after a change)."""
+    zones = await effective_timezones(session, default_tz)
+    month = month_of(today)
+    changes = await payment_day_changes(session, _month_start(month), zones, default_tz)
+    return day_in_force(month, saved_day, changes.get(org_id, ()))
 
 
 @dataclass(frozen=True)
@@ -153,8 +227,9 @@ async def due_days(
     # A month either side: a branch's local day may fall on another UTC day (and month).
     months = months_between(add_months(month_of(start.date()), -1),
                             add_months(month_of(end.date()), 1))  # fmt: skip
-    for day, zone in await branch_days(session, default_tz):
-        for month in months:
+    table = await day_table(session, default_tz, months[0])
+    for month in months:
+        for day, zone in table.groups(month):
             at = moment(month, day, hour, zone)
             if start < at <= end:
                 found.append(DueDay(at, payment_key(month, day, zone)))

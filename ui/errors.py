@@ -427,3 +427,16 @@ ERRORS.update(
         "picker.find_empty": "picker.error.find_empty",
     }
 )
+
+
+# 党费设置: a branch's dues settings changed by its keepers (wt-dues-settings).
+ERRORS.update(
+    {
+        "dues.settings.not_branch": "dues.settings.error.not_branch",
+        "dues.settings.day_range": "dues.settings.error.day_range",
+        "dues.settings.ahead_range": "dues.settings.error.ahead_range",
+        "dues.settings.back_range": "dues.settings.error.back_range",
+        "dues.settings.every_invalid": "dues.settings.error.every_invalid",
+        "dues.settings.not_number": "dues.settings.error.not_number",
+    }
+)

@@ -15,6 +15,7 @@ from handlers.dues import (
     payments,
     rates,
     remit,
+    settings,
     standards,
     standards_import,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "rates",
     "register",
     "remit",
+    "settings",
     "standards",
     "standards_import",
 ]
@@ -52,6 +54,7 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     router.on_text(DecideDraft.FLOW, standards.typed_decision)
     standards_import.register(app, router)
     remit.register(router)
+    settings.register(router)
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE
