@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.orgs import (
@@ -132,15 +133,41 @@ async def descendants(session: AsyncSession, roots: set[int]) -> set[int]:
     return set((await session.scalars(select(tree.c.id))).all())
 
 
+# Whether someone holds an office today, as two keyed lookups (by the office's user, then
+# through their linked roster entry): the OR of `held_by` across an outer join is not one.
+_OFFICE_DIRECT = (
+    select(RoleAssignment.id)
+    .where(
+        RoleAssignment.user_id == bindparam("user_id"),
+        RoleAssignment.start_on <= bindparam("today"),
+        or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= bindparam("today")),
+    )
+    .limit(1)
+)
+_OFFICE_AS_MEMBER = (
+    select(RoleAssignment.id)
+    .join(Member, Member.id == RoleAssignment.member_id)
+    .where(
+        Member.user_id == bindparam("user_id"),
+        Member.status == Status.ACTIVE,
+        RoleAssignment.start_on <= bindparam("today"),
+        or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= bindparam("today")),
+    )
+    .limit(1)
+)
+
+
+def _holds_office(user_id: int, today: date, conn: Connection) -> bool:
+    params = {"user_id": user_id, "today": today}
+    return (
+        conn.execute(_OFFICE_DIRECT, params).first() is not None
+        or conn.execute(_OFFICE_AS_MEMBER, params).first() is not None
+    )
+
+
 async def holds_office(db: Database, actor: Actor, today: date) -> bool:
     """Whether the person is a superadmin or holds any office today (for menus and help)."""
     if actor.superadmin:
         return True
-    async with db.read() as session:
-        found = await session.scalar(
-            select(RoleAssignment.id)
-            .outerjoin(Member, Member.id == RoleAssignment.member_id)
-            .where(held_by(actor.user_id), *active_role_filter(today))
-            .limit(1)
-        )
-        return found is not None
+    # Every /help and menu asks this: a keyed lookup, on SQLite run inline (see read_now).
+    return await db.read_now(partial(_holds_office, actor.user_id, today))
