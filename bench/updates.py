@@ -363,11 +363,13 @@ def _report(load: str, backend: str, rounds: int, out: Figures) -> None:
         total = sum(samples.by_layer.values())
         if not total:
             continue
-        per_update = 1000 / samples.rate / (n_users * per_user * len(out.rates[bot]))
+        # Shares of the samples, applied to the CPU time measured (py-spy's own idea of
+        # "busy" counts some waiting threads; the process's CPU time does not).
+        cpu = _median(out.cpu_ms[bot])
         shares = ", ".join(
-            f"{layer} {count * per_update:.2f}" for layer, count in samples.by_layer.most_common()
+            f"{layer} {count / total * cpu:.2f}" for layer, count in samples.by_layer.most_common()
         )
-        print(f"  {bot:8} cpu ms/update by layer (py-spy): {shares}")
+        print(f"  {bot:8} cpu ms/update by layer (py-spy shares): {shares}")
 
 
 async def run(*, quick: bool = False) -> None:

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.orgs import (
@@ -133,36 +142,32 @@ async def descendants(session: AsyncSession, roots: set[int]) -> set[int]:
     return set((await session.scalars(select(tree.c.id))).all())
 
 
-# Whether someone holds an office today, as two keyed lookups (by the office's user, then
-# through their linked roster entry): the OR of `held_by` across an outer join is not one.
-_OFFICE_DIRECT = (
-    select(RoleAssignment.id)
-    .where(
-        RoleAssignment.user_id == bindparam("user_id"),
-        RoleAssignment.start_on <= bindparam("today"),
-        or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= bindparam("today")),
+# Whether someone holds an office today: one statement of two keyed lookups (by the office's
+# user, then through their linked roster entry); the OR of `held_by` across an outer join
+# is not a keyed lookup.
+_TODAY: BindParameter[date] = bindparam("today")
+_HOLDS_OFFICE = select(
+    or_(
+        exists().where(
+            RoleAssignment.user_id == bindparam("user_id"),
+            RoleAssignment.start_on <= _TODAY,
+            or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
+        ),
+        select(RoleAssignment.id)
+        .join(Member, Member.id == RoleAssignment.member_id)
+        .where(
+            Member.user_id == bindparam("user_id"),
+            Member.status == Status.ACTIVE,
+            RoleAssignment.start_on <= _TODAY,
+            or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
+        )
+        .exists(),
     )
-    .limit(1)
-)
-_OFFICE_AS_MEMBER = (
-    select(RoleAssignment.id)
-    .join(Member, Member.id == RoleAssignment.member_id)
-    .where(
-        Member.user_id == bindparam("user_id"),
-        Member.status == Status.ACTIVE,
-        RoleAssignment.start_on <= bindparam("today"),
-        or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= bindparam("today")),
-    )
-    .limit(1)
 )
 
 
 def _holds_office(user_id: int, today: date, conn: Connection) -> bool:
-    params = {"user_id": user_id, "today": today}
-    return (
-        conn.execute(_OFFICE_DIRECT, params).first() is not None
-        or conn.execute(_OFFICE_AS_MEMBER, params).first() is not None
-    )
+    return bool(conn.execute(_HOLDS_OFFICE, {"user_id": user_id, "today": today}).scalar())
 
 
 async def holds_office(db: Database, actor: Actor, today: date) -> bool:
