@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.orgs import (
@@ -132,15 +142,37 @@ async def descendants(session: AsyncSession, roots: set[int]) -> set[int]:
     return set((await session.scalars(select(tree.c.id))).all())
 
 
+# Whether someone holds an office today: one statement of two keyed lookups (by the office's
+# user, then through their linked roster entry); the OR of `held_by` across an outer join
+# is not a keyed lookup.
+_TODAY: BindParameter[date] = bindparam("today")
+_HOLDS_OFFICE = select(
+    or_(
+        exists().where(
+            RoleAssignment.user_id == bindparam("user_id"),
+            RoleAssignment.start_on <= _TODAY,
+            or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
+        ),
+        select(RoleAssignment.id)
+        .join(Member, Member.id == RoleAssignment.member_id)
+        .where(
+            Member.user_id == bindparam("user_id"),
+            Member.status == Status.ACTIVE,
+            RoleAssignment.start_on <= _TODAY,
+            or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
+        )
+        .exists(),
+    )
+)
+
+
+def _holds_office(user_id: int, today: date, conn: Connection) -> bool:
+    return bool(conn.execute(_HOLDS_OFFICE, {"user_id": user_id, "today": today}).scalar())
+
+
 async def holds_office(db: Database, actor: Actor, today: date) -> bool:
     """Whether the person is a superadmin or holds any office today (for menus and help)."""
     if actor.superadmin:
         return True
-    async with db.read() as session:
-        found = await session.scalar(
-            select(RoleAssignment.id)
-            .outerjoin(Member, Member.id == RoleAssignment.member_id)
-            .where(held_by(actor.user_id), *active_role_filter(today))
-            .limit(1)
-        )
-        return found is not None
+    # Every /help and menu asks this: a keyed lookup, on SQLite run inline (see read_now).
+    return await db.read_now(partial(_holds_office, actor.user_id, today))

@@ -8,13 +8,12 @@ from functools import partial
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Row, Table, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.locale import is_supported, negotiate_locale
-from services.activity import PRESENCE_RESOLUTION, PRESENCE_SEEN, ActivityLog, write_presence
+from services.activity import PRESENCE_RESOLUTION, PRESENCE_SEEN, ActivityLog
 from storage.db import Database
-from storage.models import User
-from storage.upsert import upsert
+from storage.models import ChatPresence, User
+from storage.upsert import upsert, upsert_statement
 
 # last_seen is for "last activity" views; minute precision is plenty and saves a write
 # on almost every update.
@@ -85,6 +84,10 @@ def _user_and_presence(
     return row, conn.execute(PRESENCE_SEEN, {"chat_id": group_id, "user_id": user_id}).scalar()
 
 
+def _user_row(user_id: int, conn: Connection) -> Row[Any] | None:
+    return conn.execute(_USER_ROW, {"user_id": user_id}).first()
+
+
 def _clip(value: str | None, limit: int) -> str | None:
     return None if value is None else value[:limit]
 
@@ -117,37 +120,57 @@ async def touch_user(
         user_write = False
     if row is not None and not user_write and not new_presence:
         return _view(row)
-    async with db.transaction() as session:
-        if user_write or row is None:
-            await _write_user(session, person, now, started)
-        if new_presence:
-            assert group_id is not None
-            await write_presence(session, group_id, person.id, now)
-        stored = await session.get(User, person.id, populate_existing=True)
-        assert stored is not None
-        return _view(stored)
-
-
-async def _write_user(session: AsyncSession, person: Person, now: datetime, started: bool) -> None:
-    values = {
-        "id": person.id,
-        "first_name": _clip(person.first_name, 256) or "",
-        "last_name": _clip(person.last_name, 256),
-        "username": _clip(person.username, 64),
-        "language_code": _clip(person.language_code, 35),
-        "last_seen_at": now,
-    }
-    changed = ["first_name", "last_name", "username", "language_code", "last_seen_at"]
-    if started:
-        changed += ["started", "blocked_at"]
-    # Upsert: two first updates from one person may race on the insert.
-    await upsert(
-        session,
-        User.__table__,  # type: ignore[arg-type]
-        {**values, "started": started, "blocked_at": None, "created_at": now, "locale": None},
-        key=["id"],
-        update=changed,
+    # A small keyed write of every first contact: group-committed with the writes of the
+    # moment (a crowd of newcomers shares a commit), answered once committed.
+    presence_in = group_id if new_presence else None
+    return await db.write_together(
+        partial(_write_contact, person, now, started, user_write or row is None, presence_in)
     )
+
+
+def _write_contact(
+    person: Person,
+    now: datetime,
+    started: bool,
+    write_user: bool,
+    presence_in: int | None,
+    conn: Connection,
+) -> UserView:
+    """The user's row (and their presence in a group) written; the row as stored after it."""
+    if write_user:
+        conn.execute(
+            upsert_statement(conn.dialect.name, _USERS, _USER_COLUMNS, key=["id"],
+                             update=_REFRESHED_ON_START if started else _REFRESHED),
+            {
+                "id": person.id,
+                "first_name": _clip(person.first_name, 256) or "",
+                "last_name": _clip(person.last_name, 256),
+                "username": _clip(person.username, 64),
+                "language_code": _clip(person.language_code, 35),
+                "last_seen_at": now,
+                "started": started,
+                "blocked_at": None,
+                "created_at": now,
+                "locale": None,
+            },
+        )  # fmt: skip
+    if presence_in is not None:
+        conn.execute(
+            upsert_statement(conn.dialect.name, _PRESENCE, _PRESENCE_COLUMNS,
+                             key=["chat_id", "user_id"], update=("seen_at",)),
+            {"chat_id": presence_in, "user_id": person.id, "seen_at": now},
+        )  # fmt: skip
+    stored = conn.execute(_USER_ROW, {"user_id": person.id}).one()
+    return _view(stored)
+
+
+# Upsert: two first updates from one person may race on the insert.
+_USER_COLUMNS = ("id", "first_name", "last_name", "username", "language_code", "last_seen_at",
+                 "started", "blocked_at", "created_at", "locale")  # fmt: skip
+_REFRESHED = ("first_name", "last_name", "username", "language_code", "last_seen_at")
+_REFRESHED_ON_START = (*_REFRESHED, "started", "blocked_at")
+_PRESENCE = cast(Table, ChatPresence.__table__)
+_PRESENCE_COLUMNS = ("chat_id", "user_id", "seen_at")
 
 
 def _changed(row: _UserColumns, person: Person, started: bool) -> bool:
@@ -200,8 +223,7 @@ async def set_private_chat_status(
 
 async def locale_of(db: Database, user_id: int, default: str) -> str:
     """The language to write to someone in: their /lang choice, else their app's language."""
-    async with db.read() as session:
-        row = await session.get(User, user_id)
+    row = await db.read_now(partial(_user_row, user_id))
     if row is None:
         return default
     return row.locale or negotiate_locale(row.language_code, default)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from domain.forms_chase import REMIND_DAYS
+from domain.locale import negotiate_locale
 from domain.schedule import ScheduleRules
 from services.activity import ActivityLog
 from services.clock import Clock
@@ -85,8 +86,6 @@ class BotContext(CallbackContext[ExtBot[None], UserData, ChatData, BotData]):
     @property
     def locale(self) -> str:
         """The language to answer this update's user in."""
-        from domain.locale import negotiate_locale
-
         default = self.deps.settings.default_locale
         if self.profile is None:
             return default

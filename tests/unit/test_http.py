@@ -1,4 +1,4 @@
-"""AiohttpRequest keeps PTB's request contract: forms, uploads with UTF-8 names, errors."""
+"""AiohttpRequest keeps PTB's request contract: JSON bodies, uploads with UTF-8 names, errors."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ async def server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
             async for part in reader:
                 body = await part.read()  # type: ignore[union-attr]
                 fields[part.name or ""] = (part.filename, body)  # type: ignore[union-attr]
+        elif request.content_type == "application/json":
+            fields = await request.json()
         else:
             fields = dict(await request.post())
         seen.append(fields)
@@ -52,19 +54,31 @@ def _data(**values: Any) -> RequestData:
     return RequestData([RequestParameter.from_input(k, v) for k, v in values.items()])
 
 
-async def test_fields_are_sent_as_a_form(server: tuple[str, list[dict[str, Any]]]) -> None:
+async def test_fields_are_sent_as_one_json_body(server: tuple[str, list[dict[str, Any]]]) -> None:
     base, seen = server
     request = AiohttpRequest()
     await request.initialize()
     try:
         status, body = await request.do_request(
-            f"{base}/form", "POST", _data(chat_id=-100123, text="通知：<b>开会</b> 🎉")
+            f"{base}/form",
+            "POST",
+            _data(
+                chat_id=-100123,
+                text="通知：<b>开会</b> 🎉",
+                reply_markup={"inline_keyboard": [[{"text": "收到", "callback_data": "n:1"}]]},
+            ),
         )
     finally:
         await request.shutdown()
     assert status == 200
     assert b'"ok": true' in body
-    assert seen == [{"chat_id": "-100123", "text": "通知：<b>开会</b> 🎉"}]
+    assert seen == [
+        {
+            "chat_id": -100123,
+            "text": "通知：<b>开会</b> 🎉",
+            "reply_markup": {"inline_keyboard": [[{"text": "收到", "callback_data": "n:1"}]]},
+        }
+    ]
 
 
 async def test_uploads_keep_utf8_names_and_escape_quotes(
