@@ -427,3 +427,10 @@ ERRORS.update(
         "picker.find_empty": "picker.error.find_empty",
     }
 )
+
+# Approvers' copies say who decided (issue 14, item 8c).
+ERRORS.update(
+    {
+        "registration.decided_by": "error.registration.decided_by",
+    }
+)
