@@ -1,14 +1,19 @@
 """The remaining choosers on the shared picker: paged to the last item, narrowed by typing
-part of a name (meeting edits' person picker, …)."""
+part of a name (meeting edits' person picker, /org 设置书记, …)."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from domain.orgs import Role
+from services.drafts import get_draft
+from storage.models import Member, Organization, RoleAssignment
 from tests.bot.conftest import BotUnderTest
 from tests.bot.test_meetings import december as december  # the fixture, by name
 from tests.bot.test_meetings import make_branch, manage_screen, schedule
 from tests.bot.test_notices import _member, say, tap
+from tests.bot.test_pickers import make_world
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuMessage
@@ -68,3 +73,43 @@ async def test_meeting_edit_person_picker_pages_and_narrows(
     assert "组员19" in confirm.content
     done = await tap(bot, sec, confirm, "确认修改")
     assert "已修改" in done.content
+
+
+async def test_org_secretary_picker_pages_and_narrows(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    admin = world.admin
+    async with bot.deps.db.read() as s:
+        branch_id = await s.scalar(select(Organization.id).where(Organization.name == "第001支部"))
+    assert branch_id is not None
+    for name in PEOPLE:
+        await _member(bot.deps.db, clock, branch_id, name, None)
+    card = await tap(bot, admin, await say(bot, admin, "/org"), "城区党委")
+    await tap(bot, admin, card, "🔍 按名称查找")
+    card = await tap(bot, admin, await say(bot, admin, "第001"), "第001支部")
+    picker = await tap(bot, admin, card, "设置书记")
+    assert "第 1–8 个，共 20 个" in picker.content
+    last, seen = await all_pages(bot, admin, picker, PEOPLE)
+    assert seen == PEOPLE
+    assert "第 17–20 个，共 20 个" in last.content
+
+    found = await say(bot, admin, "组员1")  # 组员10 … 组员19
+    assert "名称含“组员1”的共 10 个" in found.content
+    second = await tap(bot, admin, found, "下一页")
+    assert names_on(second, PEOPLE) == ["组员18", "组员19"]
+    everything = await tap(bot, admin, second, "显示全部")
+    assert "第 1–8 个，共 20 个" in everything.content
+    found = await say(bot, admin, "２０")  # full-width digits find 组员20
+    assert names_on(found, PEOPLE) == ["组员20"]
+    done = await tap(bot, admin, found, "组员20")
+    assert "组员20" in done.content
+    async with bot.deps.db.read() as s:
+        secretary = await s.scalar(
+            select(Member.name)
+            .join(RoleAssignment, RoleAssignment.member_id == Member.id)
+            .where(RoleAssignment.org_id == branch_id, RoleAssignment.role == Role.SECRETARY)
+        )
+    assert secretary == "组员20"
+    # The typed question ended with the appointment: text now goes nowhere near it.
+    assert await get_draft(bot.deps.db, admin.id) is None
