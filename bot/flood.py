@@ -470,7 +470,11 @@ class FloodGate(BaseRateLimiter[dict[str, Any]]):
                 if bulk or attempt == self.limits.max_retries:
                     raise
                 pause = self.limits.retry_pause * (attempt + 1)
-                log.warning("%s on %s for %s: retrying in %.1f s", exc, endpoint, chat_key, pause)
+                # Not for a chat (getMe at start-up, getUpdates): whoever called says the
+                # final failure in one line, so each retry is only worth an INFO.
+                level = logging.WARNING if chat_key is not None else logging.INFO
+                log.log(level, "%s on %s for %s: retrying in %.1f s", exc, endpoint, chat_key,
+                        pause)  # fmt: skip
             finally:
                 self._release(windows)
             if pause:
