@@ -203,11 +203,12 @@ class MeetingEdit(Draft):
     """
 
     FLOW: ClassVar[str] = "meeting_edit"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2  # 2: the person picker keeps a typed part of a name
 
     meeting_id: int = 0
     detail: Detail | None = None  # None: calling the meeting off
     offset: int = 0
+    find: str = ""  # a typed part of a name narrowing the person picker
     chosen: bool = False  # a new value was given (None is a value: nobody, no agenda)
     when: datetime | None = None
     text: str | None = None
@@ -242,8 +243,7 @@ def start_cancel(meeting_id: int) -> MeetingEdit:
     return MeetingEdit(step="reason", meeting_id=meeting_id)
 
 
-def _edit_page(draft: MeetingEdit, event: Event, now: datetime) -> MeetingEdit | Refusal:
-    return dataclasses.replace(draft, offset=max(0, event.value))
+_EDIT_PICKER: dict[str, Transition[MeetingEdit]] = paging("offset", "find")
 
 
 def _edit_person(draft: MeetingEdit, event: Event, now: datetime) -> MeetingEdit | Refusal:
@@ -289,7 +289,13 @@ def _cancel_reason(draft: MeetingEdit, event: Event, now: datetime) -> MeetingEd
 # The edit's presses (Manage actions) and typed texts. 确认修改 / 确认取消 are intents that
 # take the draft; 取消 ("ex") drops it from any step.
 EDIT_STEPS: Steps[MeetingEdit] = {
-    "person": {"epg": _edit_page, "ep": _edit_person},
+    # 下一页 / 上一页 ("epg"), a typed part of a name ("text"), 显示全部 ("enof"), a pick ("ep").
+    "person": {
+        "epg": _EDIT_PICKER["page"],
+        "text": _EDIT_PICKER["text"],
+        "enof": _EDIT_PICKER["nof"],
+        "ep": _edit_person,
+    },
     "type": {"text": _edit_text, "eclr": _clear_agenda},
     "confirm": {},
     "reason": {"text": _cancel_reason},

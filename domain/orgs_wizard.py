@@ -118,3 +118,18 @@ class OrgFindDraft(Draft):
 
 
 FIND_STEPS: Steps[OrgFindDraft] = {"find": paging("offset", "find")}
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretaryFindDraft(Draft):
+    """设置书记 open on a branch: its roster paged, and a typed part of a name narrows it."""
+
+    FLOW: ClassVar[str] = "org_secretary"
+    VERSION: ClassVar[int] = 1
+
+    org_id: int = 0
+    offset: int = 0
+    find: str = ""
+
+
+SECRETARY_STEPS: Steps[SecretaryFindDraft] = {"find": paging("offset", "find")}

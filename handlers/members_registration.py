@@ -32,10 +32,10 @@ from services.members import (
     check_can_decide,
     decide_registration,
     mark_gate_lifted,
-    pending_for,
     pending_registration,
     profile,
     registration_branch,
+    send_pending,
     submit_registration_draft,
 )
 from services.orgs import units_of
@@ -43,7 +43,8 @@ from services.users import locale_of
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
 from ui.errors import error_key
-from ui.render import STAGE_KEYS, stage_label
+from ui.members import Decide
+from ui.render import stage_label
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,6 @@ class Reg(CallbackData):
     prefix: ClassVar[str] = "reg"
     action: str
     value: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class Decide(CallbackData):
-    """An approver's 通过 / 拒绝 on a registration."""
-
-    prefix: ClassVar[str] = "appr"
-    registration_id: int
-    approve: int  # 1 or 0
 
 
 def registration_link(bot_username: str, org_id: int) -> str:
@@ -235,6 +227,7 @@ async def typed_answer(update: Update, context: BotContext, _view: DraftView) ->
 async def withdraw(press: Press[Reg], context: BotContext) -> None:
     """撤回申请: the pending registration is cancelled."""
     withdrawn = await cancel_registration(context.deps.db, press.user_id, context.deps.clock.now())
+    context.deps.outbox.wake()  # the approvers' copies say it was withdrawn
     await press.answer()
     await press.edit(context.t("reg.withdrawn" if withdrawn else "reg.nothing_pending"))
 
@@ -311,48 +304,19 @@ async def submit(press: Press[Reg], context: BotContext) -> None:
     await press.answer()
     try:
         submitted = await submit_registration_draft(
-            context.deps.db, press.user_id, now=context.deps.clock.now(), today=today(context)
-        )
+            context.deps.db, press.user_id, now=context.deps.clock.now(), today=today(context),
+            fallback=tuple(context.deps.settings.superadmins),
+        )  # fmt: skip
     except ServiceError as exc:
         if exc.code == "stale":
             raise
         await press.edit(context.t(error_key(exc.code), **exc.params))
         return
     await press.edit(context.t("reg.submitted", branch=draft.org_name))
-    approvers = set(submitted.approvers) or set(context.deps.settings.superadmins)
-    reached = 0
-    for approver in sorted(approvers):
-        reached += await _send_request(context, approver, submitted.registration)
-    if not reached:
-        log.warning("registration %s: no approver reachable", submitted.registration.id)
-
-
-async def _send_request(context: BotContext, approver: int, reg: RegistrationView) -> bool:
-    catalog, locale = context.deps.catalog, await _locale_of(context, approver)
-    text = catalog.t(
-        locale,
-        "reg.request",
-        branch=reg.org_name,
-        name=reg.name,
-        stage=catalog.plain(locale, STAGE_KEYS[reg.stage]),
-        unit=reg.unit or catalog.plain(locale, "reg.none"),
-        phone=reg.phone or catalog.plain(locale, "reg.none"),
-    )
-    if reg.match_member_id is not None:
-        text += "\n" + catalog.t(locale, "reg.request_matched")
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    catalog.plain(locale, "reg.approve"), callback_data=Decide(reg.id, 1).pack()
-                ),
-                InlineKeyboardButton(
-                    catalog.plain(locale, "reg.reject"), callback_data=Decide(reg.id, 0).pack()
-                ),
-            ]
-        ]
-    )
-    return await send_private(context, approver, text, reply_markup=buttons)
+    # Each approver's copy went into the outbox with the registration.
+    context.deps.outbox.wake()
+    if not submitted.approvers and not context.deps.settings.superadmins:
+        log.warning("registration %s: nobody to approve it", submitted.registration.id)
 
 
 async def _locale_of(context: BotContext, user_id: int) -> str:
@@ -368,16 +332,17 @@ async def pending_command(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t("common.use_private"))
         return
     try:
-        waiting, total = await pending_for(context.deps.db, actor_of(context, user), today(context))
+        queued, total = await send_pending(
+            context.deps.db, actor_of(context, user), context.deps.clock.now(), today(context)
+        )
     except ServiceError as exc:
         await message.reply_text(context.t(error_key(exc.code)))
         return
-    if not waiting:
+    if not queued:
         await message.reply_text(context.t("reg.none_pending"))
         return
     await message.reply_text(context.t("reg.pending_count", count=total))
-    for reg in waiting:
-        await _send_request(context, user.id, reg)
+    context.deps.outbox.wake()  # the copies follow, each with its buttons
 
 
 @presses.on(Decide, approve=0)
@@ -392,11 +357,15 @@ async def ask_reject_reason(press: Press[Decide], context: BotContext) -> None:
 
 @presses.on(Decide, approve=1)
 async def approve(press: Press[Decide], context: BotContext) -> None:
-    """通过: re-authorized against the database, approved, the applicant told and let in."""
+    """通过: re-authorized against the database, approved, the applicant told and let in; the
+    other approvers' copies are redrawn to say who approved it."""
+    pressed = press.query.message
     decision = await decide_registration(
         context.deps.db, press.actor, press.data.registration_id, approve=True, reason=None,
         now=context.deps.clock.now(), today=today(context),
+        pressed=(pressed.chat.id, pressed.message_id) if pressed is not None else None,
     )  # fmt: skip
+    context.deps.outbox.wake()
     reg = decision.registration
     await press.answer("reg.approved_short")
     await press.edit(context.t("reg.approved_by", name=reg.name, branch=reg.org_name,
@@ -427,6 +396,7 @@ async def reject_reason(update: Update, context: BotContext, _view: DraftView) -
         await clear_draft(context.deps.db, user.id, REJECT_FLOW)
         await message.reply_text(context.t(error_key(exc.code)))
         return
+    context.deps.outbox.wake()  # every copy, the decider's too, now says it was rejected
     reg = decision.registration
     await message.reply_text(context.t("reg.rejected_done", name=reg.name))
     await _tell_applicant(context, reg, "reg.outcome_rejected")

@@ -21,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from scheduler import forms, meetings
+from scheduler import forms, meetings, members
 from services import outbox
 from services.chats import migrate_chat
 from services.notices import (
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 SENDERS: dict[str, Callable[[ExtBot[Any], Deps, outbox.Delivery], Awaitable[int | None]]] = {
     **meetings.SENDERS,
     **forms.SENDERS,
+    **members.SENDERS,
 }
 BULK = {"bulk": True}  # rate_limit_args: broadcasts stand aside for interactive answers
 

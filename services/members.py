@@ -30,6 +30,7 @@ from services.authz import (
 )
 from services.drafts import finish_draft, take_draft
 from services.errors import Denied, NotFound, ServiceError
+from services.members_requests import decider_name, redraw_copies, send_requests
 from services.orgs import OrgView, load_org, org_view
 from storage.db import Database
 from storage.models import (
@@ -216,17 +217,20 @@ async def submit_registration(
     phone: str | None,
     now: datetime,
     today: date,
+    fallback: tuple[int, ...] = (),
 ) -> Submitted:
-    """File a registration for the branch's approvers, replacing an earlier pending one."""
+    """File a registration for the branch's approvers, replacing an earlier pending one;
+    each approver's copy is queued with it (`fallback`: who decides when nobody holds the
+    office, the superadmins)."""
     async with db.transaction() as session:
         return await _file(
             session, user_id=user_id, org_id=org_id, name=name, stage=stage,
-            unit_id=unit_id, phone=phone, now=now, today=today,
+            unit_id=unit_id, phone=phone, now=now, today=today, fallback=fallback,
         )  # fmt: skip
 
 
 async def submit_registration_draft(
-    db: Database, user_id: int, *, now: datetime, today: date
+    db: Database, user_id: int, *, now: datetime, today: date, fallback: tuple[int, ...] = ()
 ) -> Submitted:
     """File what the person's registration wizard holds; the wizard ends in the same transaction.
 
@@ -240,7 +244,7 @@ async def submit_registration_draft(
             raise ServiceError("stale")
         return await _file(
             session, user_id=user_id, org_id=draft.org_id, name=draft.name, stage=draft.stage,
-            unit_id=draft.unit_id, phone=draft.phone, now=now, today=today,
+            unit_id=draft.unit_id, phone=draft.phone, now=now, today=today, fallback=fallback,
         )  # fmt: skip
 
 
@@ -255,6 +259,7 @@ async def _file(
     phone: str | None,
     now: datetime,
     today: date,
+    fallback: tuple[int, ...],
 ) -> Submitted:
     clean_name = parse_real_name(name)
     if isinstance(clean_name, Invalid):
@@ -279,16 +284,7 @@ async def _file(
     ):
         raise ServiceError("registration.bad_unit")
     match = await _roster_match(session, org_id, clean_name, clean_phone)
-    replaced = (
-        await session.execute(
-            update(Registration)
-            .where(
-                Registration.user_id == user_id,
-                Registration.status == RegistrationStatus.PENDING,
-            )
-            .values(status=RegistrationStatus.CANCELLED, decided_at=now)
-        )
-    ).rowcount  # type: ignore[attr-defined]
+    replaced = await _cancel_pending(session, user_id, now)
     row = Registration(
         user_id=user_id,
         org_id=org_id,
@@ -302,11 +298,34 @@ async def _file(
     )
     session.add(row)
     await session.flush()
+    approvers = await approvers_of(session, org_id, today)
+    await send_requests(session, row.id, approvers or fallback, now)
     return Submitted(
         registration=await _registration_view(session, row),
-        approvers=await approvers_of(session, org_id, today),
-        replaced=bool(replaced),
+        approvers=approvers,
+        replaced=replaced,
     )
+
+
+async def _cancel_pending(session: AsyncSession, user_id: int, now: datetime) -> bool:
+    """Withdraw the person's pending request; its copies say so and lose their buttons."""
+    pending = (
+        await session.scalars(
+            select(Registration.id).where(
+                Registration.user_id == user_id,
+                Registration.status == RegistrationStatus.PENDING,
+            )
+        )
+    ).all()
+    if not pending:
+        return False
+    await session.execute(
+        update(Registration)
+        .where(Registration.id.in_(pending))
+        .values(status=RegistrationStatus.CANCELLED, decided_at=now)
+    )
+    await redraw_copies(session, pending, now)
+    return True
 
 
 async def _roster_match(
@@ -341,15 +360,7 @@ async def _roster_match(
 async def cancel_registration(db: Database, user_id: int, now: datetime) -> bool:
     """Withdraw the person's pending registration."""
     async with db.transaction() as session:
-        result = await session.execute(
-            update(Registration)
-            .where(
-                Registration.user_id == user_id,
-                Registration.status == RegistrationStatus.PENDING,
-            )
-            .values(status=RegistrationStatus.CANCELLED, decided_at=now)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await _cancel_pending(session, user_id, now)
 
 
 async def decide_registration(
@@ -362,10 +373,13 @@ async def decide_registration(
     now: datetime,
     today: date,
     draft: TypedDraft | None = None,
+    pressed: tuple[int, int] | None = None,
 ) -> Decision:
-    """Approve (adding or linking the roster entry) or reject a pending registration.
+    """Approve (adding or linking the roster entry) or reject a pending registration; every
+    approver's copy is redrawn to say who decided and loses its buttons.
 
     `draft`: the wizard a rejection's reason was typed into, taken with the decision.
+    `pressed`: (chat, message) of the copy the decider pressed, which their reply edits.
     """
     async with db.transaction() as session:
         if draft is not None:
@@ -374,10 +388,10 @@ async def decide_registration(
         if row is None:
             raise NotFound("registration.not_found")
         await require(session, actor, row.org_id, Permission.MANAGE_MEMBERS, today)
-        if row.status != RegistrationStatus.PENDING:
-            raise ServiceError(f"registration.already_{row.status}")
+        await _still_pending(session, row)
         row.decided_by = actor.user_id or None
         row.decided_at = now
+        await redraw_copies(session, [row.id], now, pressed=pressed)
         if not approve:
             clean = parse_short_text(reason or "", REASON_MAX)
             if isinstance(clean, Invalid):
@@ -397,6 +411,17 @@ async def decide_registration(
         row.status = RegistrationStatus.CANCELLED
         branch = await session.get(Organization, current.org_id)
     raise ServiceError("registration.already_member", branch=branch.name if branch else "")
+
+
+async def _still_pending(session: AsyncSession, row: Registration) -> None:
+    """Refuse a decision on a request already decided, naming who decided it."""
+    if row.status == RegistrationStatus.PENDING:
+        return
+    if row.status in (RegistrationStatus.APPROVED, RegistrationStatus.REJECTED):
+        who = await decider_name(session, row.decided_by)
+        if who:
+            raise ServiceError("registration.decided_by", by=who)
+    raise ServiceError(f"registration.already_{row.status}")
 
 
 async def _approve_and_report(
@@ -774,22 +799,25 @@ async def transfer_member(
         return moved.id
 
 
-async def pending_for(
-    db: Database, actor: Actor, today: date, *, limit: int = 10
-) -> tuple[list[RegistrationView], int]:
-    """Registrations awaiting a decision in the branches the actor manages, oldest first."""
-    async with db.read() as session:
+async def send_pending(
+    db: Database, actor: Actor, now: datetime, today: date, *, limit: int = 10
+) -> tuple[int, int]:
+    """Queue a copy of each registration awaiting a decision in the branches the actor
+    manages (oldest first, at most `limit`) for the actor; returns (queued, waiting)."""
+    async with db.transaction() as session:
         orgs = await orgs_with(session, actor, Permission.MANAGE_MEMBERS, today, level=None)
         if not orgs:
             raise Denied("auth.manage_members")
         where = (Registration.org_id.in_(orgs), Registration.status == RegistrationStatus.PENDING)
         total = await session.scalar(select(func.count()).select_from(Registration).where(*where))
-        rows = (
+        ids = (
             await session.scalars(
-                select(Registration).where(*where).order_by(Registration.id).limit(limit)
+                select(Registration.id).where(*where).order_by(Registration.id).limit(limit)
             )
         ).all()
-        return [await _registration_view(session, r) for r in rows], int(total or 0)
+        for registration_id in ids:
+            await send_requests(session, registration_id, [actor.user_id], now)
+        return len(ids), int(total or 0)
 
 
 async def check_can_decide(
@@ -801,8 +829,7 @@ async def check_can_decide(
         if row is None:
             raise NotFound("registration.not_found")
         await require(session, actor, row.org_id, Permission.MANAGE_MEMBERS, today)
-        if row.status != RegistrationStatus.PENDING:
-            raise ServiceError(f"registration.already_{row.status}")
+        await _still_pending(session, row)
         return await _registration_view(session, row)
 
 

@@ -440,3 +440,11 @@ ERRORS.update(
         "dues.settings.not_number": "dues.settings.error.not_number",
     }
 )
+
+
+# Approvers' copies say who decided (issue 14, item 8c).
+ERRORS.update(
+    {
+        "registration.decided_by": "error.registration.decided_by",
+    }
+)

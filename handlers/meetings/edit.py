@@ -16,10 +16,11 @@ from domain.meetings_wizard import (
     start_cancel,
     start_edit,
 )
+from domain.pickers import narrow
 from domain.wizard import Event, Refusal, accepts, apply
 from handlers.common import today
 from handlers.meetings.manage import organizer_state, show_screen
-from handlers.meetings.shared import PAGE, actor_for, local_now, presses, typed_draft
+from handlers.meetings.shared import actor_for, local_now, presses, typed_draft
 from handlers.press import Press
 from services.authz import Actor
 from services.drafts import DraftView, Outdated, clear_draft, keep_draft, open_draft
@@ -37,6 +38,7 @@ from ui.callbacks import button
 from ui.deps import BotContext
 from ui.errors import error_key
 from ui.meetings import Keyboard, Manage
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import format_datetime
 
 DETAILS: tuple[Detail, ...] = tuple(Detail)
@@ -93,20 +95,15 @@ def _back(context: BotContext, meeting_id: int) -> InlineKeyboardMarkup:
 async def _person_picker(
     context: BotContext, actor: Actor, state: Overview, draft: MeetingEdit
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The shared picker over the branch's roster: pages, and a typed part of a name."""
     plan = await planning(context.deps.db, actor, state.meeting.org_id, today(context))
-    meeting_id, people = state.meeting.id, plan.roster
-    offset = max(0, min(draft.offset, max(0, len(people) - 1)))
-    keyboard: Keyboard = [
-        [button(p.name, Manage("ep", meeting_id, p.id))] for p in people[offset : offset + PAGE]
-    ]
-    pager = []
-    if offset > 0:
-        previous = Manage("epg", meeting_id, max(0, offset - PAGE))
-        pager.append(button(context.plain("common.prev"), previous))
-    if offset + PAGE < len(people):
-        pager.append(button(context.plain("common.next"), Manage("epg", meeting_id, offset + PAGE)))
-    if pager:
-        keyboard.append(pager)
+    meeting_id = state.meeting.id
+    page = narrow(plan.roster, lambda p: p.name, draft.offset, draft.find)
+    keyboard: Keyboard = picker_rows(
+        context, page, label=lambda p: p.name, pick=lambda p: Manage("ep", meeting_id, p.id),
+        turn=lambda offset: Manage("epg", meeting_id, offset),
+        everything=Manage("enof", meeting_id),
+    )  # fmt: skip
     keyboard.append([button(context.plain("meeting.edit.nobody"), Manage("ep", meeting_id, 0))])
     keyboard.append(_cancel_row(context, meeting_id))
     assert draft.detail is not None  # a person is picked for a detail
@@ -115,7 +112,7 @@ async def _person_picker(
         what=context.plain(DETAIL_KEYS[draft.detail]),
         current=_current_value(context, state.meeting, draft.detail),
     )
-    return text, InlineKeyboardMarkup(keyboard)
+    return with_picker_text(context, text, page), InlineKeyboardMarkup(keyboard)
 
 
 def _ask_typed(
@@ -236,11 +233,11 @@ async def detail(press: Press[Manage], context: BotContext) -> None:
     await press.edit(text, markup)
 
 
-@presses.on(Manage, action="epg")
+@presses.on(Manage, action=("epg", "enof"))
 async def page(press: Press[Manage], context: BotContext) -> None:
-    """Paging the person picker."""
+    """Paging the person picker, or 显示全部 after a typed part of a name narrowed it."""
     state = await organizer_state(press, context)
-    draft = await _applied(press, context, Event("epg", press.data.value))
+    draft = await _applied(press, context, Event(press.data.action, press.data.value))
     if draft is None:
         return
     await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
@@ -346,7 +343,13 @@ async def typed_edit(update: Update, context: BotContext, view: DraftView) -> No
         await message.reply_text(context.t(key, **result.params), reply_markup=cancel_row)
         return
     try:
-        if result.step == "cancel_confirm":
+        if result.step == "person":  # a typed part of a name: the picker, narrowed
+            await keep_draft(context.deps.db, user.id, result, context.deps.clock.now())
+            state = await overview(
+                context.deps.db, actor_for(context, user.id), result.meeting_id, today(context)
+            )
+            text, markup = await _person_picker(context, actor_for(context, user.id), state, result)
+        elif result.step == "cancel_confirm":
             text, markup = await _confirm_cancel(context, user.id, result)
         else:
             text, markup = await _confirm(context, actor_for(context, user.id), user.id, result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler
 
-from domain.orgs_wizard import NewOrgDraft, OrgFindDraft
+from domain.orgs_wizard import NewOrgDraft, OrgFindDraft, SecretaryFindDraft
 from handlers.orgs import create, offices
 from handlers.orgs.buttons import (
     AskHolder,
@@ -52,3 +52,4 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     router.on_text(NewOrgDraft.FLOW, create.typed_name)
     router.on_text(offices.HOLDER_FLOW, offices.typed_holder)
     router.on_text(OrgFindDraft.FLOW, typed_find)
+    router.on_text(SecretaryFindDraft.FLOW, offices.typed_candidate)

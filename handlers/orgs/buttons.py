@@ -71,6 +71,14 @@ class PickSecretary(CallbackData):
 
 
 @dataclasses.dataclass(frozen=True)
+class AllCandidates(CallbackData):
+    """显示全部 on the secretary picker narrowed by a typed part of a name."""
+
+    prefix: ClassVar[str] = "osa"
+    org_id: int
+
+
+@dataclasses.dataclass(frozen=True)
 class SetSecretary(CallbackData):
     """A roster member picked as the branch's secretary."""
 

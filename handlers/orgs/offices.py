@@ -6,11 +6,14 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from domain.orgs import Role
-from domain.orgs_wizard import HolderDraft
+from domain.orgs_wizard import SECRETARY_STEPS, HolderDraft, SecretaryFindDraft
 from domain.orgs_wizard import ask_holder as holder_question
+from domain.pickers import narrow
+from domain.wizard import Event, Refusal, apply
 from handlers.common import actor_of, today
 from handlers.orgs.buttons import (
     PAGE,
+    AllCandidates,
     AskHolder,
     EndOffice,
     PickSecretary,
@@ -26,7 +29,7 @@ from handlers.orgs.buttons import (
 from handlers.orgs.card import render_card
 from handlers.press import Press
 from handlers.wizard import typed_draft
-from services.drafts import DraftView, clear_draft, keep_draft
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft
 from services.errors import ServiceError
 from services.orgs_admin import (
     USER_OFFICES,
@@ -43,6 +46,7 @@ from services.orgs_admin import (
 from ui.callbacks import button
 from ui.deps import BotContext
 from ui.errors import error_key
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import role_label
 
 Keyboard = list[list[InlineKeyboardButton]]
@@ -90,25 +94,23 @@ def render_offices(
 
 
 def render_candidates(
-    context: BotContext, result: Candidates, offset: int
+    context: BotContext, result: Candidates, offset: int, find: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The branch's roster as buttons, to pick its secretary."""
+    """The branch's roster on the shared picker (paged, narrowed by a typed part of a name),
+    to pick its secretary."""
     org = result.org
     current = result.secretary or context.plain("org.nobody")
-    if result.members:
-        text = context.t("org.pick_secretary", name=org.name, current=current)
-    else:
+    if not result.members:
         text = context.t("org.no_members", name=org.name)
-    offset = page_start(offset, len(result.members))
-    keyboard: Keyboard = [
-        [button(short_name(m.name), SetSecretary(org.id, m.id))]
-        for m in result.members[offset : offset + PAGE]
-    ]
-    nav = pager(context, offset, len(result.members), lambda off: PickSecretary(org.id, off))
-    if nav:
-        keyboard.append(nav)
+        return text, InlineKeyboardMarkup([[back_to(context, org.id)]])
+    page = narrow(result.members, lambda m: m.name, offset, find)
+    keyboard: Keyboard = picker_rows(
+        context, page, label=lambda m: m.name, pick=lambda m: SetSecretary(org.id, m.id),
+        turn=lambda off: PickSecretary(org.id, off), everything=AllCandidates(org.id),
+    )  # fmt: skip
     keyboard.append([back_to(context, org.id)])
-    return text, InlineKeyboardMarkup(keyboard)
+    text = context.t("org.pick_secretary", name=org.name, current=current)
+    return with_picker_text(context, text, page), InlineKeyboardMarkup(keyboard)
 
 
 def _holder_role(raw: str) -> Role | None:
@@ -196,14 +198,66 @@ async def stop_holder(press: Press[StopHolder], context: BotContext) -> None:
 
 @presses.on(PickSecretary)
 async def pick_secretary(press: Press[PickSecretary], context: BotContext) -> None:
-    """设置书记: the branch's roster as buttons (re-checked in the database)."""
+    """设置书记 or another page of it: the branch's roster (re-checked in the database),
+    still narrowed by the part of a name typed for this branch."""
     if press.data.offset < 0:
         await press.refuse("stale")
         return
-    result = await candidates(context.deps.db, press.actor, press.data.org_id, today(context))
-    text, markup = render_candidates(context, result, press.data.offset)
+    await _show_candidates(press, context, press.data.org_id, press.data.offset, keep=True)
+
+
+@presses.on(AllCandidates)
+async def all_candidates(press: Press[AllCandidates], context: BotContext) -> None:
+    """显示全部: the whole roster again, from its first page."""
+    await _show_candidates(press, context, press.data.org_id, 0, keep=False)
+
+
+async def _show_candidates(
+    press: Press[PickSecretary] | Press[AllCandidates],
+    context: BotContext,
+    org_id: int,
+    offset: int,
+    *,
+    keep: bool,
+) -> None:
+    db = context.deps.db
+    result = await candidates(db, press.actor, org_id, today(context))
+    open_ = await open_draft(db, press.user_id, SecretaryFindDraft)
+    find = ""
+    if keep and isinstance(open_, SecretaryFindDraft) and open_.org_id == org_id:
+        find = open_.find
+    # Kept so that a typed part of a name narrows this list (and its pages stay narrowed).
+    draft = SecretaryFindDraft(step="find", org_id=org_id, offset=offset, find=find)
+    await keep_draft(db, press.user_id, draft, context.deps.clock.now())
+    text, markup = render_candidates(context, result, offset, find)
     await press.answer()
     await press.edit(text, markup)
+
+
+async def typed_candidate(update: Update, context: BotContext, _view: DraftView) -> None:
+    """Part of a name typed on the secretary picker: the roster narrowed to it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    draft = await typed_draft(update, context, SecretaryFindDraft)
+    if draft is None:
+        return
+    now = context.deps.clock.now()
+    found = apply(SECRETARY_STEPS, draft, Event("text", text=message.text or ""), now)
+    if isinstance(found, Refusal):
+        await message.reply_text(context.t(error_key(found.code)))
+        return
+    try:
+        result = await candidates(
+            context.deps.db, actor_of(context, user), found.org_id, today(context)
+        )
+    except ServiceError as exc:
+        await clear_draft(context.deps.db, user.id, SecretaryFindDraft.FLOW)
+        await message.reply_text(context.t(error_key(exc.code, "org")))
+        return
+    await keep_draft(context.deps.db, user.id, found, now)
+    text, markup = render_candidates(context, result, 0, found.find)
+    await message.reply_text(text, reply_markup=markup)
 
 
 @presses.on(SetSecretary)
@@ -213,6 +267,7 @@ async def set_secretary(press: Press[SetSecretary], context: BotContext) -> None
         context.deps.db, press.actor, press.data.org_id, press.data.member_id,
         now=context.deps.clock.now(), today=today(context),
     )  # fmt: skip
+    await clear_draft(context.deps.db, press.user_id, SecretaryFindDraft.FLOW)
     await press.answer("org.appointed_short")
     notice = context.t(
         "org.appointed",

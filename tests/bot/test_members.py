@@ -18,7 +18,7 @@ from services.orgs_roles import grant_role
 from services.users import Person, touch_user
 from storage.db import Database
 from storage.models import Member, Registration
-from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
+from tests.bot.conftest import BotUnderTest, bot_config, delivered, start_bot, stop_bot
 from tests.conftest import FakeClock
 from tests.emulator import CannotSend, Emulator, EmuUser
 
@@ -97,6 +97,7 @@ async def register(
     await bot.settle()
     await person.press(emu.last_sent(person), "✅ 确认提交")
     await bot.settle()
+    await delivered(bot)  # the approvers' copies go out through the outbox
 
 
 async def test_bind_requires_rights_and_reports_what_is_missing(
@@ -170,6 +171,7 @@ async def test_full_registration_through_the_gate_to_approval(
     await wang.press(emu.last_sent(wang), "✅ 确认提交")
     await bot.settle()
     assert "等待支部审核" in emu.last_sent(wang).content
+    await delivered(bot)
 
     request = emu.last_sent(branch.secretary)
     assert "新的实名登记申请" in request.content
@@ -392,6 +394,7 @@ async def test_me_shows_edits_and_deletes_the_account(
     await bot.settle()
     await wang.press(emu.last_sent(wang), "✅ 确认提交")
     await bot.settle()
+    await delivered(bot)
     await branch.secretary.press(emu.last_sent(branch.secretary), "✅ 通过")
     await bot.settle()
 

@@ -119,6 +119,11 @@ def test_an_edit_picks_or_types_then_waits_for_confirmation() -> None:
     person = start_edit(4, Detail.HOST)
     assert person.step == "person"
     assert apply(EDIT_STEPS, person, Event("epg", 8), NOW) == dataclasses.replace(person, offset=8)
+    paged = dataclasses.replace(person, offset=8)
+    found = apply(EDIT_STEPS, paged, Event("text", text=" 王 "), NOW)
+    assert found == dataclasses.replace(person, offset=0, find="王")
+    assert apply(EDIT_STEPS, found, Event("enof"), NOW) == person
+    assert apply(EDIT_STEPS, person, Event("text", text="  "), NOW) == Refusal("picker.find_empty")
     nobody = apply(EDIT_STEPS, person, Event("ep", 0), NOW)
     assert isinstance(nobody, MeetingEdit)
     assert (nobody.step, nobody.chosen, nobody.value) == ("confirm", True, None)
