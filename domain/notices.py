@@ -340,3 +340,17 @@ class NoticeEditDraft(Draft):
     VERSION: ClassVar[int] = 1
 
     notice_id: int = 0
+
+
+@dataclass(frozen=True)
+class ReceiptsFindDraft(Draft):
+    """The /receipts list of notices open: paged, and a typed part of a title narrows it."""
+
+    FLOW: ClassVar[str] = "notice_receipts"
+    VERSION: ClassVar[int] = 1
+
+    offset: int = 0
+    find: str = ""
+
+
+RECEIPTS_STEPS: Steps[ReceiptsFindDraft] = {"find": paging("offset", "find")}

@@ -135,6 +135,11 @@ async def _offer(
         key = "bind.current_main" if current.main else "bind.current_extra"
         lines.append(context.t(key, branch=current.org.name))
     lines.append(context.t("bind.choose"))
+    if total > PAGE:
+        # Which page of how many: paging reaches every branch. No typed narrowing here, as in
+        # the other pickers: in a group a typed word would be everyone's chat, not an answer.
+        last = offset + len(orgs)
+        lines.append(context.t("picker.page", first=offset + 1, last=last, total=total))
     keyboard = [[InlineKeyboardButton(o.name[:60], callback_data=Bind(o.id).pack())] for o in orgs]
     nav = []
     if offset > 0:

@@ -974,19 +974,20 @@ async def receipts(db: Database, actor: Actor, notice_id: int, today: date) -> R
 
 
 async def sent_notices(
-    db: Database, actor: Actor, *, limit: int = 10, offset: int = 0
+    db: Database, actor: Actor, *, limit: int | None = 10, offset: int = 0
 ) -> list[NoticeView]:
-    """The actor's notices, newest first, `limit` from `offset` (for /receipts)."""
+    """The actor's notices, newest first, `limit` from `offset` (None: all of them; for
+    /receipts)."""
     async with db.read() as session:
-        rows = (
-            await session.scalars(
-                select(Notice)
-                .where(Notice.sender_id == actor.user_id)
-                .order_by(Notice.id.desc())
-                .offset(max(0, offset))
-                .limit(limit)
-            )
-        ).all()
+        query = (
+            select(Notice)
+            .where(Notice.sender_id == actor.user_id)
+            .order_by(Notice.id.desc())
+            .offset(max(0, offset))
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await session.scalars(query)).all()
         return [notice_view(r) for r in rows]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
+from domain.notices import ReceiptsFindDraft
 from handlers.notices import acks, edit, receipts, wizard
 from handlers.notices.common import presses
 from handlers.wizard import WizardRouter
@@ -32,3 +33,4 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     )
     router.on_text(wizard.FLOW, wizard.typed_answer)
     router.on_text(edit.FLOW, edit.typed_edit)
+    router.on_text(ReceiptsFindDraft.FLOW, receipts.typed_find)

@@ -9,10 +9,15 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from telegram import InlineKeyboardMarkup, InputFile, Update
 
+from domain.notices import RECEIPTS_STEPS, ReceiptsFindDraft
+from domain.pickers import narrow
+from domain.wizard import Event, Refusal, apply
 from handlers.common import actor_of, is_private, today
 from handlers.notices.common import Keyboard, button, category_label, presses, short
 from handlers.press import Press
+from handlers.wizard import typed_draft
 from services.authz import Actor
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft
 from services.errors import ServiceError
 from services.notices import (
     Receipts,
@@ -29,7 +34,9 @@ from services.notices_admin import (
     receipt_summary,
 )
 from ui.deps import BotContext
+from ui.errors import error_key
 from ui.notices import Receipt
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import format_datetime, split_message
 
 BRANCH_LINES = 10  # branch lines per page on the receipts screen
@@ -72,35 +79,62 @@ def _parts(text: str) -> list[tuple[str, bool]]:
 
 
 async def _recent(
-    context: BotContext, actor: Actor, offset: int = 0
+    context: BotContext, actor: Actor, offset: int = 0, find: str = ""
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The sender's notices, newest first, a page at a time (every one reachable)."""
-    offset = max(0, offset)
-    notices = await sent_notices(context.deps.db, actor, limit=RECENT + 1, offset=offset)
-    if not notices and offset == 0:
+    """The sender's notices, newest first, on the shared picker: a page at a time (every one
+    reachable), narrowed by a typed part of a title."""
+    notices = await sent_notices(context.deps.db, actor, limit=None)
+    if not notices:
         return context.t("notice.receipts.none"), None
     tz = context.deps.settings.timezone
-    keyboard = [
-        [
-            button(
-                context.plain(
-                    "notice.receipts.item",
-                    title=short(n.title),
-                    when=format_datetime(context, n.send_at, tz),
-                ),
-                Receipt("open", n.id),
-            )
-        ]
-        for n in notices[:RECENT]
-    ]
-    pager = []
-    if offset > 0:
-        pager.append(button(context.plain("common.prev"), Receipt("list", 0, offset - RECENT)))
-    if len(notices) > RECENT:
-        pager.append(button(context.plain("common.next"), Receipt("list", 0, offset + RECENT)))
-    if pager:
-        keyboard.append(pager)
-    return context.t("notice.receipts.pick"), InlineKeyboardMarkup(keyboard)
+    page = narrow(notices, lambda n: n.title, offset, find, RECENT)
+    keyboard = picker_rows(
+        context, page,
+        label=lambda n: context.plain(
+            "notice.receipts.item", title=short(n.title),
+            when=format_datetime(context, n.send_at, tz),
+        ),
+        pick=lambda n: Receipt("open", n.id), turn=lambda off: Receipt("list", 0, off),
+        everything=Receipt("all", 0), size=RECENT,
+    )  # fmt: skip
+    text = with_picker_text(context, context.t("notice.receipts.pick"), page, RECENT)
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+async def _show_recent(
+    press: Press[Receipt], context: BotContext, offset: int, *, keep: bool
+) -> None:
+    """The list of notices on the pressed message, the typed part kept for its pages (kept in
+    a draft so that what is typed next narrows it)."""
+    db = context.deps.db
+    find = ""
+    if keep:
+        open_ = await open_draft(db, press.user_id, ReceiptsFindDraft)
+        if isinstance(open_, ReceiptsFindDraft):
+            find = open_.find
+    draft = ReceiptsFindDraft(step="find", offset=max(0, offset), find=find)
+    await keep_draft(db, press.user_id, draft, context.deps.clock.now())
+    text, markup = await _recent(context, press.actor, max(0, offset), find)
+    await press.answer()
+    await press.edit(text, markup)
+
+
+async def typed_find(update: Update, context: BotContext, _view: DraftView) -> None:
+    """Part of a title typed on the list of notices: the list narrowed to it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    draft = await typed_draft(update, context, ReceiptsFindDraft)
+    if draft is None:
+        return
+    now = context.deps.clock.now()
+    found = apply(RECEIPTS_STEPS, draft, Event("text", text=message.text or ""), now)
+    if isinstance(found, Refusal):
+        await message.reply_text(context.t(error_key(found.code)))
+        return
+    await keep_draft(context.deps.db, user.id, found, now)
+    text, markup = await _recent(context, actor_of(context, user), 0, found.find)
+    await message.reply_text(text, reply_markup=markup)
 
 
 async def _missing_lines(context: BotContext, actor: Actor, summary: ReceiptSummary) -> list[str]:
@@ -265,15 +299,20 @@ async def render_receipts(
 
 @presses.on(Receipt, action="list")
 async def recent(press: Press[Receipt], context: BotContext) -> None:
-    """返回: the list of recent notices again."""
-    text, markup = await _recent(context, press.actor, press.data.value)
-    await press.answer()
-    await press.edit(text, markup)
+    """其他通知 or another page: the list of notices, still narrowed by what was typed."""
+    await _show_recent(press, context, press.data.value, keep=press.data.value > 0)
+
+
+@presses.on(Receipt, action="all")
+async def all_notices(press: Press[Receipt], context: BotContext) -> None:
+    """显示全部: every notice again, from the first page."""
+    await _show_recent(press, context, 0, keep=False)
 
 
 @presses.on(Receipt, action="open")
 async def open_receipts(press: Press[Receipt], context: BotContext) -> None:
-    """One notice's receipts (a page of its branches)."""
+    """One notice's receipts (a page of its branches); the list's typed part is let go."""
+    await clear_draft(context.deps.db, press.user_id, ReceiptsFindDraft.FLOW)
     summary = await receipt_summary(
         context.deps.db, press.actor, press.data.notice_id, today(context)
     )

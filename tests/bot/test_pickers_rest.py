@@ -3,17 +3,26 @@ part of a name (meeting edits' person picker, /org 设置书记, …)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
-from domain.orgs import Role
+from domain.orgs import Kind, Level, Role
 from services.drafts import get_draft
-from storage.models import Member, Organization, RoleAssignment
+from services.groups import binding_of
+from services.notices import Audience
+from services.orgs import create_org
+from services.orgs_roles import grant_role
+from services.users import Person, touch_user
+from storage.models import Member, Notice, Organization, RoleAssignment
 from tests.bot.conftest import BotUnderTest
 from tests.bot.test_meetings import december as december  # the fixture, by name
 from tests.bot.test_meetings import make_branch, manage_screen, schedule
+from tests.bot.test_members import RIGHTS
 from tests.bot.test_notices import _member, say, tap
-from tests.bot.test_pickers import make_world
+from tests.bot.test_notices import make_world as notices_world
+from tests.bot.test_pickers import SUPER, make_world
 from tests.conftest import FakeClock
 from tests.emulator import Emulator, EmuUser
 from tests.emulator.model import EmuMessage
@@ -113,3 +122,119 @@ async def test_org_secretary_picker_pages_and_narrows(
     assert secretary == "组员20"
     # The typed question ended with the appointment: text now goes nowhere near it.
     assert await get_draft(bot.deps.db, admin.id) is None
+
+
+async def test_receipts_list_of_notices_pages_and_narrows(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await notices_world(emu, bot, clock)
+    sender = world.sender
+    titles = [f"第{i:02d}号通知" for i in range(1, 24)]  # 23 notices: three pages of ten
+    async with bot.deps.db.transaction() as s:  # as sent already: no outbox to drain
+        s.add_all(
+            Notice(
+                org_id=world.committee,
+                sender_id=sender.id,
+                category="meeting",
+                title=title,
+                body_html="请准时参加。",
+                audience=Audience(org_ids=(world.committee,)).to_json(),
+                pin=False,
+                ack_label="received",
+                send_at=clock.now() + timedelta(minutes=i),
+                created_at=clock.now(),
+                status="sent",
+                version=1,
+            )
+            for i, title in enumerate(titles)
+        )
+
+    def on(screen: EmuMessage) -> list[str]:
+        return [t.split(" · ")[0] for t in screen.button_texts() if " · " in t]
+
+    latest = await say(bot, sender, "/receipts")
+    assert "第23号通知" in latest.content
+    listing = await tap(bot, sender, latest, "其他通知")
+    assert "第 1–10 个，共 23 个" in listing.content
+    assert "直接发名称中的几个字" in listing.content
+    seen, screen = on(listing), listing
+    while "下一页" in screen.button_texts():
+        screen = await tap(bot, sender, screen, "下一页")
+        assert len(on(screen)) <= 10
+        seen += on(screen)
+        assert len(seen) <= len(titles)
+    assert seen == titles[::-1]  # newest first, every one reached
+    assert "第 21–23 个，共 23 个" in screen.content
+    oldest = await tap(bot, sender, screen, next(t for t in screen.button_texts() if "第01号" in t))
+    assert "第01号通知" in oldest.content
+
+    listing = await tap(bot, sender, oldest, "其他通知")
+    found = await say(bot, sender, "1号")  # 第01号, 第11号, 第21号
+    assert "名称含“1号”的共 3 个" in found.content
+    assert on(found) == ["第21号通知", "第11号通知", "第01号通知"]
+    nothing = await say(bot, sender, "没有这一条")
+    assert "没有名称含“没有这一条”的" in nothing.content
+    everything = await tap(bot, sender, nothing, "显示全部")
+    assert "第 1–10 个，共 23 个" in everything.content
+    found = await say(bot, sender, "０１")  # full-width digits find 第01号通知
+    assert on(found) == ["第01号通知"]
+    opened = await tap(bot, sender, found, found.button_texts()[0])
+    assert "第01号通知" in opened.content
+    # Opening a notice let the typed question go: text now goes nowhere near the list.
+    assert await get_draft(bot.deps.db, sender.id) is None
+
+
+async def test_bind_pages_to_the_last_branch(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    """In a group a typed word is everyone's chat, so /bind narrows nothing: paging reaches
+    every branch, and the screen says which ones are shown."""
+
+    async def press(screen: EmuMessage, label: str) -> EmuMessage:
+        await admin.press(screen, label)
+        await bot.settle()
+        return emu.last_sent(group)
+
+    db, now, today = bot.deps.db, clock.now(), clock.now().date()
+    admin = emu.user("组织部", language_code="zh-hans")
+    await touch_user(db, Person(id=admin.id, first_name="组织部"), now, started=True)
+    committee = await create_org(db, SUPER, name="城区党委", level=Level.COMMITTEE,
+                                 kind=Kind.TWO_NEW, parent_id=None, now=now,
+                                 today=today)  # fmt: skip
+    await grant_role(db, SUPER, committee.id, Role.COMMITTEE_ADMIN, user_id=admin.id,
+                     now=now, today=today)  # fmt: skip
+    names = [f"第{i:02d}支部" for i in range(1, 21)]
+    async with db.transaction() as s:
+        s.add_all(
+            Organization(
+                parent_id=committee.id,
+                level=Level.BRANCH,
+                kind=Kind.STANDARD,
+                name=name,
+                created_at=now,
+            )
+            for name in names
+        )
+    group = emu.group("新的群", members=[admin], admins=[admin], supergroup=True)
+    await group.add_bot(by=admin, admin=True, rights=RIGHTS)
+    await admin.start()
+    await admin.send("/bind", chat=group)
+    await bot.settle()
+    screen = emu.last_sent(group)
+    assert "第 1–8 个，共 20 个" in screen.content
+    seen, pages = names_on(screen, names), 1
+    while "下一页" in screen.button_texts():
+        screen = await press(screen, "下一页")
+        assert len(names_on(screen, names)) <= 8
+        seen += names_on(screen, names)
+        pages += 1
+        assert pages <= len(names)
+    assert seen == names
+    assert "第 17–20 个，共 20 个" in screen.content
+    back = await press(screen, "上一页")
+    assert names_on(back, names)[0] == "第09支部"
+    done = await press(await press(back, "下一页"), "第20支部")
+    assert "第20支部" in done.content
+    binding = await binding_of(db, group.id)
+    assert binding is not None
+    assert binding.org.name == "第20支部"
