@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
 from handlers.press import Presses
 from services.drafts import get_draft
 from services.dues import DuesAccess
+from services.members_import import MAX_FILE_BYTES
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
+from ui.errors import error_key
 
 presses = Presses("dues")
 
@@ -59,3 +61,19 @@ async def media_received(update: Update, context: BotContext) -> None:
         return
     await step(update, context)
     raise ApplicationHandlerStop
+
+
+async def sheet_bytes(
+    message: Message, context: BotContext, *, send_key: str, too_large_code: str
+) -> tuple[str, bytes] | None:
+    """A sheet sent to a dues wizard, downloaded as (file name, content); None (and the reason
+    told) when the message holds no file or one too large to read."""
+    document = message.document
+    if document is None:
+        await message.reply_text(context.t(send_key))
+        return None
+    if (document.file_size or 0) > MAX_FILE_BYTES:
+        await message.reply_text(context.t(error_key(too_large_code)))
+        return None
+    content = bytes(await (await document.get_file()).download_as_bytearray())
+    return document.file_name or "", content

@@ -10,7 +10,7 @@ from domain.dues import month_of
 from domain.dues_pay import ImportDraft, PayDraft, RejectDraft
 from domain.wizard import Event
 from handlers.common import actor_of, today
-from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses
+from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses, sheet_bytes
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
 from services.drafts import DraftView, clear_draft
@@ -32,7 +32,6 @@ from services.dues_payments import (
     submit_claim,
 )
 from services.errors import ServiceError
-from services.members_import import MAX_FILE_BYTES as MAX_SHEET_BYTES
 from ui.deps import BotContext
 from ui.dues_notes import in_every_locale
 from ui.dues_payments import (
@@ -362,17 +361,14 @@ async def sheet_received(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    if message.document is None:
-        await message.reply_text(context.t("dues.import.send_file"))
+    sheet = await sheet_bytes(message, context, send_key="dues.import.send_file",
+                                too_large_code="dues.import.file_too_large")  # fmt: skip
+    if sheet is None:
         return
-    if (message.document.file_size or 0) > MAX_SHEET_BYTES:
-        await message.reply_text(context.t(error_key("dues.import.file_too_large")))
-        return
-    file = await message.document.get_file()
-    content = bytes(await file.download_as_bytearray())
+    name, content = sheet
     try:
         draft = await preview_payments(
-            context.deps.db, actor_of(context, user), message.document.file_name or "",
+            context.deps.db, actor_of(context, user), name,
             content, now=context.deps.clock.now(), today=today(context),
         )  # fmt: skip
     except ServiceError as exc:

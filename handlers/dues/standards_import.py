@@ -11,7 +11,7 @@ from telegram.ext import Application
 from domain.dues import month_of
 from domain.dues_import import MAX_ROWS, BulkDraft
 from handlers.common import actor_of, today
-from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses
+from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses, sheet_bytes
 from handlers.press import Press
 from handlers.wizard import WizardRouter
 from services.drafts import DraftView, clear_draft
@@ -23,7 +23,6 @@ from services.dues_import import (
     start_standards_import,
 )
 from services.errors import ServiceError
-from services.members_import import MAX_FILE_BYTES
 from ui.deps import BotContext
 from ui.dues_import import (
     BulkStep,
@@ -98,18 +97,15 @@ async def sheet_received(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None
-    if message.document is None:
-        await message.reply_text(context.t("dues.bulk.send_file"))
+    sheet = await sheet_bytes(message, context, send_key="dues.bulk.send_file",
+                                too_large_code="dues.bulk.file_too_large")  # fmt: skip
+    if sheet is None:
         return
-    if (message.document.file_size or 0) > MAX_FILE_BYTES:
-        await message.reply_text(context.t(error_key("dues.bulk.file_too_large")))
-        return
-    file = await message.document.get_file()
-    content = bytes(await file.download_as_bytearray())
+    name, content = sheet
     actor, day = actor_of(context, user), today(context)
     try:
         draft = await preview_standards(
-            context.deps.db, actor, message.document.file_name or "", content,
+            context.deps.db, actor, name, content,
             this_month=month_of(day), now=context.deps.clock.now(), today=day,
         )  # fmt: skip
         access = await dues_access(context.deps.db, actor, day)
