@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import UTCDateTime
+from storage.types import IndexedCode, IndexedFlag, UTCDateTime
 
 # Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -178,7 +178,7 @@ class Member(Base):
     name: Mapped[str] = mapped_column(String(64), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
     stage: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(IndexedCode)
     source: Mapped[str] = mapped_column(String(16))  # registration / import / admin
     unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("units.id"))
     party_group_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_groups.id"))
@@ -217,7 +217,7 @@ class Registration(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     stage: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("units.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(IndexedCode)
     # An imported roster entry this person appears to be: approval links it, no duplicate.
     match_member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
     member_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("members.id"))
@@ -276,8 +276,8 @@ class ChatBinding(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # main / extra
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    purpose: Mapped[str] = mapped_column(IndexedCode)  # main / extra
+    active: Mapped[bool] = mapped_column(IndexedFlag, default=True)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)  # forum topic for notices
     bound_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -370,7 +370,7 @@ class OutboxItem(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     # notice / notice_edit / notice_delete / counter / nudge / text
-    purpose: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(IndexedCode)
     notice_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("notices.id"))
     org_id: Mapped[int | None] = mapped_column(BigInteger)  # the branch a group copy serves
     chat_id: Mapped[int] = mapped_column(BigInteger)
