@@ -25,6 +25,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # an operator should hear within seconds that the database is silent.
 PG_CONNECT_TIMEOUT_SECONDS = 5.0
 READONLY = "zhibu_readonly"
+# Reads whose every statement stands alone (read_now): no BEGIN around them, as on PostgreSQL.
+NO_BEGIN = "zhibu_no_begin"
 T = TypeVar("T")
 CHECKPOINT_SECONDS = 10.0
 log = logging.getLogger(__name__)
@@ -54,8 +56,10 @@ def _sqlite_setup(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Readers take no lock in WAL mode; writers take the write lock up front so two
         # writers wait on busy_timeout instead of failing with "database is locked".
-        readonly = conn.get_execution_options().get(READONLY)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(NO_BEGIN):
+            return  # each statement is its own transaction (the driver's autocommit)
+        conn.exec_driver_sql("BEGIN" if options.get(READONLY) else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -146,7 +150,8 @@ class Database:
         hundred presses a second those trips, not SQLite, were most of the bot's CPU and
         each waited for the busy loop. A keyed lookup takes SQLite microseconds, and WAL
         readers never wait for a lock, so running it inline is cheaper and never blocks.
-        Anything that scans belongs in `read()`.
+        Anything that scans belongs in `read()`. Each statement sees what is committed when
+        it runs (no transaction spans them, on either database).
         """
         fast = self._fast_path()
         if fast is not None:
@@ -228,7 +233,9 @@ class _InLoop:
             cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()
 
-        self.reader = self.engine.connect().execution_options(**{READONLY: True})
+        # A lookup is one or two keyed statements: BEGIN and COMMIT around them cost more
+        # than the statements did, and each already sees a committed state (see read_now).
+        self.reader = self.engine.connect().execution_options(**{READONLY: True, NO_BEGIN: True})
         self.writer = self.engine.connect()
 
     def read(self, query: Work[T]) -> T:
