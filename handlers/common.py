@@ -8,7 +8,7 @@ from typing import Any
 from telegram import CallbackQuery, Chat, Update, User
 from telegram.error import BadRequest, Forbidden
 
-from services.authz import Actor
+from services.authz import Actor, holds_office
 from services.users import Person
 from ui.deps import BotContext
 
@@ -62,6 +62,18 @@ def actor_of(context: BotContext, user: User) -> Actor:
 def today(context: BotContext) -> date:
     """Today's date in the bot's time zone."""
     return context.deps.clock.now().astimezone(context.deps.settings.timezone).date()
+
+
+async def is_officer(context: BotContext, user: User) -> bool:
+    """Whether the person is a superadmin or holds an office today (what menus and /help
+    show; every action authorizes on its own)."""
+    actor = actor_of(context, user)
+    profile = context.profile
+    if actor.superadmin:
+        return True
+    if profile is not None and profile.id == user.id and profile.holds_office is not None:
+        return profile.holds_office  # read with the sender's row as the update arrived
+    return await holds_office(context.deps.db, actor, today(context))
 
 
 async def send_private(context: BotContext, user_id: int, text: str, **kwargs: Any) -> bool:

@@ -9,7 +9,7 @@ from telegram import Chat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from handlers.common import person_of, send_private
+from handlers.common import person_of, send_private, today
 from services.throttle import Verdict
 from services.users import touch_user
 from ui.deps import BotContext
@@ -49,6 +49,7 @@ async def remember_user(update: Update, context: BotContext) -> None:
         started=started,
         activity=deps.activity,
         group_id=chat.id if in_group and chat is not None else None,
+        today=today(context),
     )
 
 

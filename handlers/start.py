@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Update, User
 from telegram.ext import Application, CommandHandler
 
 from handlers import lang, members_registration
 from handlers.commands import visible
-from handlers.common import actor_of, display_name, is_private, today
-from services.authz import Actor, holds_office
+from handlers.common import display_name, is_officer, is_private
 from services.members import my_branch
 from ui.deps import BotContext
 
@@ -33,18 +32,17 @@ async def start(update: Update, context: BotContext) -> None:
         await message.reply_text(context.t("start.group", name=name))
         return
     text = context.t("start.private", name=name)
-    if await _belongs_nowhere(context, user.id):
+    if await _belongs_nowhere(context, user):
         # The first person to write is usually the operator, who needs it for bot.superadmins;
         # a newcomer may be asked for it by their secretary.
         text += "\n\n" + context.t("start.your_id", id=user.id)
     await message.reply_text(text)
 
 
-async def _belongs_nowhere(context: BotContext, user_id: int) -> bool:
-    if await my_branch(context.deps.db, user_id) is not None:
+async def _belongs_nowhere(context: BotContext, user: User) -> bool:
+    if await my_branch(context.deps.db, user.id) is not None:
         return False
-    actor = Actor(user_id=user_id, superadmin=user_id in context.deps.settings.superadmins)
-    return not await holds_office(context.deps.db, actor, today(context))
+    return not await is_officer(context, user)
 
 
 async def myid(update: Update, context: BotContext) -> None:
@@ -67,15 +65,26 @@ async def help_command(update: Update, context: BotContext) -> None:
     assert message is not None
     private = is_private(update)
     assert update.effective_user is not None
-    admin = await holds_office(
-        context.deps.db, actor_of(context, update.effective_user), today(context)
-    )
-    lines = [
-        context.t("help.line", command=c.name, description=context.plain(c.description_key))
-        for c in visible(admin=admin, private=private)
-    ]
-    key = "help.private" if private else "help.group"
-    await message.reply_text(context.t(key, commands="\n".join(lines)))
+    admin = await is_officer(context, update.effective_user)
+    await message.reply_text(_help_text(context, admin=admin, private=private))
+
+
+# The help of each language, kind of person and chat, rendered once: every newcomer asks
+# for it, and the catalog does not change while the bot runs.
+_HELP: dict[tuple[str, bool, bool], str] = {}
+
+
+def _help_text(context: BotContext, *, admin: bool, private: bool) -> str:
+    key = (context.locale, admin, private)
+    text = _HELP.get(key)
+    if text is None:
+        lines = [
+            context.t("help.line", command=c.name, description=context.plain(c.description_key))
+            for c in visible(admin=admin, private=private)
+        ]
+        template = "help.private" if private else "help.group"
+        text = _HELP[key] = context.t(template, commands="\n".join(lines))
+    return text
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

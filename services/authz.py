@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    literal_column,
     or_,
     select,
 )
@@ -146,24 +147,26 @@ async def descendants(session: AsyncSession, roots: set[int]) -> set[int]:
 # user, then through their linked roster entry); the OR of `held_by` across an outer join
 # is not a keyed lookup.
 _TODAY: BindParameter[date] = bindparam("today")
-_HOLDS_OFFICE = select(
-    or_(
-        exists().where(
-            RoleAssignment.user_id == bindparam("user_id"),
-            RoleAssignment.start_on <= _TODAY,
-            or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
-        ),
-        select(RoleAssignment.id)
-        .join(Member, Member.id == RoleAssignment.member_id)
-        .where(
-            Member.user_id == bindparam("user_id"),
-            Member.status == Status.ACTIVE,
-            RoleAssignment.start_on <= _TODAY,
-            or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
-        )
-        .exists(),
+# A literal, not a parameter, on every database: nothing to substitute on each update.
+_ACTIVE: ColumnElement[str] = literal_column(f"'{Status.ACTIVE.value}'")
+# As a column, it also rides along with the user's row read on every update (services.users).
+HOLDS_OFFICE = or_(
+    exists().where(
+        RoleAssignment.user_id == bindparam("user_id"),
+        RoleAssignment.start_on <= _TODAY,
+        or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
+    ),
+    select(RoleAssignment.id)
+    .join(Member, Member.id == RoleAssignment.member_id)
+    .where(
+        Member.user_id == bindparam("user_id"),
+        Member.status == _ACTIVE,
+        RoleAssignment.start_on <= _TODAY,
+        or_(RoleAssignment.end_on.is_(None), RoleAssignment.end_on >= _TODAY),
     )
+    .exists(),
 )
+_HOLDS_OFFICE = select(HOLDS_OFFICE)
 
 
 def _holds_office(user_id: int, today: date, conn: Connection) -> bool:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Table, bindparam, select, update
 
 from domain.locale import is_supported, negotiate_locale
 from services.activity import PRESENCE_RESOLUTION, PRESENCE_SEEN, ActivityLog
+from services.authz import HOLDS_OFFICE
 from storage.db import Database
 from storage.models import ChatPresence, User
 from storage.upsert import upsert, upsert_statement
@@ -42,6 +43,9 @@ class UserView:
     locale: str | None
     started: bool
     blocked: bool
+    # Whether they hold an office today, as read with the row (None: not asked for); menus
+    # and /help choose what to show by it, every action still authorizes on its own.
+    holds_office: bool | None = None
 
 
 class _UserColumns(Protocol):
@@ -58,7 +62,7 @@ class _UserColumns(Protocol):
     last_seen_at: datetime
 
 
-def _view(row: _UserColumns) -> UserView:
+def _view(row: _UserColumns, holds_office: bool | None = None) -> UserView:
     return UserView(
         id=row.id,
         first_name=row.first_name,
@@ -67,6 +71,7 @@ def _view(row: _UserColumns) -> UserView:
         locale=row.locale,
         started=row.started,
         blocked=row.blocked_at is not None,
+        holds_office=holds_office,
     )
 
 
@@ -74,14 +79,21 @@ _USERS = cast(Table, User.__table__)
 _USER_ROW = select(_USERS).where(_USERS.c.id == bindparam("user_id"))
 
 
-def _user_and_presence(
-    user_id: int, group_id: int | None, conn: Connection
-) -> tuple[Row[Any] | None, datetime | None]:
-    """The stored user and when they were last seen in the group: both keyed lookups."""
-    row = conn.execute(_USER_ROW, {"user_id": user_id}).first()
-    if group_id is None:
-        return row, None
-    return row, conn.execute(PRESENCE_SEEN, {"chat_id": group_id, "user_id": user_id}).scalar()
+# Everything an update needs to know of its sender, in one keyed statement: their row, when
+# they were last seen in the group (chat_id NULL outside a group: no row matches) and whether
+# they hold an office today.
+_PROFILE_COLUMNS: list[ColumnElement[Any]] = [
+    *(c for c in _USERS.c if c.key != "created_at"),  # one date fewer to parse, unused here
+    PRESENCE_SEEN.scalar_subquery().label("presence_seen"),
+    HOLDS_OFFICE.label("holds_office"),
+]
+_PROFILE = select(*_PROFILE_COLUMNS).where(_USERS.c.id == bindparam("user_id"))
+
+
+def _profile(user_id: int, group_id: int | None, today: date, conn: Connection) -> Row[Any] | None:
+    """The stored user with their presence in the group and whether they hold an office."""
+    params = {"user_id": user_id, "chat_id": group_id, "today": today}
+    return conn.execute(_PROFILE, params).first()
 
 
 def _user_row(user_id: int, conn: Connection) -> Row[Any] | None:
@@ -100,13 +112,17 @@ async def touch_user(
     started: bool = False,
     activity: ActivityLog | None = None,
     group_id: int | None = None,
+    today: date | None = None,
 ) -> UserView:
     """Remember who wrote to us (and that they are in this group); writes only what changed.
 
-    One read serves both facts, since every update of a busy moment needs them; refreshes
-    of what is already known go to the activity log's batch when one is given.
+    One read serves every fact, since every update of a busy moment needs them; refreshes
+    of what is already known go to the activity log's batch when one is given. Given
+    `today`, the view says whether they hold an office that day.
     """
-    row, seen = await db.read_now(partial(_user_and_presence, person.id, group_id))
+    row = await db.read_now(partial(_profile, person.id, group_id, today or now.date()))
+    seen = row.presence_seen if row is not None else None
+    office = bool(row.holds_office) if row is not None and today is not None else None
     new_presence = group_id is not None and seen is None
     if group_id is not None and seen is not None and now - seen >= PRESENCE_RESOLUTION:
         if activity is not None:
@@ -119,18 +135,19 @@ async def touch_user(
         activity.user_seen(row.id, now)  # only the time moved: written with the batch
         user_write = False
     if row is not None and not user_write and not new_presence:
-        return _view(row)
+        return _view(row, office)
     # A small keyed write of every first contact: group-committed with the writes of the
     # moment (a crowd of newcomers shares a commit), answered once committed.
     presence_in = group_id if new_presence else None
     return await db.write_together(
-        partial(_write_contact, person, now, started, user_write or row is None, presence_in)
+        partial(_write_contact, person, now, today, started, user_write or row is None, presence_in)
     )
 
 
 def _write_contact(
     person: Person,
     now: datetime,
+    today: date | None,
     started: bool,
     write_user: bool,
     presence_in: int | None,
@@ -160,8 +177,11 @@ def _write_contact(
                              key=["chat_id", "user_id"], update=("seen_at",)),
             {"chat_id": presence_in, "user_id": person.id, "seen_at": now},
         )  # fmt: skip
-    stored = conn.execute(_USER_ROW, {"user_id": person.id}).one()
-    return _view(stored)
+    if today is None:
+        return _view(conn.execute(_USER_ROW, {"user_id": person.id}).one())
+    stored = _profile(person.id, None, today, conn)
+    assert stored is not None
+    return _view(stored, bool(stored.holds_office))
 
 
 # Upsert: two first updates from one person may race on the insert.

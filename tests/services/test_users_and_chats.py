@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
+from domain.orgs import Level, Role
 from services.chats import get_chat, migrate_chat, record_bot_status
 from services.users import Person, set_locale, set_private_chat_status, touch_user
 from storage.db import Database
 from tests.conftest import FakeClock
+from tests.services.factories import linked_member, office, org
 
 WANG = Person(id=5_000_000_001, first_name="王芳", language_code="zh-hans")
 
@@ -100,3 +103,28 @@ async def test_migration_moves_the_chat_and_is_idempotent(db: Database, clock: F
     assert old is not None
     assert old.migrated_to == -1009999999999
     assert not old.active
+
+
+async def test_the_profile_says_whether_they_hold_an_office_that_day(
+    db: Database, clock: FakeClock
+) -> None:
+    day = clock.now().date()
+    committee = await org(db, clock, "综合党委", Level.COMMITTEE, None)
+    branch = await org(db, clock, "甲支部", Level.BRANCH, committee)
+    # Not asked for: unknown. An office held by user id counts, also when the row is rewritten.
+    assert (await touch_user(db, WANG, clock.now())).holds_office is None
+    zhao = Person(id=5_000_000_002, first_name="赵")
+    await touch_user(db, zhao, clock.now())
+    await office(db, clock, branch, Role.SECRETARY, user_id=zhao.id)
+    assert (await touch_user(db, zhao, clock.now(), today=day)).holds_office is True
+    renamed = Person(id=zhao.id, first_name="赵书记")
+    assert (await touch_user(db, renamed, clock.now(), today=day)).holds_office is True
+    assert (await touch_user(db, WANG, clock.now(), today=day)).holds_office is False
+    # Through their roster entry, and only while the office runs; a group read says it too.
+    _, member_id = await linked_member(db, clock, branch, 5_000_000_003, "钱")
+    await office(db, clock, branch, Role.ORGANIZATION, member_id=member_id,
+                 end_on=day + timedelta(days=1))  # fmt: skip
+    qian = Person(id=5_000_000_003, first_name="钱")
+    assert (await touch_user(db, qian, clock.now(), today=day, group_id=-100_777)).holds_office
+    later = day + timedelta(days=2)
+    assert (await touch_user(db, qian, clock.now(), today=later)).holds_office is False
