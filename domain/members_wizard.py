@@ -44,8 +44,9 @@ def ask_left_reason(member_id: int) -> LeftDraft:
 
 
 # The /members choosers, by step: "roster" (the branches whose roster one may open), "member"
-# (a branch's members, for admins to act on), "target" (branches a member may be moved to).
-PICKERS = ("roster", "member", "target")
+# (a branch's members, for admins to act on), "target" (branches a member may be moved to),
+# "import" (the branches /import may fill).
+PICKERS = ("roster", "member", "target", "import")
 
 
 @dataclasses.dataclass(frozen=True)

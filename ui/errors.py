@@ -448,3 +448,7 @@ ERRORS.update(
         "registration.decided_by": "error.registration.decided_by",
     }
 )
+
+
+# /import's branch chooser on the shared picker (wt-pickers3).
+ERRORS.update({"import.not_admin": "import.not_admin"})

@@ -4,7 +4,8 @@ while it is open narrows it (a draft keeps the list, its page and the typed part
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
@@ -36,48 +37,67 @@ def _turn(step: str, key: int, find: str) -> Callable[[int], CallbackData]:
     return turn
 
 
-async def screen(
-    context: BotContext, actor: Actor, step: str, key: int, offset: int, find: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    """A page of one chooser, read (and so re-authorized) from the database; refused with a
-    ServiceError when the actor may no longer choose from it."""
+# A chooser's list, by step: (what to pick from, the question, the button an item becomes),
+# read from the database for this actor (so re-authorized), or a ServiceError when they may no
+# longer choose from it. Other /members modules add theirs (members_import: "import").
+Items = tuple[Sequence[Any], str, Callable[[Any], str], Callable[[Any], CallbackData]]
+ListOf = Callable[[BotContext, Actor, int], Awaitable[Items]]
+LISTS: dict[str, ListOf] = {}
+
+
+def chooser(step: str) -> Callable[[ListOf], ListOf]:
+    """Register the list a chooser of this step shows."""
+
+    def add(fn: ListOf) -> ListOf:
+        assert step in PICKERS, step
+        LISTS[step] = fn
+        return fn
+
+    return add
+
+
+@chooser("roster")
+async def _branches(context: BotContext, actor: Actor, key: int) -> Items:
+    choices = await roster_choices(context.deps.db, actor, today(context))
+    if not choices:
+        raise Denied("auth.denied")
+    return choices, context.t("members.pick"), lambda o: o.name, lambda o: ShowRoster(o.id)
+
+
+@chooser("member")
+async def _members(context: BotContext, actor: Actor, key: int) -> Items:
+    result = await roster(context.deps.db, actor, key, today(context))
+    if not result.can_manage:
+        raise Denied("auth.manage_members")
+    question = context.t("members.pick_member", branch=result.org.name)
+    return result.entries, question, lambda e: e.name or "?", lambda e: ShowMember(e.member_id)
+
+
+@chooser("target")
+async def _targets(context: BotContext, actor: Actor, key: int) -> Items:
     db, day = context.deps.db, today(context)
-    everything = PickList(step, key, 0, 0)
-    turn = _turn(step, key, find)
-    if step == "roster":
-        choices = await roster_choices(db, actor, day)
-        if not choices:
-            raise Denied("auth.denied")
-        branches = narrow(choices, lambda o: o.name, offset, find)
-        rows = picker_rows(
-            context, branches, label=lambda o: o.name, pick=lambda o: ShowRoster(o.id),
-            turn=turn, everything=everything,
-        )  # fmt: skip
-        text = with_picker_text(context, context.t("members.pick"), branches)
-        return text, InlineKeyboardMarkup(rows)
-    if step == "member":
-        result = await roster(db, actor, key, day)
-        if not result.can_manage:
-            raise Denied("auth.manage_members")
-        members = narrow(result.entries, lambda e: e.name, offset, find)
-        rows = picker_rows(
-            context, members, label=lambda e: e.name or "?",
-            pick=lambda e: ShowMember(e.member_id), turn=turn,
-            everything=everything,
-        )  # fmt: skip
-        question = context.t("members.pick_member", branch=result.org.name)
-        return with_picker_text(context, question, members), InlineKeyboardMarkup(rows)
     card = await member_card(db, actor, key, day)
     targets = await transfer_targets(db, actor, key, day)
     if not targets:
         raise ServiceError("member.bad_transfer_target")
-    branches = narrow(targets, lambda o: o.name, offset, find)
-    rows = picker_rows(
-        context, branches, label=lambda o: o.name, pick=lambda o: MoveMember(key, o.id),
-        turn=turn, everything=everything,
-    )  # fmt: skip
     question = context.t("members.pick_target", name=card.entry.name)
-    return with_picker_text(context, question, branches), InlineKeyboardMarkup(rows)
+    return targets, question, lambda o: o.name, lambda o: MoveMember(key, o.id)
+
+
+async def screen(
+    context: BotContext, actor: Actor, step: str, key: int, offset: int, find: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of one chooser, narrowed to the names holding `find`, re-read from the database."""
+    chosen = LISTS.get(step)
+    if chosen is None:
+        raise ServiceError("stale")
+    items, question, name, pick = await chosen(context, actor, key)
+    page = narrow(items, name, offset, find)
+    rows = picker_rows(
+        context, page, label=name, pick=pick, turn=_turn(step, key, find),
+        everything=PickList(step, key, 0, 0),
+    )  # fmt: skip
+    return with_picker_text(context, question, page), InlineKeyboardMarkup(rows)
 
 
 async def show_new(
@@ -94,18 +114,28 @@ async def show_new(
 @presses.on(PickList, step=PICKERS, found=(0, 1))
 async def pick_list(press: Press[PickList], context: BotContext) -> None:
     """Another page of a chooser, or 显示全部: re-checked in the database, shown in place."""
-    data, db = press.data, context.deps.db
-    if data.offset < 0:
+    data = press.data
+    await show_page(press, context, data.step, data.key, data.offset, found=bool(data.found))
+
+
+async def show_page(
+    press: Press[Any], context: BotContext, step: str, key: int, offset: int, *, found: bool = False
+) -> None:
+    """A chooser's page in place of the pressed one; `found`: still narrowed by the part of a
+    name typed for this list."""
+    db = context.deps.db
+    if offset < 0:
         await press.refuse("stale")
         return
     find = ""
-    if data.found:
+    if found:
         kept = await open_draft(db, press.user_id, MembersFindDraft)
-        if isinstance(kept, MembersFindDraft) and (kept.step, kept.key) == (data.step, data.key):
+        if isinstance(kept, MembersFindDraft) and (kept.step, kept.key) == (step, key):
             find = kept.find
-    text, markup = await screen(context, press.actor, data.step, data.key, data.offset, find)
-    draft = picker_open(data.step, data.key, data.offset, find)
-    await keep_draft(db, press.user_id, draft, context.deps.clock.now())
+    text, markup = await screen(context, press.actor, step, key, offset, find)
+    await keep_draft(
+        db, press.user_id, picker_open(step, key, offset, find), context.deps.clock.now()
+    )
     await press.answer()
     await press.edit(text, markup)
 

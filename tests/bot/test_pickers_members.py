@@ -198,3 +198,24 @@ async def page_to_end_of(
         assert pages <= total
     assert pages == -(-total // 8)
     return screen
+
+
+async def test_import_reaches_the_300th_branch_by_paging_and_by_typing(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    admin = world.admin
+    picker = await say(bot, admin, "/import")
+    assert "请选择要导入名册的支部" in picker.content
+    assert "第 1–8 个，共 300 个" in picker.content
+    last_page = await page_to_end(bot, admin, picker)
+    template = await tap(bot, admin, last_page, LAST)
+    assert template.document is not None
+    assert LAST in template.content
+
+    await say(bot, admin, "/import")
+    found = await say(bot, admin, "第300")
+    assert "名称含“第300”的共 1 个" in found.content
+    template = await tap(bot, admin, found, LAST)
+    assert template.document is not None
+    assert LAST in template.content
