@@ -188,7 +188,6 @@ ERRORS: dict[str, str] = {
     "form.build.hint_too_long": "form.build.error.hint_too_long",
     "form.build.no_condition_source": "form.build.error.no_condition_source",
     "form.build.condition_values": "form.build.error.condition_values",
-    "form.build.filter_empty": "form.build.error.filter_empty",
     "form.build.bad_time": "form.build.error.bad_time",
     "form.build.due_day": "form.build.error.due_day",
     "form.build.file_too_large": "form.build.error.file_too_large",

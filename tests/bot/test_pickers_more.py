@@ -1,13 +1,21 @@
-"""The /members choosers and the forms builder's branches on the shared picker: a committee
-of 300 branches and a branch of 300 members, the last of each reached by paging and by typing
-part of its name; a member pressing an admin's picker button is refused."""
+"""The /members and /import choosers and the forms builder's pickers on the shared picker: a
+committee of 300 branches and a branch of 300 members, the last of each reached by paging and
+by typing part of its name; a member pressing an admin's picker button is refused."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from domain.orgs import Stage, Status
-from services.drafts import get_draft
+from domain.forms import FormKind, LatePolicy, QType, Question, Repeat
+from domain.forms_builder import BuildDraft, choose_org, start
+from domain.orgs import Level, Stage, Status
+from services.authz import Actor
+from services.drafts import get_draft, keep_draft, open_draft
+from services.forms import FormSpec, publish_form
+from services.notices import Audience
 from services.users import Person, touch_user
 from storage.models import Member, Organization
 from tests.bot.conftest import BotUnderTest
@@ -33,8 +41,15 @@ async def fill(bot: BotUnderTest, clock: FakeClock, org_id: int) -> None:
     now = clock.now()
     async with bot.deps.db.transaction() as s:
         s.add_all(
-            Member(org_id=org_id, name=f"党员{i:03d}", stage=Stage.FULL, status=Status.ACTIVE,
-                   source="admin", created_at=now, updated_at=now)  # fmt: skip
+            Member(
+                org_id=org_id,
+                name=f"党员{i:03d}",
+                stage=Stage.FULL,
+                status=Status.ACTIVE,
+                source="admin",
+                created_at=now,
+                updated_at=now,
+            )
             for i in range(1, PEOPLE + 1)
         )
 
@@ -219,3 +234,80 @@ async def test_import_reaches_the_300th_branch_by_paging_and_by_typing(
     template = await tap(bot, admin, found, LAST)
     assert template.document is not None
     assert LAST in template.content
+
+
+async def test_form_builder_reaches_the_300th_branch_and_toggles_it(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    admin, db = world.admin, bot.deps.db
+    draft = replace(
+        choose_org(start(single_org=True), world.committee, "城区党委", Level.COMMITTEE),
+        step="qs", kind=FormKind.MEMBER, title="报名表", intro="",
+        questions=(Question(QType.SHORT, "姓名"),),
+    )  # fmt: skip
+    await keep_draft(db, admin.id, draft, clock.now())
+    questions = await tap(bot, admin, await say(bot, admin, "/form"), "继续填写")
+    audience = await tap(bot, admin, questions, "问题都好了，下一步")
+    picker = await tap(bot, admin, audience, "选择支部…")
+    assert "共 300 个" in picker.content
+    assert "第 1–8 个，共 300 个" in picker.content
+    assert "直接发名称中的几个字" in picker.content
+    last_page = await page_to_end(bot, admin, picker)
+    toggled = await tap(bot, admin, last_page, f"⬜ {LAST}")
+    assert f"✅ {LAST}" in toggled.button_texts()
+    assert "第 297–300 个，共 300 个" in toggled.content  # still on the page it was pressed on
+    untoggled = await tap(bot, admin, toggled, f"✅ {LAST}")
+    assert f"⬜ {LAST}" in untoggled.button_texts()
+    toggled = await tap(bot, admin, untoggled, f"⬜ {LAST}")
+
+    found = await say(bot, admin, "第00")  # 第001 … 第009
+    assert "名称含“第00”的共 9 个" in found.content
+    second = await tap(bot, admin, found, "下一页")
+    assert [t for t in second.button_texts() if "支部" in t] == ["⬜ 第009支部"]
+    picked = await tap(bot, admin, second, "⬜ 第009支部")
+    assert "✅ 第009支部" in picked.button_texts()
+    assert "名称含“第00”的共 9 个" in picked.content  # the list stays narrowed
+    found = await say(bot, admin, "３００")  # full-width digits find 第300支部
+    assert f"✅ {LAST}" in found.button_texts()
+    everything = await tap(bot, admin, found, "显示全部")
+    assert "第 1–8 个，共 300 个" in everything.content
+    chosen = await tap(bot, admin, everything, "完成")
+    assert "已选 2 个支部" in chosen.content
+    kept = await open_draft(db, admin.id, BuildDraft)
+    assert isinstance(kept, BuildDraft)
+    assert set(kept.targets) == {
+        await branch_id(bot, LAST), await branch_id(bot, "第009支部"),
+    }  # fmt: skip
+
+
+async def test_form_builder_copies_any_earlier_form(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    admin, db = world.admin, bot.deps.db
+    titles = [f"第{i:02d}次报名" for i in range(1, 21)]  # twenty: three pages of eight
+    reach = Audience((await branch_id(bot, LAST),))  # one branch: little to queue
+    for title in titles:
+        spec = FormSpec(
+            org_id=world.committee, kind=FormKind.MEMBER, title=title, intro="",
+            questions=(Question(QType.SHORT, "姓名"),), audience=reach,
+            deadline=clock.now() + timedelta(days=2), late_policy=LatePolicy.ACCEPT,
+            anonymous=False, repeat=Repeat.NONE,
+        )  # fmt: skip
+        await publish_form(db, Actor(admin.id), spec, now=clock.now(), today=clock.now().date())
+    earlier = await tap(bot, admin, await say(bot, admin, "/form"), "📄 复制以前的表单")
+    assert "第 1–8 个，共 20 个" in earlier.content
+    seen, screen = [t for t in earlier.button_texts() if t in titles], earlier
+    while "下一页" in screen.button_texts():
+        screen = await tap(bot, admin, screen, "下一页")
+        seen += [t for t in screen.button_texts() if t in titles]
+        assert len(seen) <= len(titles)
+    assert seen == titles[::-1]  # newest first, every one reached
+    found = await say(bot, admin, "01次")
+    assert [t for t in found.button_texts() if t in titles] == ["第01次报名"]
+    kind = await tap(bot, admin, found, "第01次报名")
+    kept = await open_draft(db, admin.id, BuildDraft)
+    assert isinstance(kept, BuildDraft)
+    assert kept.title == "第01次报名"
+    assert kind.button_texts()
