@@ -171,14 +171,6 @@ def grid_screen(catalog: Catalog, locale: str, grid: Grid) -> tuple[str, InlineK
     return text, InlineKeyboardMarkup(rows)
 
 
-def branches_screen(
-    catalog: Catalog, locale: str, branches: list[tuple[int, str]], month: Month
-) -> tuple[str, InlineKeyboardMarkup]:
-    """登记交费 for someone keeping several branches: which one."""
-    rows = [[button(name, GridOpen(org_id, month, 0))] for org_id, name in branches]
-    return catalog.t(locale, "dues.grid.pick_branch"), InlineKeyboardMarkup(rows)
-
-
 def ask_fix_screen(
     catalog: Catalog, locale: str, grid: GridOpen, row: GridRow
 ) -> tuple[str, InlineKeyboardMarkup]:

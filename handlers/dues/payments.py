@@ -11,8 +11,10 @@ from domain.dues_pay import ImportDraft, PayDraft, RejectDraft
 from domain.wizard import Event
 from handlers.common import actor_of, today
 from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses, sheet_bytes
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
+from services.authz import Actor
 from services.drafts import DraftView, clear_draft
 from services.dues import dues_access
 from services.dues_payments import (
@@ -41,7 +43,6 @@ from ui.dues_payments import (
     ImportStep,
     PayStep,
     ask_fix_screen,
-    branches_screen,
     decided_text,
     grid_screen,
     import_preview,
@@ -277,13 +278,19 @@ async def open_grid(press: Press[GridOpen], context: BotContext) -> None:
     """登记交费: the branch's members for a month (first the branch, when there are several)."""
     month = press.data.month or month_of(today(context))
     if press.data.org_id == 0:
-        access = await dues_access(context.deps.db, press.actor, today(context))
-        text, markup = branches_screen(
-            context.deps.catalog, context.locale, [(o.id, o.name) for o in access.keeps], month
-        )
-        await press.edit(text, markup)
+        await show(press, context, "grid", month)
         return
     await _grid(press, context, press.data.org_id, month, press.data.page)
+
+
+@chooser("grid")
+async def _grid_branches(context: BotContext, actor: Actor, month: int) -> Chooser:
+    """登记交费 for a keeper of several branches: every one, paged and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.keeps:
+        raise ServiceError("auth.keep_dues")
+    return Chooser(access.keeps, context.t("dues.grid.pick_branch"), lambda o: o.name,
+                   lambda o: GridOpen(o.id, month, 0))  # fmt: skip
 
 
 @presses.on(GridTap, action="pay")

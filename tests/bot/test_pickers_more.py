@@ -1,5 +1,5 @@
-"""The /members and /import choosers and the forms builder's pickers on the shared picker: a
-committee of 300 branches and a branch of 300 members, the last of each reached by paging and
+"""The /members, /import, /dues choosers and the forms builder's pickers on the shared picker:
+a committee of 300 branches and a branch of 300 members, the last of each reached by paging and
 by typing part of its name; a member pressing an admin's picker button is refused."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from domain.forms import FormKind, LatePolicy, QType, Question, Repeat
 from domain.forms_builder import BuildDraft, choose_org, start
-from domain.orgs import Level, Stage, Status
+from domain.orgs import Level, Role, Stage, Status
 from services.authz import Actor
 from services.drafts import get_draft, keep_draft, open_draft
 from services.forms import FormSpec, publish_form
 from services.notices import Audience
 from services.users import Person, touch_user
-from storage.models import Member, Organization
+from storage.models import Member, Organization, RoleAssignment
 from tests.bot.conftest import BotUnderTest
 from tests.bot.test_notices import say, tap
 from tests.bot.test_pickers import BRANCHES, LAST, World, make_world, named, page_to_end
@@ -311,3 +311,68 @@ async def test_form_builder_copies_any_earlier_form(
     assert isinstance(kept, BuildDraft)
     assert kept.title == "第01次报名"
     assert kind.button_texts()
+
+
+async def test_dues_ledger_of_a_committee_of_300_branches_pages_and_narrows(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    """党费台账 listed a roll-up per organization at once: 301 buttons, which Telegram refuses."""
+    world = await make_world(emu, bot, clock)
+    admin, year = world.admin, clock.now().year
+    ledger = await tap(bot, admin, await say(bot, admin, "/dues"), "党费台账")
+    assert "第 1–8 个，共 301 个" in ledger.content
+    assert "下一年 ›" in ledger.button_texts()
+    last_page = await page_to_end_of(bot, admin, ledger, BRANCHES + 1)
+    assert f"{LAST} 党费收缴汇总（{year}）" in last_page.button_texts()
+    assert "下一年 ›" in last_page.button_texts()
+    rollup = await tap(bot, admin, last_page, f"{LAST} 党费收缴汇总（{year}）")
+    assert LAST in rollup.content
+
+    ledger = await tap(bot, admin, await say(bot, admin, "/dues"), "党费台账")
+    found = await say(bot, admin, "３００")
+    assert "名称含“３００”的共 1 个" in found.content
+    assert found.button_texts()[0] == f"{LAST} 党费收缴汇总（{year}）"
+    earlier = await tap(bot, admin, found, "‹ 上一年")
+    assert f"党费台账　{year - 1} 年" in earlier.content
+    assert "第 1–8 个，共 301 个" in earlier.content
+
+
+async def test_dues_keeper_of_many_branches_finds_one_to_record(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    keeper = emu.user("党费管理员", language_code="zh-hans")
+    await touch_user(bot.deps.db, Person(id=keeper.id, first_name="党费管理员"), clock.now(),
+                     started=True)  # fmt: skip
+    kept = [f"第{i:03d}支部" for i in range(289, 301)]  # twelve: two pages
+    async with bot.deps.db.transaction() as s:
+        for name in kept:
+            org_id = await s.scalar(select(Organization.id).where(Organization.name == name))
+            s.add(RoleAssignment(org_id=org_id, role=Role.DUES_KEEPER, user_id=keeper.id,
+                                 start_on=clock.now().date(), created_at=clock.now()))  # fmt: skip
+    await keeper.start()
+    await bot.settle()
+    picker = await tap(bot, keeper, await say(bot, keeper, "/dues"), "登记交费")
+    assert "请选择要登记的支部" in picker.content
+    assert "第 1–8 个，共 12 个" in picker.content
+    last_page = await tap(bot, keeper, picker, "下一页")
+    grid = await tap(bot, keeper, last_page, LAST)
+    assert LAST in grid.content
+    assert "党费登记" in grid.content
+
+    picker = await tap(bot, keeper, await say(bot, keeper, "/dues"), "登记交费")
+    found = await say(bot, keeper, "29")  # 第290 … 第299
+    assert "名称含“29”的共 10 个" in found.content
+    second = await tap(bot, keeper, found, "下一页")
+    assert [t for t in second.button_texts() if "支部" in t] == ["第298支部", "第299支部"]
+    grid = await tap(bot, keeper, second, "第299支部")
+    assert "第299支部" in grid.content
+    # Someone who keeps no dues pressing the keeper's page button is refused.
+    data = picker.button("下一页").callback_data
+    assert data is not None
+    await world.admin.press_raw(emu.last_sent(world.admin), data=data)
+    await bot.settle()
+    alert = world.admin.last_alert()
+    assert alert is not None
+    assert alert.show_alert
+    assert "党费" in (alert.text or "")
