@@ -82,6 +82,14 @@ class FormsList(CallbackData):
 
 
 @dataclasses.dataclass(frozen=True)
+class FormsFound(CallbackData):
+    """A page of /forms narrowed by the part of a title typed (kept in the person's draft)."""
+
+    prefix: ClassVar[str] = "frf"
+    page: int
+
+
+@dataclasses.dataclass(frozen=True)
 class FormResults(CallbackData):
     """A cycle's results screen, with a page of its branches furthest behind."""
 
@@ -199,10 +207,14 @@ def _fit(text: str) -> str:
 
 
 def render_forms(catalog: Catalog, locale: str, page: FormsPage) -> Screen:
-    """The forms the person may see, newest first, each with its latest cycle's progress."""
-    if not page.items:
+    """The forms the person may see, newest first, each with its latest cycle's progress; as
+    every picker: narrowed to a typed part of a title, 显示全部, and saying so."""
+    if not page.items and not page.find:
         return catalog.t(locale, "form.results.none"), None
     lines = [catalog.t(locale, "form.results.pick")]
+    if page.find:
+        key = "picker.found" if page.total else "picker.none"
+        lines.append(catalog.t(locale, key, part=page.find, count=page.total))
     keyboard = []
     for item in page.items:
         cycle = cycle_label(catalog, locale, item.cycle_key)
@@ -217,10 +229,20 @@ def render_forms(catalog: Catalog, locale: str, page: FormsPage) -> Screen:
                 )
             ]
         )  # fmt: skip
-    pager = _pager(catalog, locale, page.page, page.pages, FormsList)
+    # The pickers' own 上一页 / 下一页, as on every list one chooses from.
+    turn = FormsFound if page.find else FormsList
+    pager = []
+    if page.page > 0:
+        pager.append(_button(catalog.plain(locale, "common.prev"), turn(page.page - 1)))
+    if page.page + 1 < page.pages:
+        pager.append(_button(catalog.plain(locale, "common.next"), turn(page.page + 1)))
     if pager:
         lines.append(catalog.t(locale, "form.results.page", page=page.page + 1, pages=page.pages))
         keyboard.append(pager)
+    if pager or page.find:
+        lines.append(catalog.t(locale, "picker.hint"))
+    if page.find:
+        keyboard.append([_button(catalog.plain(locale, "picker.show_all"), FormsList(0))])
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 

@@ -281,7 +281,7 @@ async def test_form_builder_reaches_the_300th_branch_and_toggles_it(
     }  # fmt: skip
 
 
-async def test_form_builder_copies_any_earlier_form(
+async def test_form_builder_copies_and_forms_lists_any_earlier_form(
     emu: Emulator, bot: BotUnderTest, clock: FakeClock
 ) -> None:
     world = await make_world(emu, bot, clock)
@@ -311,6 +311,31 @@ async def test_form_builder_copies_any_earlier_form(
     assert isinstance(kept, BuildDraft)
     assert kept.title == "第01次报名"
     assert kind.button_texts()
+
+    def listed(screen: EmuMessage) -> list[str]:
+        return [t.split(" · ")[0] for t in screen.button_texts() if " · " in t]
+
+    listing = await say(bot, admin, "/forms")  # six a page
+    assert "直接发名称中的几个字" in listing.content
+    seen, screen = listed(listing), listing
+    while "下一页" in screen.button_texts():
+        screen = await tap(bot, admin, screen, "下一页")
+        seen += listed(screen)
+        assert len(seen) <= len(titles)
+    assert seen == titles[::-1]
+    found = await say(bot, admin, "1次")  # 第01次, 第11次
+    assert "名称含“1次”的共 2 个" in found.content
+    assert listed(found) == ["第11次报名", "第01次报名"]
+    nothing = await say(bot, admin, "没有这一份")
+    assert "没有名称含“没有这一份”的" in nothing.content
+    everything = await tap(bot, admin, nothing, "显示全部")
+    assert listed(everything) == titles[::-1][:6]
+    found = await say(bot, admin, "第0")  # 第01 … 第09: two pages, still narrowed
+    second = await tap(bot, admin, found, "下一页")
+    assert listed(second) == ["第03次报名", "第02次报名", "第01次报名"]
+    oldest = next(t for t in second.button_texts() if t.startswith("第01次报名"))
+    results = await tap(bot, admin, second, oldest)
+    assert "第01次报名" in results.content
 
 
 async def test_dues_ledger_of_a_committee_of_300_branches_pages_and_narrows(
