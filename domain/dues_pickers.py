@@ -33,6 +33,23 @@ class DuesFindDraft(Draft):
 FIND_STEPS: Steps[DuesFindDraft] = {step: paging("offset", "find") for step in PICKERS}
 
 
+@dataclasses.dataclass(frozen=True)
+class GridFindDraft(Draft):
+    """登记交费's month grid open: the branch, month and page, and a typed part of a name
+    narrowing its members."""
+
+    FLOW: ClassVar[str] = "dues_grid_find"
+    VERSION: ClassVar[int] = 1
+
+    org_id: int = 0
+    month: int = 0
+    page: int = 0
+    find: str = ""
+
+
+GRID_STEPS: Steps[GridFindDraft] = {"find": paging("page", "find")}
+
+
 def picker_open(step: str, key: int, offset: int = 0, find: str = "") -> DuesFindDraft:
     """A chooser shown: typed text next narrows this list."""
     return DuesFindDraft(step=step, key=key, offset=max(0, offset), find=find)

@@ -401,3 +401,51 @@ async def test_dues_keeper_of_many_branches_finds_one_to_record(
     assert alert is not None
     assert alert.show_alert
     assert "党费" in (alert.text or "")
+
+
+async def test_dues_grid_of_300_members_pages_and_narrows(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    first = await branch_id(bot, "第001支部")
+    await fill(bot, clock, first)
+    keeper = emu.user("党费管理员", language_code="zh-hans")
+    await touch_user(bot.deps.db, Person(id=keeper.id, first_name="党费管理员"), clock.now(),
+                     started=True)  # fmt: skip
+    async with bot.deps.db.transaction() as s:
+        s.add(RoleAssignment(org_id=first, role=Role.DUES_KEEPER, user_id=keeper.id,
+                             start_on=clock.now().date(), created_at=clock.now()))  # fmt: skip
+    await keeper.start()
+    await bot.settle()
+
+    def names(screen: EmuMessage) -> list[str]:
+        return [t.split(" ", 1)[1] for t in screen.button_texts() if "党员" in t]
+
+    grid = await tap(bot, keeper, await say(bot, keeper, "/dues"), "登记交费")
+    assert "第 1–10 个，共 300 个" in grid.content
+    assert "直接发名称中的几个字" in grid.content
+    pages, screen = 1, grid
+    while "下一页" in screen.button_texts():
+        screen = await tap(bot, keeper, screen, "下一页")
+        pages += 1
+        assert pages <= PEOPLE
+    assert pages == 30
+    assert names(screen)[-1] == LAST_MEMBER
+
+    found = await say(bot, keeper, "党员29")  # 党员290 … 党员299
+    assert "名称含“党员29”的共 10 个" in found.content
+    assert names(found) == [f"党员{i}" for i in range(290, 300)]
+    other = await tap(bot, keeper, found, "下个月 ›")  # another month, still narrowed
+    assert names(other) == names(found)
+    found = await say(bot, keeper, "３００")  # full-width digits find 党员300
+    assert names(found) == [LAST_MEMBER]
+    data = found.button("显示全部").callback_data
+    assert data is not None
+    everything = await tap(bot, keeper, found, "显示全部")
+    assert "第 1–10 个，共 300 个" in everything.content
+    # Someone who keeps no dues pressing the keeper's 显示全部 is refused.
+    await world.admin.press_raw(emu.last_sent(world.admin), data=data)
+    await bot.settle()
+    alert = world.admin.last_alert()
+    assert alert is not None
+    assert alert.show_alert
