@@ -1,5 +1,6 @@
-"""The /forms list as data: paged (newest first), and part of a title typed while it is open
-narrows it (domain.pickers); the draft keeps the page and the typed part."""
+"""The /forms choosers as data: the list of forms (newest first) and a cycle's branches (furthest
+behind first), each paged, and part of a name typed while one is open narrows it
+(domain.pickers); the draft keeps the page and the typed part."""
 
 from __future__ import annotations
 
@@ -22,3 +23,19 @@ class FormsFindDraft(Draft):
 
 
 FIND_STEPS: Steps[FormsFindDraft] = {"find": paging("offset", "find")}
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsFindDraft(Draft):
+    """A cycle's results open: the page of its branches, and a typed part of a branch's name
+    narrowing them."""
+
+    FLOW: ClassVar[str] = "forms_results_find"
+    VERSION: ClassVar[int] = 1
+
+    cycle_id: int = 0
+    offset: int = 0  # the page
+    find: str = ""
+
+
+RESULTS_STEPS: Steps[ResultsFindDraft] = {"find": paging("offset", "find")}

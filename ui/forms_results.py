@@ -38,6 +38,7 @@ from domain.forms import (
     tally,
 )
 from domain.forms_review import Sight
+from domain.pickers import matches
 from services.forms import BranchProgress, CycleView, FormView
 from services.forms_results import (
     AnswerView,
@@ -78,6 +79,15 @@ class FormsList(CallbackData):
     """A page of /forms."""
 
     prefix: ClassVar[str] = "frl"
+    page: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsFound(CallbackData):
+    """A page of a cycle's branches narrowed by the part of a name typed (kept in the draft)."""
+
+    prefix: ClassVar[str] = "frn"
+    cycle_id: int
     page: int
 
 
@@ -267,10 +277,17 @@ def _head(catalog: Catalog, locale: str, form: FormView, cycle: CycleView, tz: Z
 
 
 def render_results(
-    catalog: Catalog, locale: str, screen: ResultsScreen, page: int, tz: ZoneInfo, now: datetime
+    catalog: Catalog,
+    locale: str,
+    screen: ResultsScreen,
+    page: int,
+    tz: ZoneInfo,
+    now: datetime,
+    find: str = "",
 ) -> Screen:
     """Totals, the committees' subtree totals, then a page of branches (furthest behind
-    first) as buttons to their answers, and the results' actions."""
+    first; narrowed to the names holding `find`, as every picker narrows) as buttons to their
+    answers, and the results' actions."""
     results = screen.results
     form, cycle = results.form, results.cycle
     lines = _head(catalog, locale, form, cycle, tz, now)
@@ -300,12 +317,18 @@ def render_results(
             )  # fmt: skip
     if results.aggregates_hidden:
         lines.append(catalog.t(locale, "form.results.anonymous_hidden", count=ANONYMOUS_MIN))
-    pages = max(1, -(-len(screen.behind) // BRANCHES_PAGE))
+    behind = [p for p in screen.behind if matches(p.name, find)]
+    pages = max(1, -(-len(behind) // BRANCHES_PAGE))
     page = min(max(page, 0), pages - 1)
     keyboard: list[list[InlineKeyboardButton]] = []
-    shown = screen.behind[page * BRANCHES_PAGE : (page + 1) * BRANCHES_PAGE]
+    shown = behind[page * BRANCHES_PAGE : (page + 1) * BRANCHES_PAGE]
     if shown:
         lines.append(catalog.t(locale, "form.results.branches", page=page + 1, pages=pages))
+    if find:
+        key = "picker.found" if behind else "picker.none"
+        lines.append(catalog.t(locale, key, part=find, count=len(behind)))
+    if find or pages > 1:
+        lines.append(catalog.t(locale, "picker.hint"))
     for p in shown:
         keyboard.append(
             [
@@ -319,9 +342,14 @@ def render_results(
                 )
             ]
         )  # fmt: skip
-    pager = _pager(catalog, locale, page, pages, lambda n: FormResults(cycle.id, n))
+    turn = ResultsFound if find else FormResults
+    pager = _pager(catalog, locale, page, pages, lambda n: turn(cycle.id, n))
     if pager:
         keyboard.append(pager)
+    if find:
+        keyboard.append(
+            [_button(catalog.plain(locale, "picker.show_all"), FormResults(cycle.id, 0))]
+        )
     keyboard.append(
         [
             _button(catalog.plain(locale, "form.results.questions"), FormQuestions(cycle.id, 0)),

@@ -14,7 +14,7 @@ from telegram import InputFile, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from domain.forms_results import FIND_STEPS, FormsFindDraft
+from domain.forms_results import FIND_STEPS, RESULTS_STEPS, FormsFindDraft, ResultsFindDraft
 from domain.forms_review import STEPS, ReviewDraft
 from domain.forms_review import start as start_review
 from domain.locale import negotiate_locale
@@ -53,6 +53,7 @@ from ui.forms_results import (
     FormReview,
     FormsFound,
     FormsList,
+    ResultsFound,
     attachment_path,
     attachments_caption,
     attachments_filename,
@@ -139,14 +140,65 @@ async def typed_find(update: Update, context: BotContext, _draft: DraftView) -> 
 
 @presses.on(FormResults)
 async def results(press: Press[FormResults], context: BotContext) -> None:
-    """A cycle's results screen, a page of its branches."""
-    screen = await results_screen(context.deps.db, press.actor, press.data.cycle_id,
-                                  today(context))  # fmt: skip
+    """A cycle's results screen, a page of all its branches (also 显示全部)."""
+    await _results(press, context, press.data.cycle_id, press.data.page, "")
+
+
+@presses.on(ResultsFound)
+async def results_found(press: Press[ResultsFound], context: BotContext) -> None:
+    """A page of a cycle's branches still narrowed by the part of a name typed for it."""
+    kept = await open_draft(context.deps.db, press.user_id, ResultsFindDraft)
+    find = ""
+    if isinstance(kept, ResultsFindDraft) and kept.cycle_id == press.data.cycle_id:
+        find = kept.find
+    await _results(press, context, press.data.cycle_id, press.data.page, find)
+
+
+async def _results(
+    press: Press[FormResults] | Press[ResultsFound],
+    context: BotContext,
+    cycle_id: int,
+    page: int,
+    find: str,
+) -> None:
+    """The results in place; a draft kept so that a branch's name typed next narrows them."""
+    screen = await results_screen(context.deps.db, press.actor, cycle_id, today(context))
     text, markup = render_results(
-        context.deps.catalog, context.locale, screen, press.data.page,
-        context.deps.settings.timezone, context.deps.clock.now(),
+        context.deps.catalog, context.locale, screen, page, context.deps.settings.timezone,
+        context.deps.clock.now(), find,
     )  # fmt: skip
+    draft = ResultsFindDraft(step="find", cycle_id=cycle_id, offset=max(0, page), find=find)
+    await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
     await press.edit(text, markup)
+
+
+async def typed_branch(update: Update, context: BotContext, _draft: DraftView) -> None:
+    """Part of a branch's name typed on a cycle's results: its branches narrowed to it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    draft = await typed_draft(update, context, ResultsFindDraft)
+    if draft is None:
+        return
+    now = context.deps.clock.now()
+    found = apply(RESULTS_STEPS, draft, Event("text", text=message.text or ""), now)
+    if isinstance(found, Refusal):
+        await message.reply_text(context.t(error_key(found.code, "forms")))
+        return
+    try:
+        screen = await results_screen(
+            context.deps.db, actor_of(context, user), found.cycle_id, today(context)
+        )
+    except ServiceError as exc:
+        await clear_draft(context.deps.db, user.id, ResultsFindDraft.FLOW)
+        await message.reply_text(context.t(error_key(exc.code, "forms")))
+        return
+    await keep_draft(context.deps.db, user.id, found, now)
+    text, markup = render_results(
+        context.deps.catalog, context.locale, screen, 0, context.deps.settings.timezone, now,
+        found.find,
+    )  # fmt: skip
+    await message.reply_text(text, reply_markup=markup)
 
 
 @presses.on(FormCycles)
@@ -390,3 +442,4 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     app.add_handler(CommandHandler("forms", forms_command))
     router.on_text(FLOW, typed_comment)
     router.on_text(FormsFindDraft.FLOW, typed_find)
+    router.on_text(ResultsFindDraft.FLOW, typed_branch)

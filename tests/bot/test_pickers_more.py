@@ -449,3 +449,44 @@ async def test_dues_grid_of_300_members_pages_and_narrows(
     alert = world.admin.last_alert()
     assert alert is not None
     assert alert.show_alert
+
+
+async def test_forms_results_reach_the_300th_branch_by_paging_and_by_typing(
+    emu: Emulator, bot: BotUnderTest, clock: FakeClock
+) -> None:
+    world = await make_world(emu, bot, clock)
+    admin, db = world.admin, bot.deps.db
+    spec = FormSpec(
+        org_id=world.committee, kind=FormKind.BRANCH, title="年度统计", intro="",
+        questions=(Question(QType.SHORT, "情况"),), audience=Audience((world.committee,)),
+        deadline=clock.now() + timedelta(days=2), late_policy=LatePolicy.ACCEPT,
+        anonymous=False, repeat=Repeat.NONE,
+    )  # fmt: skip
+    await publish_form(db, Actor(admin.id), spec, now=clock.now(), today=clock.now().date())
+
+    def branches(screen: EmuMessage) -> list[str]:
+        return [t.split(" ")[0] for t in screen.button_texts() if "迟报" in t]
+
+    listing = await say(bot, admin, "/forms")
+    results = await tap(bot, admin, listing, listing.button_texts()[0])
+    assert "年度统计" in results.content
+    assert "直接发名称中的几个字" in results.content
+    seen, screen, pages = branches(results), results, 1
+    while "下一页 ▶" in screen.button_texts():
+        screen = await tap(bot, admin, screen, "下一页 ▶")
+        seen += branches(screen)
+        pages += 1
+        assert pages <= BRANCHES
+    assert sorted(seen) == [f"第{i:03d}支部" for i in range(1, BRANCHES + 1)]
+
+    found = await say(bot, admin, "第29")  # 第290 … 第299
+    assert "名称含“第29”的共 10 个" in found.content
+    second = await tap(bot, admin, found, "下一页 ▶")
+    assert len(branches(second)) == 2
+    assert "名称含“第29”的共 10 个" in second.content  # its pages stay narrowed
+    found = await say(bot, admin, "３００")
+    assert branches(found) == [LAST]
+    one = await tap(bot, admin, found, found.button_texts()[0])
+    assert LAST in one.content
+    everything = await tap(bot, admin, await say(bot, admin, "第1"), "显示全部")
+    assert "名称含" not in everything.content
