@@ -130,6 +130,17 @@ async def test_members_reaches_every_branch_and_the_300th_member(
     assert LAST_MEMBER in card.content
     # Choosing ended the typed question: text now goes nowhere near the list.
     assert await get_draft(bot.deps.db, admin.id) is None
+    # A page past the end (the roster shrank, or forged): the last page, not an empty one.
+    members = await tap(bot, admin, roster, "管理成员")
+    branch = await branch_id(bot, "第001支部")
+    await admin.press_raw(members, data=f"mls:member:{branch}:99999:0")
+    await bot.settle()
+    assert "第 297–300 个，共 300 个" in emu.last_sent(admin).content
+    await admin.press_raw(members, data=f"mls:member:{branch}:-8:0")
+    await bot.settle()
+    alert = admin.last_alert()
+    assert alert is not None
+    assert alert.show_alert
 
 
 async def test_transfer_reaches_the_300th_branch(
