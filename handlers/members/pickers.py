@@ -1,6 +1,7 @@
 """The /members choosers on the shared picker: which branch's roster, which member to act on,
-which branch a member moves to. Each pages through the whole list, and part of a name typed
-while it is open narrows it (a draft keeps the list, its page and the typed part)."""
+which branch a member moves to (and /import's branch, registered by members_import). Each
+pages through the whole list, and part of a name typed while it is open narrows it (a draft
+keeps the list, its page and the typed part)."""
 
 from __future__ import annotations
 
