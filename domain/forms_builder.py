@@ -41,6 +41,7 @@ from domain.forms import (
     parse_choices,
 )
 from domain.orgs import STAGE_CHOICES, Level, Stage
+from domain.pickers import paging
 from domain.validation import Invalid, clean_text
 from domain.when import DEFAULT_DEADLINE_TIME, parse_when
 from domain.wizard import STALE, Draft, Event, Refusal, Steps, Transition
@@ -66,7 +67,6 @@ UNIT_MAX = 10
 DUE_DAY_MAX = 28  # every month has it
 DEADLINE_HOUR = 18
 DEADLINE_PRESETS = (3, 7)  # days from today, at DEADLINE_HOUR
-FILTER_MAX = 30
 # Words a column type may be typed as, in either language ("人数:整数", "Date: date").
 COLUMN_WORDS: dict[str, QType] = {
     "文字": QType.SHORT, "文本": QType.SHORT, "text": QType.SHORT,
@@ -79,8 +79,11 @@ COLUMN_WORDS: dict[str, QType] = {
     "是否": QType.YES_NO, "是/否": QType.YES_NO, "yes/no": QType.YES_NO, "yesno": QType.YES_NO,
 }  # fmt: skip
 
-# Steps answered by typing (the others by buttons; "file" takes an upload).
-TYPED = frozenset({"title", "intro", "qw", "qc", "qu", "qb", "qcol", "qh", "br", "dlt", "dd"})
+# Steps answered by typing (the others by buttons; "file" takes an upload); on org, copy and
+# br a typed part of a name narrows the list.
+TYPED = frozenset(
+    {"org", "copy", "title", "intro", "qw", "qc", "qu", "qb", "qcol", "qh", "br", "dlt", "dd"}
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,10 @@ class BuildDraft(Draft):
     org_name: str = ""
     org_level: Level | None = None
     org_offset: int = 0
+    org_find: str = ""  # a typed part of an organization's name
     template: str | None = None  # the template code started from, if any
+    copy_offset: int = 0  # the page of one's earlier forms, to copy one
+    copy_find: str = ""  # a typed part of a title narrowing them
     kind: FormKind | None = None
     title: str | None = None
     intro: str | None = None  # None: not asked yet; "": skipped
@@ -105,7 +111,7 @@ class BuildDraft(Draft):
     work_index: int = -1  # where it goes: -1 appended, else replacing that one
     targets: tuple[int, ...] = ()  # chosen branches; empty: everything under org_id
     br_offset: int = 0
-    br_filter: str = ""  # a typed part of a branch's name
+    br_filter: str = ""  # a typed part of a branch's name (the picker's "find")
     stages: tuple[Stage, ...] = ()
     party_group_id: int | None = None
     private: bool = True  # member forms: a private copy to every member who started the bot
@@ -379,10 +385,6 @@ def _back(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusa
     if step == "qo" and draft.work is None:
         return STALE
     return replace(draft, step=step)
-
-
-def _org_page(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
-    return replace(draft, org_offset=max(0, event.value))
 
 
 def _blank(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
@@ -755,10 +757,6 @@ def _private(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Ref
     return replace(draft, private=not draft.private)
 
 
-def _branch_page(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
-    return replace(draft, br_offset=max(0, event.value))
-
-
 def _toggle_branch(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
     """Add or remove one branch (the handler checked a new one is under the organization)."""
     if event.value in draft.targets:
@@ -766,17 +764,6 @@ def _toggle_branch(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft
     else:
         targets = (*draft.targets, event.value)
     return replace(draft, targets=targets, party_group_id=None)
-
-
-def _branch_filter(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
-    text = clean_text(event.text or "")
-    if not text:
-        return Refusal("form.build.filter_empty")
-    return replace(draft, br_filter=text[:FILTER_MAX], br_offset=0)
-
-
-def _no_filter(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
-    return replace(draft, br_filter="", br_offset=0)
 
 
 def _toggle_stage(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
@@ -867,10 +854,12 @@ def _redo(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusa
 _STEPS: dict[str, dict[str, Transition[BuildDraft]]] = {
     # "pick" on the org, tpl and copy steps, and the upload on "file", need the catalog or the
     # database: choose_org, from_template, from_form, from_guesses (called by the handler).
-    "org": {"page": _org_page},
+    # The org, copy and br steps are the shared picker (domain.pickers): "page", a typed part
+    # of a name ("text") and 显示全部 ("nof").
+    "org": paging("org_offset", "org_find"),
     "start": {"tpl": _to("tpl"), "copy": _to("copy"), "file": _to("file"), "blank": _blank},
     "tpl": {},
-    "copy": {},
+    "copy": paging("copy_offset", "copy_find"),
     "file": {},
     "guess": {"ty": _fix_type, "ok": _guess_ok},
     "gt": {"pick": _retype},
@@ -906,11 +895,9 @@ _STEPS: dict[str, dict[str, Transition[BuildDraft]]] = {
         "next": _to("dl"),
     },
     "br": {
-        "page": _branch_page,
+        **paging("br_offset", "br_filter"),
         "tb": _toggle_branch,
         "clear": _all_branches,
-        "text": _branch_filter,
-        "nof": _no_filter,
         "done": _to("aud"),
     },
     "st": {"ts": _toggle_stage, "done": _to("aud")},

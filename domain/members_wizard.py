@@ -1,7 +1,9 @@
-"""The members' one-question wizards as data: a new phone from /me, the reason a member left.
+"""The members' one-question wizards as data: a new phone from /me, the reason a member left,
+and the /members choosers (which branch, which member, which branch to move to).
 
 Each has a single typed answer; the intent that uses it (services.members) takes the draft in
-its own transaction, so the same text sent twice changes nothing twice.
+its own transaction, so the same text sent twice changes nothing twice. A chooser's typed
+answer only narrows its list (domain.pickers).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from domain.wizard import Draft
+from domain.pickers import paging
+from domain.wizard import Draft, Steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,3 +41,30 @@ def ask_phone() -> PhoneDraft:
 def ask_left_reason(member_id: int) -> LeftDraft:
     """Waiting for why this member left."""
     return LeftDraft(step="reason", member_id=member_id)
+
+
+# The /members choosers, by step: "roster" (the branches whose roster one may open), "member"
+# (a branch's members, for admins to act on), "target" (branches a member may be moved to),
+# "import" (the branches /import may fill).
+PICKERS = ("roster", "member", "target", "import")
+
+
+@dataclasses.dataclass(frozen=True)
+class MembersFindDraft(Draft):
+    """A /members chooser open: the list it is on (its step; `key` is the branch for
+    "member", the member moved for "target"), the page, and a typed part of a name."""
+
+    FLOW: ClassVar[str] = "members_find"
+    VERSION: ClassVar[int] = 1
+
+    key: int = 0
+    offset: int = 0
+    find: str = ""
+
+
+FIND_STEPS: Steps[MembersFindDraft] = {step: paging("offset", "find") for step in PICKERS}
+
+
+def picker_open(step: str, key: int, offset: int = 0, find: str = "") -> MembersFindDraft:
+    """A chooser shown: typed text next narrows this list."""
+    return MembersFindDraft(step=step, key=key, offset=max(0, offset), find=find)

@@ -13,7 +13,9 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from domain.members_roster import MAX_ROWS, ROLE_NAMES, TEMPLATE_HEADERS, Column, FileError, Problem
 from domain.orgs import Role
+from domain.pickers import PAGE
 from handlers.common import actor_of, is_private, today
+from handlers.members.pickers import Items, chooser, picked, show_new, show_page
 from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter
 from services.authz import Actor
@@ -22,7 +24,6 @@ from services.errors import Denied, ServiceError
 from services.members_import import (
     FLOW,
     MAX_FILE_BYTES,
-    BranchChoice,
     ImportPlan,
     choices_text,
     confirm_import,
@@ -39,7 +40,6 @@ from ui.errors import error_key, file_error_key, row_error_key
 from ui.i18n import Html
 from ui.render import split_message
 
-PAGE_SIZE = 8
 MAX_ERROR_LINES = 20
 MAX_NAMES = 10  # new units or party groups named in the preview
 VALUE_SHOWN = 20  # characters of an offending cell quoted back; the rest is "…"
@@ -146,34 +146,14 @@ def plan_lines(
 # ---------------------------------------------------------------- choosing the branch
 
 
-def _picker(
-    context: BotContext, branches: Sequence[BranchChoice], page: int
-) -> InlineKeyboardMarkup:
-    pages = max(1, -(-len(branches) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = branches[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    rows = [
-        [InlineKeyboardButton(b.name[:60], callback_data=ImportButton("branch", str(b.id)).pack())]
-        for b in shown
-    ]
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                context.plain("import.page_prev"),
-                callback_data=ImportButton("page", str(page - 1)).pack(),
-            )
-        )
-    if page < pages - 1:
-        nav.append(
-            InlineKeyboardButton(
-                context.plain("import.page_next"),
-                callback_data=ImportButton("page", str(page + 1)).pack(),
-            )
-        )
-    if nav:
-        rows.append(nav)
-    return InlineKeyboardMarkup(rows)
+@chooser("import")
+async def _branches(context: BotContext, actor: Actor, key: int) -> Items:
+    """The branches one may import into, for the shared picker (/members' choosers)."""
+    branches = await import_branches(context.deps.db, actor, today(context))
+    if not branches:
+        raise Denied("import.not_admin")
+    question = context.t("import.choose_branch")
+    return branches, question, lambda b: b.name, lambda b: ImportButton("branch", str(b.id))
 
 
 async def import_command(update: Update, context: BotContext) -> None:
@@ -190,9 +170,8 @@ async def import_command(update: Update, context: BotContext) -> None:
     elif len(branches) == 1:
         await _send_template(context, actor_of(context, user), message.chat_id, branches[0].id)
     else:
-        await message.reply_text(
-            context.t("import.choose_branch"), reply_markup=_picker(context, branches, 0)
-        )
+        # Every branch reachable: paged, and part of a name typed next narrows the list.
+        await show_new(context, actor_of(context, user), message.chat_id, "import", 0)
 
 
 async def _send_template(context: BotContext, actor: Actor, chat_id: int, org_id: int) -> bool:
@@ -315,16 +294,11 @@ async def cancel(press: Press[ImportButton], context: BotContext) -> None:
 
 @presses.on(ImportButton, action="page")
 async def page(press: Press[ImportButton], context: BotContext) -> None:
-    """Another page of the branch picker."""
+    """A page button of an older picker: that page on the shared picker, in place."""
     if not press.data.arg.isdigit():
         await press.refuse("stale")
         return
-    branches = await import_branches(context.deps.db, press.actor, today(context))
-    if not branches:
-        await press.answer("import.not_admin", alert=True)
-        return
-    await press.answer()
-    await press.edit_markup(_picker(context, branches, int(press.data.arg)))
+    await show_page(press, context, "import", 0, int(press.data.arg) * PAGE)
 
 
 @presses.on(ImportButton, action="branch")
@@ -333,6 +307,7 @@ async def branch(press: Press[ImportButton], context: BotContext) -> None:
     if not press.data.arg.isdigit():
         await press.refuse("stale")
         return
+    await picked(context, press.user_id)
     if not await _send_template(context, press.actor, press.user_id, int(press.data.arg)):
         await press.answer("import.not_admin", alert=True)
 

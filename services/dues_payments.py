@@ -37,6 +37,7 @@ from domain.dues_pay import (
 )
 from domain.members_roster import FileError
 from domain.orgs import Permission, Role, Status, permissions_for
+from domain.pickers import matches
 from domain.validation import clean_text
 from domain.wizard import Event, Refusal, apply
 from services import audit
@@ -386,6 +387,8 @@ class Grid:
     rows: tuple[GridRow, ...]
     paid_count: int
     total: int
+    find: str = ""  # a typed part of a name the list is narrowed to
+    found: int = 0  # members whose name holds it (the whole roster when nothing was typed)
 
 
 async def _branch_members(session: AsyncSession, org_id: int) -> list[tuple[int, str]]:
@@ -398,9 +401,10 @@ async def _branch_members(session: AsyncSession, org_id: int) -> list[tuple[int,
 
 
 async def month_grid(
-    db: Database, actor: Actor, org_id: int, month: Month, page: int, today: date
+    db: Database, actor: Actor, org_id: int, month: Month, page: int, today: date, find: str = ""
 ) -> Grid:
-    """登记交费: a page of the branch's members with the month's state."""
+    """登记交费: a page of the branch's members with the month's state (narrowed to the names
+    holding `find`, as every picker narrows: domain.pickers); the counts are the branch's."""
     async with db.read() as session:
         await require(session, actor, org_id, Permission.KEEP_DUES, today)
         org = await session.get(Organization, org_id)
@@ -412,12 +416,13 @@ async def month_grid(
             GridRow(i, name, due_for(periods.get(i, []), month), paid.get(i, {}).get(month, 0))
             for i, name in members
         ]
-    pages = max(1, -(-len(rows) // PAGE))
+    kept = [r for r in rows if matches(r.name, find)]
+    pages = max(1, -(-len(kept) // PAGE))
     page = min(max(page, 0), pages - 1)
     return Grid(
         org_id, org.name if org else "", month, page, pages,
-        tuple(rows[page * PAGE : (page + 1) * PAGE]),
-        sum(1 for r in rows if r.state == "paid"), len(rows),
+        tuple(kept[page * PAGE : (page + 1) * PAGE]),
+        sum(1 for r in rows if r.state == "paid"), len(rows), find, len(kept),
     )  # fmt: skip
 
 

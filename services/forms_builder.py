@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import PurePath
 
 import openpyxl
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from domain.forms import QUESTIONS_MAX, FormKind, Guess, guess_question
 from domain.forms_builder import BuildDraft, publish_problem
@@ -22,7 +22,6 @@ from services.drafts import take_draft
 from services.errors import ServiceError
 from services.forms import FormSpec, FormView, Published, form_view, publish_in
 from services.notices import Audience, sendable_orgs
-from services.notices_admin import BranchPage
 from services.orgs import OrgView, load_org, org_view
 from storage.db import Database
 from storage.models import Form, Organization
@@ -64,58 +63,37 @@ async def builder_orgs(db: Database, actor: Actor, today: date) -> list[OrgView]
     return [o for o in orgs if o.parent_id not in ids]
 
 
-async def branch_choices(
-    db: Database,
-    actor: Actor,
-    root_id: int,
-    today: date,
-    *,
-    offset: int,
-    limit: int,
-    name_part: str = "",
-) -> BranchPage:
-    """Branches under an organization the actor may send to, by name, one page at a time,
-    narrowed to those whose name contains `name_part` (hundreds of branches stay reachable)."""
+async def builder_branches(db: Database, actor: Actor, root_id: int, today: date) -> list[OrgView]:
+    """Every live branch under an organization the actor may send to, by name (the builder's
+    picker pages through them and narrows them to a typed part of a name)."""
     async with db.read() as session:
         await load_org(session, root_id)
         await require(session, actor, root_id, Permission.SEND_NOTICE, today)
         ids = await descendants(session, {root_id})
-        where = [
-            Organization.id.in_(ids),
-            Organization.level != Level.COMMITTEE,
-            Organization.archived_at.is_(None),
-        ]
-        if name_part:
-            where.append(Organization.name.contains(name_part, autoescape=True))
-        total = int(
-            await session.scalar(select(func.count()).select_from(Organization).where(*where)) or 0
-        )
         rows = (
             await session.scalars(
                 select(Organization)
-                .where(*where)
+                .where(
+                    Organization.id.in_(ids),
+                    Organization.level != Level.COMMITTEE,
+                    Organization.archived_at.is_(None),
+                )
                 .order_by(Organization.name, Organization.id)
-                .offset(max(offset, 0))
-                .limit(limit)
             )
         ).all()
-        return BranchPage(tuple(org_view(r) for r in rows), total)
+        return [org_view(r) for r in rows]
 
 
 # ---- earlier forms ----
 
 
-async def earlier_forms(db: Database, actor: Actor, limit: int = 10) -> list[FormView]:
-    """The forms the sender sent, newest first (to copy one)."""
+async def earlier_forms(db: Database, actor: Actor, limit: int | None = None) -> list[FormView]:
+    """The forms the sender sent, newest first (to copy one); all of them without a limit."""
     async with db.read() as session:
-        rows = (
-            await session.scalars(
-                select(Form)
-                .where(Form.sender_id == actor.user_id)
-                .order_by(Form.id.desc())
-                .limit(limit)
-            )
-        ).all()
+        query = select(Form).where(Form.sender_id == actor.user_id).order_by(Form.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await session.scalars(query)).all()
         return [form_view(r) for r in rows]
 
 

@@ -29,6 +29,7 @@ from domain.forms import (
 )
 from domain.forms_review import RosterChange, Sight, may_review, roster_changes, shown_answers
 from domain.orgs import Level, Permission, Role
+from domain.pickers import matches
 from domain.validation import Invalid
 from services import audit
 from services.authz import Actor, active_role_filter, orgs_with
@@ -93,6 +94,8 @@ class FormsPage:
     items: tuple[FormItem, ...]
     page: int
     pages: int
+    total: int = 0  # forms listed, on every page
+    find: str = ""  # the typed part of a title they were narrowed to
 
 
 async def _reach(session: AsyncSession, actor: Actor, today: date) -> set[int]:
@@ -111,11 +114,14 @@ async def _reach(session: AsyncSession, actor: Actor, today: date) -> set[int]:
     return reach
 
 
-async def visible_forms(db: Database, actor: Actor, today: date, page: int = 0) -> FormsPage:
-    """The forms the actor sent, or that reach organizations they administer, newest first;
-    each with its latest cycle's progress over the branches the actor may see."""
+async def visible_forms(
+    db: Database, actor: Actor, today: date, page: int = 0, find: str = ""
+) -> FormsPage:
+    """The forms the actor sent, or that reach organizations they administer, newest first
+    (narrowed to titles holding `find`, as every picker narrows: domain.pickers); each with
+    its latest cycle's progress over the branches the actor may see."""
     async with db.read() as session:
-        query = select(Form).order_by(Form.id.desc()).limit(CANDIDATES)
+        query = select(Form).order_by(Form.id.desc())
         reach: set[int] = set()
         if not actor.superadmin:
             reach = await _reach(session, actor, today)
@@ -123,7 +129,13 @@ async def visible_forms(db: Database, actor: Actor, today: date, page: int = 0) 
             if reach:
                 wanted = or_(wanted, Form.org_id.in_(list(reach)))
             query = query.where(wanted)
-        rows = list((await session.scalars(query)).all())
+        if find:
+            # Titles only, then the newest that hold the typed part: older forms than the
+            # newest CANDIDATES are found too.
+            titles = await session.execute(query.with_only_columns(Form.id, Form.title))
+            ids = [i for i, title in titles.all() if matches(title, find)][:CANDIDATES]
+            query = select(Form).where(Form.id.in_(ids)).order_by(Form.id.desc())
+        rows = list((await session.scalars(query.limit(CANDIDATES))).all())
         shown: list[tuple[FormView, dict[int, Sight], list[Organization]]] = []
         for row in rows:
             form = form_view(row)
@@ -157,7 +169,7 @@ async def visible_forms(db: Database, actor: Actor, today: date, page: int = 0) 
                     sum(p.late for p in progress),
                 )
             )  # fmt: skip
-        return FormsPage(tuple(items), page, pages)
+        return FormsPage(tuple(items), page, pages, len(shown), find)
 
 
 async def _progress(

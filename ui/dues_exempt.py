@@ -4,7 +4,6 @@ question, the preview, the list, ending one, and what the member is told (prefix
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import ClassVar
 
@@ -79,15 +78,6 @@ def branch_screen(
     rows = [[button(p(locale, "dues.exempt.new"), ExemptNew(org_id))],
             [button(p(locale, "dues.exempt.list"), ExemptList(org_id))]]  # fmt: skip
     return catalog.t(locale, "dues.exempt.title", branch=org_name), InlineKeyboardMarkup(rows)
-
-
-def branches_screen(
-    catalog: Catalog, locale: str | None, branches: Sequence[tuple[int, str]]
-) -> tuple[str, InlineKeyboardMarkup]:
-    """Which branch (for a keeper of several)."""
-    rows = [[InlineKeyboardButton(name, callback_data=ExemptOpen(org_id).pack())]
-            for org_id, name in branches]  # fmt: skip
-    return catalog.t(locale, "dues.exempt.choose_branch"), InlineKeyboardMarkup(rows)
 
 
 def picker_screen(

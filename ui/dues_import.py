@@ -51,14 +51,6 @@ PROBLEMS_SHOWN = 15
 NAME_SHOWN = 20  # characters of a name quoted back
 
 
-def branches_screen(
-    catalog: Catalog, locale: str, branches: Iterable[tuple[int, str]]
-) -> tuple[str, InlineKeyboardMarkup]:
-    """For someone keeping several branches: which one."""
-    rows = [[button(name, BulkStep(org_id, "start"))] for org_id, name in branches]
-    return catalog.t(locale, "dues.bulk.pick_branch"), InlineKeyboardMarkup(rows)
-
-
 def template_name(catalog: Catalog, locale: str) -> str:
     """The template's file name."""
     return catalog.plain(locale, "dues.bulk.template_name") + ".xlsx"

@@ -10,7 +10,7 @@ from typing import ClassVar
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton
 
 from domain.dues import yuan
 from services.dues import OrgRef
@@ -145,21 +145,24 @@ def rollup_chart(catalog: Catalog, locale: str, rollup: Rollup) -> bytes:
     return render_chart(rows, labels)
 
 
-def ledger_menu(
-    catalog: Catalog, locale: str, views: tuple[OrgRef, ...], totals: tuple[OrgRef, ...],
-    year: int,
-) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
-    """党费台账: a register per branch whose members one sees, a roll-up per organization one
-    sees as totals."""
-    rows: list[list[InlineKeyboardButton]] = []
-    for org in views:
-        label = catalog.plain(locale, "dues.ledger.reg_button", org=org.name, year=year)
-        rows.append([button(label, LedgerOpen("reg", org.id, year))])
-    for org in totals:
-        label = catalog.plain(locale, "dues.ledger.sum_button", org=org.name, year=year)
-        rows.append([button(label, LedgerOpen("sum", org.id, year))])
-    rows.append([
+LedgerItem = tuple[str, OrgRef]  # "reg" (a branch's register) or "sum" (a roll-up), and whose
+
+
+def ledger_items(views: tuple[OrgRef, ...], totals: tuple[OrgRef, ...]) -> list[LedgerItem]:
+    """党费台账's list: a register per branch whose members one sees, then a roll-up per
+    organization one sees as totals."""
+    return [("reg", org) for org in views] + [("sum", org) for org in totals]
+
+
+def ledger_label(catalog: Catalog, locale: str, item: LedgerItem, year: int) -> str:
+    """One register's or roll-up's button."""
+    key = "dues.ledger.reg_button" if item[0] == "reg" else "dues.ledger.sum_button"
+    return catalog.plain(locale, key, org=item[1].name, year=year)
+
+
+def year_row(catalog: Catalog, locale: str, year: int) -> list[InlineKeyboardButton]:
+    """上一年 / 下一年 under 党费台账's list."""
+    return [
         button(catalog.plain(locale, "dues.ledger.prev_year"), LedgerOpen("menu", 0, year - 1)),
         button(catalog.plain(locale, "dues.ledger.next_year"), LedgerOpen("menu", 0, year + 1)),
-    ])  # fmt: skip
-    return catalog.t(locale, "dues.ledger.menu_text", year=year), InlineKeyboardMarkup(rows)
+    ]

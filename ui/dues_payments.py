@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from domain.dues import Month, add_months, yuan
 from domain.dues_pay import ImportDraft, PayDraft
 from services.dues_payments import CLAIM_SLOT, ClaimView, Grid, GridRow, Note
+from services.dues_payments import PAGE as GRID_PAGE
 from ui.callbacks import CallbackData, button
 from ui.i18n import Catalog
 
@@ -40,6 +41,15 @@ class GridOpen(CallbackData):
     org_id: int
     month: int
     page: int
+
+
+@dataclass(frozen=True)
+class GridAll(CallbackData):
+    """显示全部 on a month grid narrowed by a typed part of a name."""
+
+    prefix: ClassVar[str] = "dpa"
+    org_id: int
+    month: int
 
 
 @dataclass(frozen=True)
@@ -161,22 +171,26 @@ def grid_screen(catalog: Catalog, locale: str, grid: Grid) -> tuple[str, InlineK
                              GridOpen(grid.org_id, grid.month, grid.page + 1)))  # fmt: skip
     if paging:
         rows.append(paging)
+    if grid.find:
+        rows.append([button(p(locale, "picker.show_all"), GridAll(grid.org_id, grid.month))])
     rows.append([
         button(p(locale, "dues.grid.prev"), GridOpen(grid.org_id, add_months(grid.month, -1), 0)),
         button(p(locale, "dues.grid.next"), GridOpen(grid.org_id, add_months(grid.month, 1), 0)),
     ])  # fmt: skip
     rows.append([button(p(locale, "dues.import.button"), ImportStep(grid.org_id, "start"))])
-    text = catalog.t(locale, "dues.grid.title", org=grid.org_name, month=month_text(grid.month),
-                     paid=grid.paid_count, total=grid.total)  # fmt: skip
-    return text, InlineKeyboardMarkup(rows)
-
-
-def branches_screen(
-    catalog: Catalog, locale: str, branches: list[tuple[int, str]], month: Month
-) -> tuple[str, InlineKeyboardMarkup]:
-    """登记交费 for someone keeping several branches: which one."""
-    rows = [[button(name, GridOpen(org_id, month, 0))] for org_id, name in branches]
-    return catalog.t(locale, "dues.grid.pick_branch"), InlineKeyboardMarkup(rows)
+    lines = [catalog.t(locale, "dues.grid.title", org=grid.org_name, month=month_text(grid.month),
+                       paid=grid.paid_count, total=grid.total)]  # fmt: skip
+    # As on every picker: what the list is narrowed to, and that typing a name finds one.
+    if grid.find:
+        key = "picker.found" if grid.found else "picker.none"
+        lines.append(catalog.t(locale, key, part=grid.find, count=grid.found))
+    if grid.pages > 1:
+        first = grid.page * GRID_PAGE + 1
+        lines.append(catalog.t(locale, "picker.page", first=first,
+                               last=first + len(grid.rows) - 1, total=grid.found))  # fmt: skip
+    if grid.find or grid.pages > 1:
+        lines.append(catalog.t(locale, "picker.hint"))
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 def ask_fix_screen(

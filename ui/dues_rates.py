@@ -91,15 +91,6 @@ def rates_screen(
     return text, markup
 
 
-def committees_screen(
-    catalog: Catalog, locale: str | None, committees: Sequence[tuple[int, str]]
-) -> tuple[str, InlineKeyboardMarkup]:
-    """Which committee's table (for someone who may adjust several)."""
-    rows = [[InlineKeyboardButton(name, callback_data=RatesOpen(org_id).pack())]
-            for org_id, name in committees]  # fmt: skip
-    return catalog.t(locale, "dues.rates.choose"), InlineKeyboardMarkup(rows)
-
-
 def _row(*buttons: InlineKeyboardButton) -> list[InlineKeyboardButton]:
     return list(buttons)
 

@@ -111,14 +111,6 @@ def past_lines(catalog: Catalog, locale: str, spans: Sequence[Span]) -> list[str
 # ---- the keeper's 上缴党费 ----
 
 
-def branches_screen(
-    catalog: Catalog, locale: str, branches: Sequence[tuple[int, str]]
-) -> tuple[str, InlineKeyboardMarkup]:
-    """上缴党费 for someone keeping several branches: which one."""
-    rows = [[button(name, RemitStep("open", org_id))] for org_id, name in branches]
-    return catalog.t(locale, "dues.remit.pick_branch"), InlineKeyboardMarkup(rows)
-
-
 def remit_screen(
     catalog: Catalog, locale: str, draft: RemitDraft, today: date
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -221,14 +213,6 @@ def done_text(catalog: Catalog, locale: str, view: RemitView, past: Sequence[Rem
 
 
 # ---- the committee's 上缴情况 ----
-
-
-def committees_screen(
-    catalog: Catalog, locale: str, committees: Sequence[tuple[int, str]]
-) -> tuple[str, InlineKeyboardMarkup]:
-    """上缴情况 for someone who sees several committees: which one."""
-    rows = [[button(name, BoardAt(org_id, 0, 0, 0))] for org_id, name in committees]
-    return catalog.t(locale, "dues.board.pick_committee"), InlineKeyboardMarkup(rows)
 
 
 def periods_screen(

@@ -5,13 +5,11 @@ each setting (buttons, or a typed number), and which branch first for a keeper o
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.dues_settings import DAY_CHOICES, EVERY_CHOICES, RANGES, Setting
-from services.dues import OrgRef
 from services.dues_settings import SettingsScreen
 from ui.callbacks import CallbackData, button
 from ui.dues_disclose import EVERY_KEYS, DiscOpen
@@ -67,14 +65,6 @@ SAVED_KEYS = {
 
 def _every(catalog: Catalog, locale: str | None, months: int) -> str:
     return catalog.plain(locale, EVERY_KEYS.get(months, EVERY_KEYS[3]))
-
-
-def branches_screen(
-    catalog: Catalog, locale: str | None, branches: Sequence[OrgRef]
-) -> tuple[str, InlineKeyboardMarkup]:
-    """党费设置 for a keeper of several branches: which one."""
-    rows = [[button(b.name, SettingsOpen(b.id))] for b in branches]
-    return catalog.t(locale, "dues.settings.choose_branch"), InlineKeyboardMarkup(rows)
 
 
 def settings_screen(

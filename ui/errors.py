@@ -188,7 +188,6 @@ ERRORS: dict[str, str] = {
     "form.build.hint_too_long": "form.build.error.hint_too_long",
     "form.build.no_condition_source": "form.build.error.no_condition_source",
     "form.build.condition_values": "form.build.error.condition_values",
-    "form.build.filter_empty": "form.build.error.filter_empty",
     "form.build.bad_time": "form.build.error.bad_time",
     "form.build.due_day": "form.build.error.due_day",
     "form.build.file_too_large": "form.build.error.file_too_large",
@@ -448,3 +447,7 @@ ERRORS.update(
         "registration.decided_by": "error.registration.decided_by",
     }
 )
+
+
+# /import's branch chooser on the shared picker (wt-pickers3).
+ERRORS.update({"import.not_admin": "import.not_admin"})

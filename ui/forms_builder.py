@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -41,21 +41,22 @@ from domain.forms_builder import (
     work_position,
 )
 from domain.orgs import STAGE_CHOICES
+from domain.pickers import Slice, narrow
 from services.authz import Actor
 from services.forms import Published
-from services.forms_builder import audience_of, branch_choices, builder_orgs, earlier_forms
+from services.forms_builder import audience_of, builder_branches, builder_orgs, earlier_forms
 from services.notices_admin import AudiencePreview, audience_preview, branches_under
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
 from ui.forms import TEMPLATES
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import format_datetime, stage_label
 
-PAGE = 8  # buttons per page in pickers
 NAME_MAX = 40  # of a name on a button
-EARLIER = 10  # earlier forms offered to copy
 TEXT_MAX = 3500  # of one screen's text, leaving room for an error line above it
 
 Keyboard = list[list[InlineKeyboardButton]]
+T = TypeVar("T")
 Screen = tuple[str, Keyboard, BuildDraft]
 Render = Callable[[BotContext, Actor, BuildDraft], Awaitable[Screen]]
 
@@ -157,34 +158,33 @@ async def screen(
     return prefix + text, InlineKeyboardMarkup(keyboard), draft
 
 
-def _pager(context: BotContext, step: str, offset: int, total: int) -> list[InlineKeyboardButton]:
-    row = []
-    if offset > 0:
-        row.append(_b(context, "common.prev", step, "page", max(0, offset - PAGE)))
-    if offset + PAGE < total:
-        row.append(_b(context, "common.next", step, "page", offset + PAGE))
-    return row
-
-
 # ---- how to start ----
+
+
+def _picker(
+    context: BotContext,
+    step: str,
+    page: Slice[T],
+    label: Callable[[T], str],
+    pick: Callable[[T], int],
+) -> Keyboard:
+    """The shared picker's buttons on a builder step: an item (its id), 上一页 / 下一页, and
+    显示全部 once a typed part of a name narrowed the list."""
+    return picker_rows(
+        context, page, label=label, pick=lambda item: FormBuild(step, "pick", pick(item)),
+        turn=lambda offset: FormBuild(step, "page", offset), everything=FormBuild(step, "nof"),
+    )  # fmt: skip
 
 
 async def _org(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
     orgs = await builder_orgs(context.deps.db, actor, today_of(context))
-    offset = max(0, min(draft.org_offset, max(len(orgs) - 1, 0)))
-    offset -= offset % PAGE
-    keyboard: Keyboard = [
-        [
-            button(
-                current(context, short(o.name), o.id == draft.org_id),
-                FormBuild("org", "pick", o.id),
-            )
-        ]
-        for o in orgs[offset : offset + PAGE]
-    ]
-    if pager := _pager(context, "org", offset, len(orgs)):
-        keyboard.append(pager)
-    return context.t("form.build.ask_org"), keyboard, draft
+    page = narrow(orgs, lambda o: o.name, draft.org_offset, draft.org_find)
+    keyboard = _picker(
+        context, "org", page, lambda o: current(context, o.name, o.id == draft.org_id),
+        lambda o: o.id,
+    )  # fmt: skip
+    text = with_picker_text(context, context.t("form.build.ask_org"), page)
+    return text, keyboard, replace(draft, org_offset=page.offset)
 
 
 async def _start(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
@@ -208,11 +208,13 @@ async def _templates(context: BotContext, actor: Actor, draft: BuildDraft) -> Sc
 
 
 async def _copies(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
-    forms = await earlier_forms(context.deps.db, actor, EARLIER)
+    forms = await earlier_forms(context.deps.db, actor)
     if not forms:
         return context.t("form.build.no_earlier"), [], draft
-    keyboard = [[button(short(f.title), FormBuild("copy", "pick", f.id))] for f in forms]
-    return context.t("form.build.ask_copy"), keyboard, draft
+    page = narrow(forms, lambda f: f.title, draft.copy_offset, draft.copy_find)
+    keyboard = _picker(context, "copy", page, lambda f: f.title, lambda f: f.id)
+    text = with_picker_text(context, context.t("form.build.ask_copy"), page)
+    return text, keyboard, replace(draft, copy_offset=page.offset)
 
 
 async def _file(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
@@ -602,26 +604,21 @@ def audience_lines(
 
 
 async def _branches(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
+    """The audience's branches on the shared picker: each pressed in or out (✅ / ⬜), every
+    one reachable by paging or by typing part of its name."""
     assert draft.org_id is not None
-    page = await branch_choices(
-        context.deps.db, actor, draft.org_id, today_of(context),
-        offset=draft.br_offset, limit=PAGE, name_part=draft.br_filter,
+    branches = await builder_branches(context.deps.db, actor, draft.org_id, today_of(context))
+    page = narrow(branches, lambda o: o.name, draft.br_offset, draft.br_filter)
+    keyboard = picker_rows(
+        context, page, label=lambda o: mark(context, o.name, o.id in draft.targets),
+        pick=lambda o: FormBuild("br", "tb", o.id),
+        turn=lambda offset: FormBuild("br", "page", offset), everything=FormBuild("br", "nof"),
     )  # fmt: skip
-    text = context.t("form.build.ask_branches", count=len(draft.targets), total=page.total)
-    if draft.br_filter:
-        text += "\n" + context.t("form.build.filtered", part=draft.br_filter)
-    keyboard: Keyboard = [
-        [button(mark(context, short(o.name), o.id in draft.targets), FormBuild("br", "tb", o.id))]
-        for o in page.items
-    ]
-    if pager := _pager(context, "br", draft.br_offset, page.total):
-        keyboard.append(pager)
-    last = [_b(context, "notice.aud.clear", "br", "clear")]
-    if draft.br_filter:
-        last.append(_b(context, "form.build.no_filter", "br", "nof"))
-    last.append(_b(context, "notice.done", "br", "done"))
-    keyboard.append(last)
-    return text, keyboard, draft
+    keyboard.append(
+        [_b(context, "notice.aud.clear", "br", "clear"), _b(context, "notice.done", "br", "done")]
+    )
+    text = context.t("form.build.ask_branches", count=len(draft.targets), total=len(branches))
+    return with_picker_text(context, text, page), keyboard, replace(draft, br_offset=page.offset)
 
 
 async def _stages(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:

@@ -38,6 +38,7 @@ from domain.forms import (
     tally,
 )
 from domain.forms_review import Sight
+from domain.pickers import matches
 from services.forms import BranchProgress, CycleView, FormView
 from services.forms_results import (
     AnswerView,
@@ -78,6 +79,23 @@ class FormsList(CallbackData):
     """A page of /forms."""
 
     prefix: ClassVar[str] = "frl"
+    page: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsFound(CallbackData):
+    """A page of a cycle's branches narrowed by the part of a name typed (kept in the draft)."""
+
+    prefix: ClassVar[str] = "frn"
+    cycle_id: int
+    page: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FormsFound(CallbackData):
+    """A page of /forms narrowed by the part of a title typed (kept in the person's draft)."""
+
+    prefix: ClassVar[str] = "frf"
     page: int
 
 
@@ -199,10 +217,14 @@ def _fit(text: str) -> str:
 
 
 def render_forms(catalog: Catalog, locale: str, page: FormsPage) -> Screen:
-    """The forms the person may see, newest first, each with its latest cycle's progress."""
-    if not page.items:
+    """The forms the person may see, newest first, each with its latest cycle's progress; as
+    every picker: narrowed to a typed part of a title, 显示全部, and saying so."""
+    if not page.items and not page.find:
         return catalog.t(locale, "form.results.none"), None
     lines = [catalog.t(locale, "form.results.pick")]
+    if page.find:
+        key = "picker.found" if page.total else "picker.none"
+        lines.append(catalog.t(locale, key, part=page.find, count=page.total))
     keyboard = []
     for item in page.items:
         cycle = cycle_label(catalog, locale, item.cycle_key)
@@ -217,10 +239,20 @@ def render_forms(catalog: Catalog, locale: str, page: FormsPage) -> Screen:
                 )
             ]
         )  # fmt: skip
-    pager = _pager(catalog, locale, page.page, page.pages, FormsList)
+    # The pickers' own 上一页 / 下一页, as on every list one chooses from.
+    turn = FormsFound if page.find else FormsList
+    pager = []
+    if page.page > 0:
+        pager.append(_button(catalog.plain(locale, "common.prev"), turn(page.page - 1)))
+    if page.page + 1 < page.pages:
+        pager.append(_button(catalog.plain(locale, "common.next"), turn(page.page + 1)))
     if pager:
         lines.append(catalog.t(locale, "form.results.page", page=page.page + 1, pages=page.pages))
         keyboard.append(pager)
+    if pager or page.find:
+        lines.append(catalog.t(locale, "picker.hint"))
+    if page.find:
+        keyboard.append([_button(catalog.plain(locale, "picker.show_all"), FormsList(0))])
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 
@@ -245,10 +277,17 @@ def _head(catalog: Catalog, locale: str, form: FormView, cycle: CycleView, tz: Z
 
 
 def render_results(
-    catalog: Catalog, locale: str, screen: ResultsScreen, page: int, tz: ZoneInfo, now: datetime
+    catalog: Catalog,
+    locale: str,
+    screen: ResultsScreen,
+    page: int,
+    tz: ZoneInfo,
+    now: datetime,
+    find: str = "",
 ) -> Screen:
     """Totals, the committees' subtree totals, then a page of branches (furthest behind
-    first) as buttons to their answers, and the results' actions."""
+    first; narrowed to the names holding `find`, as every picker narrows) as buttons to their
+    answers, and the results' actions."""
     results = screen.results
     form, cycle = results.form, results.cycle
     lines = _head(catalog, locale, form, cycle, tz, now)
@@ -278,12 +317,18 @@ def render_results(
             )  # fmt: skip
     if results.aggregates_hidden:
         lines.append(catalog.t(locale, "form.results.anonymous_hidden", count=ANONYMOUS_MIN))
-    pages = max(1, -(-len(screen.behind) // BRANCHES_PAGE))
+    behind = [p for p in screen.behind if matches(p.name, find)]
+    pages = max(1, -(-len(behind) // BRANCHES_PAGE))
     page = min(max(page, 0), pages - 1)
     keyboard: list[list[InlineKeyboardButton]] = []
-    shown = screen.behind[page * BRANCHES_PAGE : (page + 1) * BRANCHES_PAGE]
+    shown = behind[page * BRANCHES_PAGE : (page + 1) * BRANCHES_PAGE]
     if shown:
         lines.append(catalog.t(locale, "form.results.branches", page=page + 1, pages=pages))
+    if find:
+        key = "picker.found" if behind else "picker.none"
+        lines.append(catalog.t(locale, key, part=find, count=len(behind)))
+    if find or pages > 1:
+        lines.append(catalog.t(locale, "picker.hint"))
     for p in shown:
         keyboard.append(
             [
@@ -297,9 +342,14 @@ def render_results(
                 )
             ]
         )  # fmt: skip
-    pager = _pager(catalog, locale, page, pages, lambda n: FormResults(cycle.id, n))
+    turn = ResultsFound if find else FormResults
+    pager = _pager(catalog, locale, page, pages, lambda n: turn(cycle.id, n))
     if pager:
         keyboard.append(pager)
+    if find:
+        keyboard.append(
+            [_button(catalog.plain(locale, "picker.show_all"), FormResults(cycle.id, 0))]
+        )
     keyboard.append(
         [
             _button(catalog.plain(locale, "form.results.questions"), FormQuestions(cycle.id, 0)),

@@ -13,6 +13,7 @@ from handlers.dues import (
     ledger,
     menu,
     payments,
+    pickers,
     rates,
     remit,
     settings,
@@ -33,6 +34,7 @@ __all__ = [
     "ledger",
     "menu",
     "payments",
+    "pickers",
     "rates",
     "register",
     "remit",
@@ -55,6 +57,7 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     standards_import.register(app, router)
     remit.register(router)
     settings.register(router)
+    pickers.register(router)
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE

@@ -13,6 +13,7 @@ from domain.dues_exempt import EXEMPT_STEPS, ExemptDraft, ending
 from domain.wizard import Event, Refusal, apply
 from handlers.common import actor_of, today
 from handlers.dues.common import MenuEntry, menu_entry, presses
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
 from services.authz import Actor
@@ -38,7 +39,6 @@ from ui.dues_exempt import (
     ExemptOpen,
     ExemptStep,
     branch_screen,
-    branches_screen,
     end_screen,
     end_told,
     ended_text,
@@ -79,17 +79,22 @@ def _local_now(context: BotContext) -> datetime:
     return context.deps.clock.now().astimezone(context.deps.settings.timezone)
 
 
+@chooser("exempt")
+async def _exempt_branches(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """减免党费 for a keeper of several branches: every one, paged and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.keeps:
+        raise ServiceError("auth.keep_dues")
+    question = context.t("dues.exempt.choose_branch")
+    return Chooser(access.keeps, question, lambda o: o.name, lambda o: ExemptOpen(o.id))
+
+
 @presses.on(ExemptOpen)
 async def open_exempt(press: Press[ExemptOpen], context: BotContext) -> None:
     """减免党费: 登记减免 / 减免记录 (first the branch, for a keeper of several)."""
     catalog, locale = context.deps.catalog, context.locale
     if press.data.org_id == 0:
-        access = await dues_access(context.deps.db, press.actor, today(context))
-        if not access.keeps:
-            await press.refuse("auth.keep_dues")
-            return
-        text, markup = branches_screen(catalog, locale, [(o.id, o.name) for o in access.keeps])
-        await press.edit(text, markup)
+        await show(press, context, "exempt", 0)
         return
     name = await exempt_branch(context.deps.db, press.actor, press.data.org_id, today(context))
     text, markup = branch_screen(catalog, locale, press.data.org_id, name)

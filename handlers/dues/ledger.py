@@ -7,17 +7,21 @@ import asyncio
 
 from handlers.common import today
 from handlers.dues.common import MenuEntry, menu_entry, presses
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
+from services.authz import Actor
 from services.dues import dues_access
 from services.dues_ledger import branch_register, committee_rollup, queue_ledger_file
 from ui.deps import BotContext
 from ui.dues_ledger import (
     LedgerOpen,
-    ledger_menu,
+    ledger_items,
+    ledger_label,
     register_filename,
     register_xlsx,
     rollup_chart,
     rollup_text,
+    year_row,
 )
 
 menu_entry(
@@ -34,13 +38,26 @@ def _year(press: Press[LedgerOpen], context: BotContext) -> int:
     return press.data.year or today(context).year
 
 
+@chooser("ledger")
+async def _ledgers(context: BotContext, actor: Actor, year: int) -> Chooser:
+    """党费台账: a register per branch whose members one sees, then a roll-up per organization
+    one sees as totals (a committee's hundreds of branches among them), paged and found by
+    name; 上一年 / 下一年 under them."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    items = ledger_items(access.views, access.totals)
+    catalog, locale = context.deps.catalog, context.locale
+    return Chooser(
+        items, context.t("dues.ledger.menu_text", year=year), lambda item: item[1].name,
+        lambda item: LedgerOpen(item[0], item[1].id, year),
+        label=lambda item: ledger_label(catalog, locale, item, year),
+        below=(tuple(year_row(catalog, locale, year)),),
+    )  # fmt: skip
+
+
 @presses.on(LedgerOpen, kind="menu")
 async def open_ledgers(press: Press[LedgerOpen], context: BotContext) -> None:
     """党费台账: the registers and roll-ups the person may have, for a year."""
-    access = await dues_access(context.deps.db, press.actor, today(context))
-    text, markup = ledger_menu(context.deps.catalog, context.locale, access.views,
-                               access.totals, _year(press, context))  # fmt: skip
-    await press.edit(text, markup)
+    await show(press, context, "ledger", _year(press, context))
 
 
 @presses.on(LedgerOpen, kind="reg")

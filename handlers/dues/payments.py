@@ -8,12 +8,15 @@ from telegram.ext import Application
 
 from domain.dues import month_of
 from domain.dues_pay import ImportDraft, PayDraft, RejectDraft
-from domain.wizard import Event
+from domain.dues_pickers import GRID_STEPS, GridFindDraft
+from domain.wizard import Event, Refusal, apply
 from handlers.common import actor_of, today
 from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses, sheet_bytes
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
-from services.drafts import DraftView, clear_draft
+from services.authz import Actor
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft
 from services.dues import dues_access
 from services.dues_payments import (
     apply_payments,
@@ -36,12 +39,12 @@ from ui.deps import BotContext
 from ui.dues_notes import in_every_locale
 from ui.dues_payments import (
     Decide,
+    GridAll,
     GridOpen,
     GridTap,
     ImportStep,
     PayStep,
     ask_fix_screen,
-    branches_screen,
     decided_text,
     grid_screen,
     import_preview,
@@ -265,25 +268,80 @@ async def typed_reason(update: Update, context: BotContext, _view: DraftView) ->
 
 
 async def _grid(
-    press: Press[GridOpen] | Press[GridTap], context: BotContext, org_id: int, month: int, page: int
+    press: Press[GridOpen] | Press[GridTap] | Press[GridAll],
+    context: BotContext,
+    org_id: int,
+    month: int,
+    page: int,
+    *,
+    keep: bool = True,
 ) -> None:
-    grid = await month_grid(context.deps.db, press.actor, org_id, month, page, today(context))
+    """The grid in place, still narrowed by the part of a name typed for this branch (`keep`);
+    kept in a draft so that a name typed next narrows it."""
+    db = context.deps.db
+    find = ""
+    if keep:
+        kept = await open_draft(db, press.user_id, GridFindDraft)
+        if isinstance(kept, GridFindDraft) and kept.org_id == org_id:
+            find = kept.find
+    grid = await month_grid(db, press.actor, org_id, month, page, today(context), find)
+    draft = GridFindDraft(step="find", org_id=org_id, month=grid.month, page=grid.page, find=find)
+    await keep_draft(db, press.user_id, draft, context.deps.clock.now())
     text, markup = grid_screen(context.deps.catalog, context.locale, grid)
     await press.edit(text, markup)
 
 
 @presses.on(GridOpen)
 async def open_grid(press: Press[GridOpen], context: BotContext) -> None:
-    """登记交费: the branch's members for a month (first the branch, when there are several)."""
+    """登记交费: the branch's members for a month (first the branch, when there are several);
+    opened from the menu or the branch list (month 0) the whole roster, else as narrowed."""
     month = press.data.month or month_of(today(context))
     if press.data.org_id == 0:
-        access = await dues_access(context.deps.db, press.actor, today(context))
-        text, markup = branches_screen(
-            context.deps.catalog, context.locale, [(o.id, o.name) for o in access.keeps], month
-        )
-        await press.edit(text, markup)
+        await show(press, context, "grid", 0)
         return
-    await _grid(press, context, press.data.org_id, month, press.data.page)
+    await _grid(press, context, press.data.org_id, month, press.data.page,
+                keep=press.data.month != 0)  # fmt: skip
+
+
+@presses.on(GridAll)
+async def grid_all(press: Press[GridAll], context: BotContext) -> None:
+    """显示全部: the branch's whole roster for the month again."""
+    await _grid(press, context, press.data.org_id, press.data.month, 0, keep=False)
+
+
+async def typed_grid_find(update: Update, context: BotContext, _view: DraftView) -> None:
+    """Part of a name typed while the grid is open: its members narrowed to the names holding it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    draft = await typed_draft(update, context, GridFindDraft)
+    if draft is None:
+        return
+    now = context.deps.clock.now()
+    found = apply(GRID_STEPS, draft, Event("text", text=message.text or ""), now)
+    if isinstance(found, Refusal):
+        await message.reply_text(context.t(error_key(found.code)))
+        return
+    try:
+        grid = await month_grid(context.deps.db, actor_of(context, user), found.org_id,
+                                found.month, 0, today(context), found.find)  # fmt: skip
+    except ServiceError as exc:
+        await clear_draft(context.deps.db, user.id, GridFindDraft.FLOW)
+        await message.reply_text(context.t(error_key(exc.code, "dues")))
+        return
+    await keep_draft(context.deps.db, user.id, found, now)
+    text, markup = grid_screen(context.deps.catalog, context.locale, grid)
+    await message.reply_text(text, reply_markup=markup)
+
+
+@chooser("grid")
+async def _grid_branches(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """登记交费 for a keeper of several branches: every one, paged and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.keeps:
+        raise ServiceError("auth.keep_dues")
+    return Chooser(access.keeps, context.t("dues.grid.pick_branch"), lambda o: o.name,
+                   lambda o: GridOpen(o.id, 0, 0))  # fmt: skip
 
 
 @presses.on(GridTap, action="pay")
@@ -390,5 +448,6 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     router.on_text(PayDraft.FLOW, typed_extra)
     router.on_text(RejectDraft.FLOW, typed_reason)
     router.on_text(ImportDraft.FLOW, typed_in_import)
+    router.on_text(GridFindDraft.FLOW, typed_grid_find)
     MEDIA_STEPS[PayDraft.FLOW] = proof_received
     MEDIA_STEPS[ImportDraft.FLOW] = sheet_received

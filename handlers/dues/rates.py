@@ -10,17 +10,19 @@ from domain.dues_rates import RATES_STEPS, RatesDraft
 from domain.wizard import Event, Refusal, apply
 from handlers.common import today
 from handlers.dues.common import MenuEntry, menu_entry, presses
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
+from services.authz import Actor
 from services.drafts import DraftView, Outdated, clear_draft, keep_draft, open_draft
 from services.dues import dues_access
 from services.dues_rates import rates_of, save_rates, start_rates
+from services.errors import ServiceError
 from ui.deps import BotContext
 from ui.dues_rates import (
     RatesEdit,
     RatesOpen,
     RatesStep,
-    committees_screen,
     draft_screen,
     rates_screen,
     saved_text,
@@ -37,17 +39,23 @@ menu_entry(
 )
 
 
+@chooser("rates")
+async def _rate_committees(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """党费计算标准 for someone who may adjust several committees' tables: every one, paged
+    and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.rates:
+        raise ServiceError("auth.keep_dues")
+    question = context.t("dues.rates.choose")
+    return Chooser(access.rates, question, lambda o: o.name, lambda o: RatesOpen(o.id))
+
+
 @presses.on(RatesOpen)
 async def open_rates(press: Press[RatesOpen], context: BotContext) -> None:
     """党费计算标准: the committee's table in force (first the committee, when several)."""
     catalog, locale = context.deps.catalog, context.locale
     if press.data.org_id == 0:
-        access = await dues_access(context.deps.db, press.actor, today(context))
-        if not access.rates:
-            await press.refuse("auth.keep_dues")
-            return
-        text, markup = committees_screen(catalog, locale, [(o.id, o.name) for o in access.rates])
-        await press.edit(text, markup)
+        await show(press, context, "rates", 0)
         return
     view = await rates_of(context.deps.db, press.actor, press.data.org_id, today(context))
     text, markup = rates_screen(catalog, locale, view)

@@ -14,6 +14,7 @@ from domain.dues_remit import FindDraft, RemitDraft, parse_query
 from domain.wizard import Event
 from handlers.common import actor_of, today
 from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
 from services.authz import Actor
@@ -42,8 +43,6 @@ from ui.dues_remit import (
     board_filename,
     board_screen,
     board_xlsx,
-    branches_screen,
-    committees_screen,
     done_text,
     periods_screen,
     remit_notes,
@@ -81,16 +80,31 @@ async def _show(press: Press[RemitStep], context: BotContext, draft: RemitDraft)
     await press.edit(text, markup)
 
 
+@chooser("remit")
+async def _remit_branches(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """上缴党费 for a keeper of several branches: every one, paged and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.keeps:
+        raise ServiceError("auth.keep_dues")
+    question = context.t("dues.remit.pick_branch")
+    return Chooser(access.keeps, question, lambda o: o.name, lambda o: RemitStep("open", o.id))
+
+
+@chooser("board")
+async def _board_committees(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """上缴情况 for someone who sees several committees: every one, paged and found by name."""
+    committees = await remit_committees(context.deps.db, actor, today(context))
+    if not committees:
+        raise ServiceError("auth.denied")
+    question = context.t("dues.board.pick_committee")
+    return Chooser(committees, question, lambda c: c[1], lambda c: BoardAt(c[0], 0, 0, 0))
+
+
 @presses.on(RemitStep, action="open")
 async def open_remit_screen(press: Press[RemitStep], context: BotContext) -> None:
     """上缴党费 from /dues: the period question (first the branch, when there are several)."""
     if press.data.org_id == 0:
-        access = await dues_access(context.deps.db, press.actor, today(context))
-        if not access.keeps:
-            raise ServiceError("auth.keep_dues")
-        text, markup = branches_screen(context.deps.catalog, context.locale,
-                                       [(o.id, o.name) for o in access.keeps])  # fmt: skip
-        await press.edit(text, markup)
+        await show(press, context, "remit", 0)
         return
     draft = await start_remit(context.deps.db, press.actor, press.data.org_id,
                               _local_now(context), today(context))  # fmt: skip
@@ -214,8 +228,7 @@ async def open_board(press: Press[BoardAt], context: BotContext) -> None:
             await press.edit(context.t("dues.board.no_committee"))
             return
         if len(committees) > 1:
-            text, markup = committees_screen(catalog, locale, committees)
-            await press.edit(text, markup)
+            await show(press, context, "board", 0)
             return
         data = BoardAt(committees[0][0], 0, 0, 0)
     if data.first == 0:

@@ -10,8 +10,10 @@ from domain.dues import Invalid
 from domain.dues_settings import TYPED, Setting, SettingsDraft, parse
 from handlers.common import actor_of, today
 from handlers.dues.common import MenuEntry, menu_entry, presses
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
+from services.authz import Actor
 from services.drafts import DraftView, clear_draft
 from services.dues import dues_access
 from services.dues_settings import ask_setting, change_setting, dues_settings
@@ -22,7 +24,6 @@ from ui.dues_settings import (
     SettingsOpen,
     SettingsSet,
     ask_screen,
-    branches_screen,
     settings_screen,
 )
 from ui.errors import error_key
@@ -44,6 +45,16 @@ def _setting(what: str) -> Setting:
         raise ServiceError("stale") from None
 
 
+@chooser("settings")
+async def _settings_branches(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """党费设置 for a keeper of several branches: every one, paged and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.keeps:
+        raise ServiceError("auth.keep_dues")
+    question = context.t("dues.settings.choose_branch")
+    return Chooser(access.keeps, question, lambda o: o.name, lambda o: SettingsOpen(o.id))
+
+
 @presses.on(SettingsOpen)
 async def open_settings(press: Press[SettingsOpen], context: BotContext) -> None:
     """党费设置: the branch's settings (first the branch, for a keeper of several)."""
@@ -53,7 +64,7 @@ async def open_settings(press: Press[SettingsOpen], context: BotContext) -> None
         if not access.keeps:
             raise ServiceError("auth.keep_dues")
         if len(access.keeps) > 1:
-            await press.edit(*branches_screen(catalog, locale, access.keeps))
+            await show(press, context, "settings", 0)
             return
         org_id = access.keeps[0].id
     else:

@@ -12,8 +12,10 @@ from domain.dues import month_of
 from domain.dues_import import MAX_ROWS, BulkDraft
 from handlers.common import actor_of, today
 from handlers.dues.common import MEDIA_STEPS, MenuEntry, menu_entry, presses, sheet_bytes
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
 from handlers.wizard import WizardRouter
+from services.authz import Actor
 from services.drafts import DraftView, clear_draft
 from services.dues import dues_access
 from services.dues_import import (
@@ -26,7 +28,6 @@ from services.errors import ServiceError
 from ui.deps import BotContext
 from ui.dues_import import (
     BulkStep,
-    branches_screen,
     done_text,
     member_notes,
     preview,
@@ -45,14 +46,21 @@ menu_entry(
 )
 
 
+@chooser("bulk")
+async def _bulk_branches(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """批量设置标准 for a keeper of several branches: every one, paged and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.keeps:
+        raise ServiceError("auth.keep_dues")
+    question = context.t("dues.bulk.pick_branch")
+    return Chooser(access.keeps, question, lambda o: o.name, lambda o: BulkStep(o.id, "start"))
+
+
 @presses.on(BulkStep, action="start")
 async def start(press: Press[BulkStep], context: BotContext) -> None:
     """批量设置标准: the template, and the sheet awaited (first the branch, when several)."""
     if press.data.org_id == 0:
-        access = await dues_access(context.deps.db, press.actor, today(context))
-        text, markup = branches_screen(context.deps.catalog, context.locale,
-                                       [(o.id, o.name) for o in access.keeps])  # fmt: skip
-        await press.edit(text, markup)
+        await show(press, context, "bulk", 0)
         return
     branch = await start_standards_import(
         context.deps.db, press.actor, press.data.org_id,

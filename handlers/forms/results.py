@@ -14,6 +14,7 @@ from telegram import InputFile, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
+from domain.forms_results import FIND_STEPS, RESULTS_STEPS, FormsFindDraft, ResultsFindDraft
 from domain.forms_review import STEPS, ReviewDraft
 from domain.forms_review import start as start_review
 from domain.locale import negotiate_locale
@@ -22,7 +23,7 @@ from handlers.common import actor_of, is_private, today
 from handlers.forms.common import presses
 from handlers.press import Press
 from handlers.wizard import WizardRouter, typed_draft
-from services.drafts import DraftView, clear_draft, keep_draft
+from services.drafts import DraftView, clear_draft, keep_draft, open_draft
 from services.errors import ServiceError
 from services.forms import review_response
 from services.forms_admin import close_form
@@ -50,7 +51,9 @@ from ui.forms_results import (
     FormQuestions,
     FormResults,
     FormReview,
+    FormsFound,
     FormsList,
+    ResultsFound,
     attachment_path,
     attachments_caption,
     attachments_filename,
@@ -85,26 +88,117 @@ async def forms_command(update: Update, context: BotContext) -> None:
         return
     page = await visible_forms(context.deps.db, actor_of(context, user), today(context))
     text, markup = render_forms(context.deps.catalog, context.locale, page)
+    if page.items:
+        # Part of a title typed next narrows the list.
+        draft = FormsFindDraft(step="find")
+        await keep_draft(context.deps.db, user.id, draft, context.deps.clock.now())
     await message.reply_text(text, reply_markup=markup)
 
 
 @presses.on(FormsList)
 async def forms_page(press: Press[FormsList], context: BotContext) -> None:
-    """A page of /forms."""
-    page = await visible_forms(context.deps.db, press.actor, today(context), press.data.page)
-    await press.edit(*render_forms(context.deps.catalog, context.locale, page))
+    """A page of /forms, or 显示全部 after a typed part of a title."""
+    await _forms_page(press, context, press.data.page, "")
+
+
+@presses.on(FormsFound)
+async def found_page(press: Press[FormsFound], context: BotContext) -> None:
+    """A page of /forms still narrowed by the part of a title typed for it."""
+    kept = await open_draft(context.deps.db, press.user_id, FormsFindDraft)
+    find = kept.find if isinstance(kept, FormsFindDraft) else ""
+    await _forms_page(press, context, press.data.page, find)
+
+
+async def _forms_page(
+    press: Press[FormsList] | Press[FormsFound], context: BotContext, page: int, find: str
+) -> None:
+    listed = await visible_forms(context.deps.db, press.actor, today(context), page, find)
+    draft = FormsFindDraft(step="find", offset=listed.page, find=find)
+    await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
+    await press.edit(*render_forms(context.deps.catalog, context.locale, listed))
+
+
+async def typed_find(update: Update, context: BotContext, _draft: DraftView) -> None:
+    """Part of a title typed while /forms is open: the list narrowed to the titles holding it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    draft = await typed_draft(update, context, FormsFindDraft)
+    if draft is None:
+        return
+    now = context.deps.clock.now()
+    found = apply(FIND_STEPS, draft, Event("text", text=message.text or ""), now)
+    if isinstance(found, Refusal):
+        await message.reply_text(context.t(error_key(found.code, "forms")))
+        return
+    listed = await visible_forms(context.deps.db, actor_of(context, user), today(context), 0,
+                                 found.find)  # fmt: skip
+    await keep_draft(context.deps.db, user.id, found, now)
+    text, markup = render_forms(context.deps.catalog, context.locale, listed)
+    await message.reply_text(text, reply_markup=markup)
 
 
 @presses.on(FormResults)
 async def results(press: Press[FormResults], context: BotContext) -> None:
-    """A cycle's results screen, a page of its branches."""
-    screen = await results_screen(context.deps.db, press.actor, press.data.cycle_id,
-                                  today(context))  # fmt: skip
+    """A cycle's results screen, a page of all its branches (also 显示全部)."""
+    await _results(press, context, press.data.cycle_id, press.data.page, "")
+
+
+@presses.on(ResultsFound)
+async def results_found(press: Press[ResultsFound], context: BotContext) -> None:
+    """A page of a cycle's branches still narrowed by the part of a name typed for it."""
+    kept = await open_draft(context.deps.db, press.user_id, ResultsFindDraft)
+    find = ""
+    if isinstance(kept, ResultsFindDraft) and kept.cycle_id == press.data.cycle_id:
+        find = kept.find
+    await _results(press, context, press.data.cycle_id, press.data.page, find)
+
+
+async def _results(
+    press: Press[FormResults] | Press[ResultsFound],
+    context: BotContext,
+    cycle_id: int,
+    page: int,
+    find: str,
+) -> None:
+    """The results in place; a draft kept so that a branch's name typed next narrows them."""
+    screen = await results_screen(context.deps.db, press.actor, cycle_id, today(context))
     text, markup = render_results(
-        context.deps.catalog, context.locale, screen, press.data.page,
-        context.deps.settings.timezone, context.deps.clock.now(),
+        context.deps.catalog, context.locale, screen, page, context.deps.settings.timezone,
+        context.deps.clock.now(), find,
     )  # fmt: skip
+    draft = ResultsFindDraft(step="find", cycle_id=cycle_id, offset=max(0, page), find=find)
+    await keep_draft(context.deps.db, press.user_id, draft, context.deps.clock.now())
     await press.edit(text, markup)
+
+
+async def typed_branch(update: Update, context: BotContext, _draft: DraftView) -> None:
+    """Part of a branch's name typed on a cycle's results: its branches narrowed to it."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    assert user is not None
+    draft = await typed_draft(update, context, ResultsFindDraft)
+    if draft is None:
+        return
+    now = context.deps.clock.now()
+    found = apply(RESULTS_STEPS, draft, Event("text", text=message.text or ""), now)
+    if isinstance(found, Refusal):
+        await message.reply_text(context.t(error_key(found.code, "forms")))
+        return
+    try:
+        screen = await results_screen(
+            context.deps.db, actor_of(context, user), found.cycle_id, today(context)
+        )
+    except ServiceError as exc:
+        await clear_draft(context.deps.db, user.id, ResultsFindDraft.FLOW)
+        await message.reply_text(context.t(error_key(exc.code, "forms")))
+        return
+    await keep_draft(context.deps.db, user.id, found, now)
+    text, markup = render_results(
+        context.deps.catalog, context.locale, screen, 0, context.deps.settings.timezone, now,
+        found.find,
+    )  # fmt: skip
+    await message.reply_text(text, reply_markup=markup)
 
 
 @presses.on(FormCycles)
@@ -347,3 +441,5 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     """/forms and the typed 退回修改 comment (the buttons go through the shared presses)."""
     app.add_handler(CommandHandler("forms", forms_command))
     router.on_text(FLOW, typed_comment)
+    router.on_text(FormsFindDraft.FLOW, typed_find)
+    router.on_text(ResultsFindDraft.FLOW, typed_branch)

@@ -8,7 +8,6 @@ from domain.members_wizard import LeftDraft, ask_left_reason
 from domain.orgs import BRANCH_ROLES, Role
 from handlers.common import actor_of, today
 from handlers.members.buttons import (
-    PAGE,
     GiveRole,
     MemberAction,
     MemberPage,
@@ -17,11 +16,12 @@ from handlers.members.buttons import (
     presses,
     roles_text,
 )
+from handlers.members.pickers import picked, show_new
 from handlers.press import Press
 from handlers.wizard import typed_draft
 from services.drafts import DraftView, clear_draft, keep_draft
 from services.errors import ServiceError
-from services.members import mark_left, member_card, roster, transfer_member, transfer_targets
+from services.members import mark_left, member_card, transfer_member
 from services.orgs import party_groups_of
 from services.orgs_roles import grant_role
 from ui.deps import BotContext
@@ -33,48 +33,21 @@ LEFT_FLOW = LeftDraft.FLOW
 
 @presses.on(MemberPage)
 async def member_page(press: Press[MemberPage], context: BotContext) -> None:
-    """A page of member buttons for admins to pick one to act on."""
-    org_id, offset = press.data.org_id, press.data.offset
-    if offset < 0:
+    """管理成员 under a roster: its members on the shared picker (paged, narrowed by a typed
+    part of a name), to pick one to act on; re-checked in the database."""
+    if press.data.offset < 0:
         await press.refuse("stale")
         return
-    result = await roster(context.deps.db, press.actor, org_id, today(context))
-    if not result.can_manage:
-        await press.refuse("auth.manage_members")
-        return
+    data = press.data
+    await show_new(context, press.actor, press.user_id, "member", data.org_id, data.offset)
     await press.answer()
-    entries = result.entries[offset : offset + PAGE]
-    keyboard = [
-        [InlineKeyboardButton(e.name[:60] or "?", callback_data=ShowMember(e.member_id).pack())]
-        for e in entries
-    ]
-    nav = []
-    if offset > 0:
-        nav.append(
-            InlineKeyboardButton(
-                context.plain("common.prev"),
-                callback_data=MemberPage(org_id, max(0, offset - PAGE)).pack(),
-            )
-        )
-    if offset + PAGE < len(result.entries):
-        nav.append(
-            InlineKeyboardButton(
-                context.plain("common.next"),
-                callback_data=MemberPage(org_id, offset + PAGE).pack(),
-            )
-        )
-    if nav:
-        keyboard.append(nav)
-    await context.bot.send_message(
-        press.user_id, context.t("members.pick_member", branch=result.org.name),
-        reply_markup=InlineKeyboardMarkup(keyboard),
-    )  # fmt: skip
 
 
 @presses.on(ShowMember)
 async def show_member(press: Press[ShowMember], context: BotContext) -> None:
     """A member's card with the actions the presser may take."""
     card = await member_card(context.deps.db, press.actor, press.data.member_id, today(context))
+    await picked(context, press.user_id)
     await press.answer()
     e = card.entry
     text = context.t(
@@ -155,23 +128,9 @@ async def ask_left(press: Press[MemberAction], context: BotContext) -> None:
 
 @presses.on(MemberAction, action="move")
 async def choose_target(press: Press[MemberAction], context: BotContext) -> None:
-    """组织关系转接 on a member card: the branches they may move to."""
-    member_id, db = press.data.member_id, context.deps.db
-    card = await member_card(db, press.actor, member_id, today(context))
-    targets = await transfer_targets(db, press.actor, member_id, today(context))
-    if not targets:
-        await press.refuse("member.bad_transfer_target")
-        return
+    """组织关系转接 on a member card: every branch they may move to, on the shared picker."""
+    await show_new(context, press.actor, press.user_id, "target", press.data.member_id)
     await press.answer()
-    keyboard = [
-        [InlineKeyboardButton(o.name[:60], callback_data=MoveMember(member_id, o.id).pack())]
-        for o in targets[:50]
-    ]
-    await context.bot.send_message(
-        press.user_id,
-        context.t("members.pick_target", name=card.entry.name),
-        reply_markup=InlineKeyboardMarkup(keyboard),
-    )
 
 
 @presses.on(GiveRole, role=tuple(range(len(BRANCH_ROLES))))
@@ -240,5 +199,6 @@ async def move(press: Press[MoveMember], context: BotContext) -> None:
         context.deps.db, press.actor, press.data.member_id, press.data.org_id,
         now=context.deps.clock.now(), today=today(context),
     )  # fmt: skip
+    await picked(context, press.user_id)
     await press.answer()
     await press.edit(context.t("members.moved"))

@@ -11,8 +11,6 @@ from ui.callbacks import CallbackData
 from ui.deps import BotContext
 from ui.render import role_label
 
-PAGE = 8
-
 presses = Presses()
 
 
@@ -33,6 +31,19 @@ class MemberPage(CallbackData):
     prefix: ClassVar[str] = "mpg"
     org_id: int
     offset: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PickList(CallbackData):
+    """A page of a /members chooser (domain.members_wizard.PICKERS: roster, member, target;
+    `key` is the branch or the member moved); found 1: still narrowed by the part of a name
+    typed for this list (kept in the draft), 0: the whole list (显示全部)."""
+
+    prefix: ClassVar[str] = "mls"
+    step: str
+    key: int
+    offset: int
+    found: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

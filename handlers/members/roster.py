@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from domain.orgs import Stage
 from handlers.common import actor_of, is_private, today
 from handlers.members.buttons import ExportRoster, MemberPage, ShowRoster, presses, roles_text
+from handlers.members.pickers import picked, show_new
 from handlers.press import Press
 from services.authz import Actor
 from services.errors import ServiceError
@@ -70,14 +71,12 @@ async def members_command(update: Update, context: BotContext) -> None:
     if not choices:
         await message.reply_text(context.t("members.none"))
         return
+    actor = actor_of(context, user)
     if len(choices) == 1:
-        await _send_roster(context, actor_of(context, user), message.chat_id, choices[0].id)
+        await _send_roster(context, actor, message.chat_id, choices[0].id)
         return
-    buttons = [
-        [InlineKeyboardButton(o.name[:60], callback_data=ShowRoster(o.id).pack())]
-        for o in choices[:50]
-    ]
-    await message.reply_text(context.t("members.pick"), reply_markup=InlineKeyboardMarkup(buttons))
+    # Every branch reachable: paged, and part of a name typed next narrows the list.
+    await show_new(context, actor, message.chat_id, "roster", 0)
 
 
 async def _send_roster(context: BotContext, actor: Actor, chat_id: int, org_id: int) -> None:
@@ -110,6 +109,7 @@ async def _send_roster(context: BotContext, actor: Actor, chat_id: int, org_id: 
 @presses.on(ShowRoster)
 async def pick_roster(press: Press[ShowRoster], context: BotContext) -> None:
     """A branch picked from /members."""
+    await picked(context, press.user_id)
     await press.answer()
     await _send_roster(context, press.actor, press.user_id, press.data.org_id)
 

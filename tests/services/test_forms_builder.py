@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from domain.forms import FormKind, QType, Question, Repeat, ShowIf
 from domain.forms_builder import BuildDraft, choose_org, start
 from domain.orgs import Level, Role
+from domain.pickers import narrow
 from services.drafts import keep_draft, open_draft
 from services.errors import ServiceError
 from services.forms_builder import (
@@ -22,7 +23,7 @@ from services.forms_builder import (
     SAMPLE_ROWS,
     SheetError,
     SheetGuess,
-    branch_choices,
+    builder_branches,
     builder_orgs,
     earlier_form,
     earlier_forms,
@@ -102,19 +103,20 @@ async def test_a_refusal_keeps_the_draft(db: Database, clock: FakeClock) -> None
     assert await builder_orgs(db, stranger, today(clock)) == []
 
 
-async def test_branches_are_found_by_part_of_their_name(db: Database, clock: FakeClock) -> None:
+async def test_every_branch_under_the_organization_is_offered(
+    db: Database, clock: FakeClock
+) -> None:
     t = await tree(db, clock)
     for i in range(30):
         await org(db, clock, f"第{i:02d}党支部", Level.BRANCH, t.committee)
-    page = await branch_choices(db, SUPER, t.committee, today(clock), offset=0, limit=8)
-    assert page.total == 33
-    assert len(page.items) == 8
-    found = await branch_choices(db, SUPER, t.committee, today(clock), offset=0, limit=8,
-                                 name_part="第17")  # fmt: skip
-    assert [o.name for o in found.items] == ["第17党支部"]
-    literal = await branch_choices(db, SUPER, t.committee, today(clock), offset=0, limit=8,
-                                   name_part="%")  # fmt: skip
-    assert literal.total == 0  # typed text is matched literally, not as a pattern
+    branches = await builder_branches(db, SUPER, t.committee, today(clock))
+    assert len(branches) == 33  # the tree's three and these thirty, by name
+    assert [o.name for o in branches] == sorted(o.name for o in branches)
+    assert all(o.level is not Level.COMMITTEE for o in branches)
+    # A typed part of a name narrows them the way every picker does (domain.pickers).
+    page = narrow(branches, lambda o: o.name, 0, "第17")
+    assert [o.name for o in page.items] == ["第17党支部"]
+    assert narrow(branches, lambda o: o.name, 0, "%").total == 0  # matched literally
 
 
 def xlsx(rows: Sequence[Sequence[object]], merges: tuple[str, ...] = ()) -> bytes:

@@ -9,6 +9,7 @@ from domain.forms import Column, FormKind, Guess, LatePolicy, QType, Question, R
 from domain.forms_builder import (
     QTYPES,
     STEPS,
+    TYPED,
     BuildDraft,
     choose_org,
     from_guesses,
@@ -249,3 +250,23 @@ def test_editing_a_saved_question_can_be_left_without_saving() -> None:
     assert left.step == "qs"
     assert left.questions == draft.questions  # the change was let go
     assert left.work is None
+
+
+def test_the_org_copy_and_branch_steps_are_the_shared_picker() -> None:
+    for step in ("org", "copy", "br"):
+        assert {"page", "text", "nof"} <= set(STEPS[step]), step
+        assert step in TYPED  # a typed part of a name narrows the list
+    draft = replace(choose_org(start(False), 1, "党委", Level.COMMITTEE), step="br", targets=(7,))
+    turned = go(draft, "page", 16)
+    assert turned.br_offset == 16
+    found = go(turned, "text", text="  第３００ ")
+    assert (found.br_filter, found.br_offset, found.targets) == ("第３００", 0, (7,))
+    assert refused(found, "text", text="   ") == "picker.find_empty"
+    toggled = go(found, "tb", 9)
+    assert (toggled.targets, toggled.br_filter) == ((7, 9), "第３００")  # still narrowed
+    everything = go(toggled, "nof")
+    assert (everything.br_filter, everything.br_offset, everything.targets) == ("", 0, (7, 9))
+    copying = go(replace(draft, step="copy"), "text", text="报名")
+    assert (copying.copy_find, copying.copy_offset) == ("报名", 0)
+    other = choose_org(replace(found, step="org"), 2, "另一个党委", Level.COMMITTEE)
+    assert (other.br_filter, other.targets) == ("", ())  # another organization's branches

@@ -22,7 +22,16 @@ from domain.members_roster import (
     awaiting_file,
     previewed,
 )
-from domain.members_wizard import LeftDraft, PhoneDraft, ask_left_reason, ask_phone
+from domain.members_wizard import (
+    FIND_STEPS,
+    PICKERS,
+    LeftDraft,
+    MembersFindDraft,
+    PhoneDraft,
+    ask_left_reason,
+    ask_phone,
+    picker_open,
+)
 from domain.orgs import KINDS_BY_LEVEL, Kind, Level, Role, Stage
 from domain.orgs_wizard import (
     HolderDraft,
@@ -142,3 +151,18 @@ def test_the_import_draft_keeps_the_previewed_rows_and_confirms_only_its_token()
     applying = apply(IMPORT_STEPS, preview, Event("confirm", text="ab12cd34"), NOW)
     assert isinstance(applying, ImportDraft)
     assert applying.rows == preview.rows
+
+
+def test_members_choosers_page_and_narrow() -> None:
+    opened = picker_open("member", 42, offset=-8)
+    assert (opened.step, opened.key, opened.offset, opened.find) == ("member", 42, 0, "")
+    for step in PICKERS:
+        assert accepts(FIND_STEPS, step) == {"page", "text", "nof"}
+    turned = apply(FIND_STEPS, opened, Event("page", 16), NOW)
+    assert isinstance(turned, MembersFindDraft)
+    found = apply(FIND_STEPS, turned, Event("text", text=" 王 "), NOW)
+    assert isinstance(found, MembersFindDraft)
+    assert (found.key, found.offset, found.find) == (42, 0, "王")
+    assert apply(FIND_STEPS, found, Event("text", text=""), NOW) == Refusal("picker.find_empty")
+    assert apply(FIND_STEPS, found, Event("nof"), NOW) == replace(found, find="")
+    assert load(MembersFindDraft, dump(found)) == found
