@@ -33,7 +33,8 @@ def test_every_column_a_partial_index_names_is_an_indexed_code() -> None:
             for name in set(re.findall(r"[a-z_]+", str(where))) & set(table.c.keys()):
                 found.append((table.name, name))
                 assert isinstance(table.c[name].type, IndexedCode | IndexedFlag), (table, name)
-    assert ("members", "status") in found and ("outbox", "purpose") in found
+    assert ("members", "status") in found
+    assert ("outbox", "purpose") in found
 
 
 def test_comparisons_render_literals_and_writes_stay_bound() -> None:
@@ -43,5 +44,6 @@ def test_comparisons_render_literals_and_writes_stay_bound() -> None:
     listed = select(Member.id).where(Member.status.in_([Status.ACTIVE, Status.LEFT]))
     assert "IN ('active', 'left')" in _sql(listed)
     changed = update(Member).where(Member.status == Status.ACTIVE).values(status=Status.LEFT)
-    assert "SET status=? " in _sql(changed) and "WHERE members.status = 'active'" in _sql(changed)
+    assert "SET status=? " in _sql(changed)
+    assert "WHERE members.status = 'active'" in _sql(changed)
     assert "?" in _sql(insert(Member).values(status=Status.ACTIVE, name="张三"))
