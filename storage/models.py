@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import IndexedCode, IndexedFlag, UTCDateTime
+from storage.types import IndexedCode, UTCDateTime
 
 # Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -277,7 +277,7 @@ class ChatBinding(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organizations.id"), index=True)
     purpose: Mapped[str] = mapped_column(IndexedCode)  # main / extra
-    active: Mapped[bool] = mapped_column(IndexedFlag, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)  # forum topic for notices
     bound_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     bound_at: Mapped[datetime] = mapped_column(UTCDateTime)

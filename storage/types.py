@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -43,13 +43,6 @@ class IndexedCode(TypeDecorator[str]):
     cache_ok = True
 
 
-class IndexedFlag(TypeDecorator[bool]):
-    """A flag that a partial index's condition names; on SQLite compared as a literal."""
-
-    impl = Boolean
-    cache_ok = True
-
-
 @compiles(BindParameter, "sqlite")
 def _literal_on_sqlite(element: BindParameter[Any], compiler: SQLCompiler, **kw: Any) -> str:
     """Render a comparison with an indexed code as a literal, so SQLite keeps the statement.
@@ -59,9 +52,7 @@ def _literal_on_sqlite(element: BindParameter[Any], compiler: SQLCompiler, **kw:
     keyed lookup of 9 µs took 57 µs. Rendered at execution, `'active'` gives one statement
     text per value, prepared once. Values written by INSERT or UPDATE stay bound.
     """
-    if isinstance(element.type, IndexedCode | IndexedFlag) and not getattr(
-        element, "_is_crud", False
-    ):
+    if isinstance(element.type, IndexedCode) and not getattr(element, "_is_crud", False):
         kw["literal_execute"] = True
     rendered: str = compiler.visit_bindparam(element, **kw)  # type: ignore[no-untyped-call]
     return rendered
