@@ -1,5 +1,6 @@
 """The members' one-question wizards as data: a new phone from /me, the reason a member left,
-and the /members choosers (which branch, which member, which branch to move to).
+and the /members choosers (which branch, which member, which branch to move to, which unit
+from /me, which party group for 党小组长).
 
 Each has a single typed answer; the intent that uses it (services.members) takes the draft in
 its own transaction, so the same text sent twice changes nothing twice. A chooser's typed
@@ -45,14 +46,16 @@ def ask_left_reason(member_id: int) -> LeftDraft:
 
 # The /members choosers, by step: "roster" (the branches whose roster one may open), "member"
 # (a branch's members, for admins to act on), "target" (branches a member may be moved to),
-# "import" (the branches /import may fill).
-PICKERS = ("roster", "member", "target", "import")
+# "import" (the branches /import may fill), "unit" (one's own branch's units, from /me),
+# "group" (the party groups of a member's branch, for 党小组长).
+PICKERS = ("roster", "member", "target", "import", "unit", "group")
 
 
 @dataclasses.dataclass(frozen=True)
 class MembersFindDraft(Draft):
     """A /members chooser open: the list it is on (its step; `key` is the branch for
-    "member", the member moved for "target"), the page, and a typed part of a name."""
+    "member", the member moved for "target", the member made 党小组长 for "group"), the page,
+    and a typed part of a name."""
 
     FLOW: ClassVar[str] = "members_find"
     VERSION: ClassVar[int] = 1

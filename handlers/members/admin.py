@@ -16,11 +16,12 @@ from handlers.members.buttons import (
     presses,
     roles_text,
 )
-from handlers.members.pickers import picked, show_new
+from handlers.members.pickers import Items, chooser, picked, show_new
 from handlers.press import Press
 from handlers.wizard import typed_draft
+from services.authz import Actor
 from services.drafts import DraftView, clear_draft, keep_draft
-from services.errors import ServiceError
+from services.errors import Denied, ServiceError
 from services.members import mark_left, member_card, transfer_member
 from services.orgs import party_groups_of
 from services.orgs_roles import grant_role
@@ -29,6 +30,7 @@ from ui.errors import error_key
 from ui.render import role_label, stage_label
 
 LEFT_FLOW = LeftDraft.FLOW
+GROUP_LEADER = BRANCH_ROLES.index(Role.GROUP_LEADER)
 
 
 @presses.on(MemberPage)
@@ -133,6 +135,21 @@ async def choose_target(press: Press[MemberAction], context: BotContext) -> None
     await press.answer()
 
 
+@chooser("group")
+async def _party_groups(context: BotContext, actor: Actor, key: int) -> Items:
+    """党小组长's list: the party groups of the member's branch, for one who may grant it,
+    read afresh on every page (`key` is the member)."""
+    db = context.deps.db
+    card = await member_card(db, actor, key, today(context))
+    if not card.can_grant:
+        raise Denied("auth.manage_roles")
+    groups = await party_groups_of(db, card.org.id)
+    if not groups:
+        raise ServiceError("role.needs_party_group")
+    question = context.t("members.pick_group")
+    return groups, question, lambda g: g.name, lambda g: GiveRole(key, GROUP_LEADER, g.id)
+
+
 @presses.on(GiveRole, role=tuple(range(len(BRANCH_ROLES))))
 async def give_role(press: Press[GiveRole], context: BotContext) -> None:
     """Grant the picked office (asking for the party group first for group leaders)."""
@@ -140,30 +157,17 @@ async def give_role(press: Press[GiveRole], context: BotContext) -> None:
     role = BRANCH_ROLES[data.role]
     card = await member_card(db, press.actor, data.member_id, today(context))
     if role == Role.GROUP_LEADER and not data.party_group_id:
-        groups = await party_groups_of(db, card.org.id)
-        if not groups:
-            await press.refuse("role.needs_party_group")
-            return
+        # Which group first: the branch's party groups on the shared picker.
+        await show_new(context, press.actor, press.user_id, "group", data.member_id)
         await press.answer()
-        keyboard = [
-            [
-                InlineKeyboardButton(
-                    g.name[:60], callback_data=GiveRole(data.member_id, data.role, g.id).pack()
-                )
-            ]
-            for g in groups
-        ]
-        await context.bot.send_message(
-            press.user_id,
-            context.t("members.pick_group"),
-            reply_markup=InlineKeyboardMarkup(keyboard),
-        )
         return
     granted = await grant_role(
         db, press.actor, card.org.id, role, member_id=data.member_id,
         party_group_id=data.party_group_id or None,
         now=context.deps.clock.now(), today=today(context),
     )  # fmt: skip
+    if data.party_group_id:
+        await picked(context, press.user_id)  # the group chooser's typed question ends
     await press.answer()
     await press.edit(
         context.t("members.role_granted", name=granted.holder, role=role_label(context, role))

@@ -35,9 +35,10 @@ class MemberPage(CallbackData):
 
 @dataclasses.dataclass(frozen=True)
 class PickList(CallbackData):
-    """A page of a /members chooser (domain.members_wizard.PICKERS: roster, member, target;
-    `key` is the branch or the member moved); found 1: still narrowed by the part of a name
-    typed for this list (kept in the draft), 0: the whole list (显示全部)."""
+    """A page of a /members chooser (domain.members_wizard.PICKERS: roster, member, target,
+    import, unit, group; `key` is the branch or the member concerned); found 1: still
+    narrowed by the part of a name typed for this list (kept in the draft), 0: the whole list
+    (显示全部)."""
 
     prefix: ClassVar[str] = "mls"
     step: str

@@ -9,10 +9,12 @@ from domain.members_wizard import ask_phone as phone_question
 from handlers import lang
 from handlers.common import is_private, today
 from handlers.members.buttons import MeAction, MeUnit, presses, roles_text
+from handlers.members.pickers import Items, chooser, picked, show_new
 from handlers.press import Press
 from handlers.wizard import typed_draft
+from services.authz import Actor
 from services.drafts import DraftView, clear_draft, keep_draft
-from services.errors import ServiceError
+from services.errors import NotFound, ServiceError
 from services.members import delete_account, profile, update_own_phone, update_own_unit
 from services.orgs import units_of
 from ui.deps import BotContext
@@ -90,22 +92,25 @@ async def ask_phone(press: Press[MeAction], context: BotContext) -> None:
     await context.bot.send_message(press.user_id, context.t("me.ask_phone"))
 
 
+@chooser("unit")
+async def _units(context: BotContext, actor: Actor, key: int) -> Items:
+    """修改单位's list: the units of one's own branch, read afresh on every page."""
+    db = context.deps.db
+    mine = await profile(db, actor.user_id, today(context))
+    if mine is None:
+        raise NotFound("member.not_registered")
+    units = await units_of(db, mine.org.id)
+    if not units:
+        raise ServiceError("stale")
+    return units, context.t("reg.ask_unit"), lambda u: u.name, lambda u: MeUnit(u.id)
+
+
 @presses.on(MeAction, action="unit")
 async def choose_unit(press: Press[MeAction], context: BotContext) -> None:
-    """修改单位: the branch's units as buttons."""
-    db = context.deps.db
-    mine = await profile(db, press.user_id, today(context))
-    units = await units_of(db, mine.org.id) if mine else []
-    if not units:
-        await press.refuse("stale")
-        return
+    """修改单位: the branch's units on the shared picker (paged, narrowed by a typed part of
+    a name)."""
+    await show_new(context, press.actor, press.user_id, "unit", 0)
     await press.answer()
-    keyboard = [
-        [InlineKeyboardButton(u.name[:60], callback_data=MeUnit(u.id).pack())] for u in units
-    ]
-    await context.bot.send_message(
-        press.user_id, context.t("reg.ask_unit"), reply_markup=InlineKeyboardMarkup(keyboard)
-    )
 
 
 @presses.on(MeAction, action="lang")
@@ -157,6 +162,7 @@ async def set_unit(press: Press[MeUnit], context: BotContext) -> None:
     name = await update_own_unit(
         context.deps.db, press.user_id, press.data.unit_id, context.deps.clock.now()
     )
+    await picked(context, press.user_id)
     await press.answer()
     await press.edit(context.t("me.unit_changed", unit=name))
 

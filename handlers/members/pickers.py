@@ -1,7 +1,8 @@
 """The /members choosers on the shared picker: which branch's roster, which member to act on,
-which branch a member moves to (and /import's branch, registered by members_import). Each
-pages through the whole list, and part of a name typed while it is open narrows it (a draft
-keeps the list, its page and the typed part)."""
+which branch a member moves to (and /import's branch, registered by members_import; /me's
+unit, by me; 党小组长's party group, by admin). Each pages through the whole list, and part
+of a name typed while it is open narrows it (a draft keeps the list, its page and the typed
+part)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def _turn(step: str, key: int, find: str) -> Callable[[int], CallbackData]:
 
 # A chooser's list, by step: (what to pick from, the question, the button an item becomes),
 # read from the database for this actor (so re-authorized), or a ServiceError when they may no
-# longer choose from it. Other /members modules add theirs (members_import: "import").
+# longer choose from it. Other /members modules add theirs (members_import: "import", me:
+# "unit", admin: "group").
 Items = tuple[Sequence[Any], str, Callable[[Any], str], Callable[[Any], CallbackData]]
 ListOf = Callable[[BotContext, Actor, int], Awaitable[Items]]
 LISTS: dict[str, ListOf] = {}
