@@ -1,5 +1,8 @@
 """The registration wizard as data: the branch, then name → stage → unit → phone → confirm.
 
+The unit question is the shared picker (domain.pickers): a branch may cover hundreds of
+employers, so its units come a page at a time and a typed part of a name narrows them.
+
 Submitting is not a transition: the submit intent takes the draft inside its own transaction
 (services.members.submit_registration_draft), so a replayed 提交 files nothing twice.
 """
@@ -10,7 +13,8 @@ import dataclasses
 from typing import ClassVar
 
 from domain.orgs import Stage
-from domain.wizard import Draft
+from domain.pickers import paging
+from domain.wizard import Draft, Steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,7 +22,7 @@ class RegistrationDraft(Draft):
     """A registration being filled in for one branch."""
 
     FLOW: ClassVar[str] = "register"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2  # 2: the unit picker's page and typed part
 
     org_id: int = 0
     org_name: str = ""
@@ -27,7 +31,13 @@ class RegistrationDraft(Draft):
     stage: Stage | None = None
     unit_id: int | None = None
     unit_name: str | None = None
+    unit_offset: int = 0  # the page of the unit picker
+    unit_find: str = ""  # a typed part of a name narrowing it
     phone: str | None = None
+
+
+# The unit step's own events: another page, a typed part of a name, 显示全部.
+UNIT_STEPS: Steps[RegistrationDraft] = {"unit": paging("unit_offset", "unit_find")}
 
 
 PREVIOUS = {"stage": "name", "unit": "stage", "phone": "unit", "confirm": "phone"}

@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from domain.members_registration import (
+    UNIT_STEPS,
     RegistrationDraft,
     RejectDraft,
     after_stage,
@@ -19,7 +20,9 @@ from domain.members_registration import (
 )
 from domain.members_registration import ask_reject_reason as reject_question
 from domain.orgs import STAGE_CHOICES
+from domain.pickers import narrow
 from domain.validation import Invalid, parse_phone, parse_real_name
+from domain.wizard import Event, Refusal, apply
 from handlers.common import actor_of, deep_link, is_private, send_private, today
 from handlers.press import Press, Presses
 from handlers.wizard import WizardRouter, typed_draft
@@ -44,6 +47,7 @@ from ui.callbacks import CallbackData
 from ui.deps import BotContext
 from ui.errors import error_key
 from ui.members import Decide
+from ui.pickers import picker_rows, with_picker_text
 from ui.render import stage_label
 
 log = logging.getLogger(__name__)
@@ -56,7 +60,8 @@ presses = Presses()
 
 @dataclasses.dataclass(frozen=True)
 class Reg(CallbackData):
-    """A button of the registration wizard: action and a number (stage index, unit id)."""
+    """A button of the registration wizard: action and a number (stage index, unit id, the
+    first unit of a page for "upg")."""
 
     prefix: ClassVar[str] = "reg"
     action: str
@@ -88,6 +93,14 @@ async def _ask(
     context: BotContext, chat_id: int, draft: RegistrationDraft, error: str | None = None
 ) -> None:
     """Send the question for the draft's current step (after an error line, if any)."""
+    text, markup = await _question(context, draft, error)
+    await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def _question(
+    context: BotContext, draft: RegistrationDraft, error: str | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The question of the draft's current step and its buttons."""
     text = context.t(error) + "\n\n" if error else ""
     step = draft.step
     keyboard: list[list[InlineKeyboardButton]]
@@ -102,11 +115,15 @@ async def _ask(
         ]
         keyboard = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [_nav(context)]
     elif step == "unit":
-        text += context.t("reg.ask_unit")
+        # The shared picker: a joint branch may cover hundreds of employers.
         units = await units_of(context.deps.db, draft.org_id)
-        keyboard = [
-            [InlineKeyboardButton(u.name[:60], callback_data=Reg("un", u.id).pack())] for u in units
-        ] + [_nav(context)]
+        page = narrow(units, lambda u: u.name, draft.unit_offset, draft.unit_find)
+        text += with_picker_text(context, context.t("reg.ask_unit"), page)
+        keyboard = picker_rows(
+            context, page, label=lambda u: u.name, pick=lambda u: Reg("un", u.id),
+            turn=lambda offset: Reg("upg", offset), everything=Reg("uall"),
+        )  # fmt: skip
+        keyboard.append(_nav(context))
     elif step == "phone":
         text += context.t("reg.ask_phone")
         keyboard = [_nav(context, skip=True)]
@@ -119,7 +136,7 @@ async def _ask(
                 InlineKeyboardButton(context.plain("wizard.cancel"), callback_data=Reg("x").pack()),
             ],
         ]
-    await context.bot.send_message(chat_id, text, reply_markup=InlineKeyboardMarkup(keyboard))
+    return text, InlineKeyboardMarkup(keyboard)
 
 
 def _summary(context: BotContext, draft: RegistrationDraft) -> str:
@@ -219,6 +236,13 @@ async def typed_answer(update: Update, context: BotContext, _view: DraftView) ->
             return
         done = replace(draft, phone=phone, step="confirm")
         await _ask(context, chat_id, await keep_draft(db, user.id, done, now))
+    elif draft.step == "unit":
+        # Part of a unit's name: the list narrowed to the units holding it.
+        found = apply(UNIT_STEPS, draft, Event("text", text=message.text), now)
+        if isinstance(found, Refusal):
+            await message.reply_text(context.t(error_key(found.code)))
+            return
+        await _ask(context, chat_id, await keep_draft(db, user.id, found, now))
     else:
         await message.reply_text(context.t("reg.use_buttons"))
 
@@ -268,6 +292,28 @@ async def answer(press: Press[Reg], context: BotContext) -> None:
     await _ask(context, press.user_id, moved)
 
 
+@presses.on(Reg, action=("upg", "uall"))
+async def unit_page(press: Press[Reg], context: BotContext) -> None:
+    """上一页 / 下一页 or 显示全部 on the unit question: the units read again, in place (a page
+    past the end shows the last one; a forged negative one is refused)."""
+    draft = await _open(press, context)
+    if draft is None:
+        return
+    data = press.data
+    if data.value < 0:
+        await press.refuse("stale")
+        return
+    event = Event("page", data.value) if data.action == "upg" else Event("nof")
+    moved = apply(UNIT_STEPS, draft, event, context.deps.clock.now())
+    if isinstance(moved, Refusal):
+        await press.refuse(moved.code)
+        return
+    await keep_draft(context.deps.db, press.user_id, moved, context.deps.clock.now())
+    text, markup = await _question(context, moved)
+    await press.answer()
+    await press.edit(text, markup)
+
+
 async def _moved(
     context: BotContext, draft: RegistrationDraft, action: str, value: int
 ) -> RegistrationDraft | None:
@@ -284,7 +330,9 @@ async def _moved(
         unit = next((u for u in units if u.id == value), None)
         if unit is None:
             return None
-        return replace(draft, unit_id=unit.id, unit_name=unit.name, step="phone")
+        return replace(
+            draft, unit_id=unit.id, unit_name=unit.name, unit_offset=0, unit_find="", step="phone"
+        )
     if action == "skip" and step == "phone":
         return replace(draft, phone=None, step="confirm")
     if action == "redo" and step == "confirm":
