@@ -13,8 +13,8 @@ from domain.wizard import Draft, Steps
 
 # The choosers, by step: the branch of 登记交费 (grid), 减免党费 (exempt), 批量设置标准 (bulk),
 # 上缴党费 (remit) and 党费设置 (settings); the committee of 上缴情况 (board) and of 党费计算标准
-# (rates); the registers and roll-ups of 党费台账 (ledger).
-PICKERS = ("grid", "exempt", "bulk", "remit", "settings", "board", "rates", "ledger")
+# (rates); the registers and roll-ups of 党费台账 (ledger); the branch of 党费公示 (disclose).
+PICKERS = ("grid", "exempt", "bulk", "remit", "settings", "board", "rates", "ledger", "disclose")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from domain.dues import Month, yuan
 from domain.dues_disclose import DisclosurePeriod, Line, PeriodKind, State
 from domain.notices import TITLE_MAX
-from services.dues import OrgRef
 from services.dues_disclose import DiscloseMenu, Disclosure, DisclosurePost
 from ui.callbacks import CallbackData, button
 from ui.compliance_chart import GOLD, GREY, RED, chart_style, figure_png
@@ -230,14 +229,6 @@ def when_text(catalog: Catalog, locale: str, local: datetime) -> str:
     """ "2026年10月3日" / "3 Oct 2026"."""
     return catalog.plain(locale, "dues.disclose.date", year=local.year, month=local.month,
                          day=local.day)  # fmt: skip
-
-
-def branches_menu(
-    catalog: Catalog, locale: str, branches: tuple[OrgRef, ...]
-) -> tuple[str, InlineKeyboardMarkup]:
-    """党费公示 for someone who keeps or sees several branches: which one."""
-    rows = [[button(b.name, DiscOpen(b.id))] for b in branches]
-    return catalog.t(locale, "dues.disclose.choose_branch"), InlineKeyboardMarkup(rows)
 
 
 def disclose_screen(

@@ -12,7 +12,9 @@ from domain.dues_disclose import STEPS, DisclosureDraft, start
 from domain.wizard import Event, Refusal, apply
 from handlers.common import today
 from handlers.dues.common import MenuEntry, menu_entry, presses
+from handlers.dues.pickers import Chooser, chooser, show
 from handlers.press import Press
+from services.authz import Actor
 from services.drafts import clear_draft, keep_draft, open_draft
 from services.dues import dues_access
 from services.dues_disclose import (
@@ -28,7 +30,6 @@ from ui.dues_disclose import (
     DiscAmounts,
     DiscOpen,
     DiscPick,
-    branches_menu,
     disclose_screen,
     preview_markup,
     preview_parts,
@@ -67,8 +68,18 @@ async def open_screen(press: Press[DiscOpen], context: BotContext) -> None:
     if len(access.views) == 1:
         await _screen(press, access.views[0].id, context)
         return
-    text, markup = branches_menu(context.deps.catalog, context.locale, access.views)
-    await press.edit(text, markup)
+    await show(press, context, "disclose", 0)  # which one: every branch, paged, found by name
+
+
+@chooser("disclose")
+async def _disclose_branches(context: BotContext, actor: Actor, key: int) -> Chooser:
+    """党费公示 for someone who keeps or sees several branches (a committee's hundreds): every
+    one, paged and found by name."""
+    access = await dues_access(context.deps.db, actor, today(context))
+    if not access.views:
+        raise ServiceError("auth.view_dues")
+    question = context.t("dues.disclose.choose_branch")
+    return Chooser(access.views, question, lambda o: o.name, lambda o: DiscOpen(o.id))
 
 
 @presses.on(DiscAmounts)
