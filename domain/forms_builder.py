@@ -79,11 +79,12 @@ COLUMN_WORDS: dict[str, QType] = {
     "是否": QType.YES_NO, "是/否": QType.YES_NO, "yes/no": QType.YES_NO, "yesno": QType.YES_NO,
 }  # fmt: skip
 
-# Steps answered by typing (the others by buttons; "file" takes an upload); on org, copy and
-# br a typed part of a name narrows the list.
+# Steps answered by typing (the others by buttons; "file" takes an upload); on org, copy, br
+# and pg a typed part of a name narrows the list.
 TYPED = frozenset(
-    {"org", "copy", "title", "intro", "qw", "qc", "qu", "qb", "qcol", "qh", "br", "dlt", "dd"}
-)
+    {"org", "copy", "title", "intro", "qw", "qc", "qu", "qb", "qcol", "qh", "br", "pg", "dlt",
+     "dd"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class BuildDraft(Draft):
     """What the sender answered so far in /form, and the step they are on."""
 
     FLOW: ClassVar[str] = "form_build"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2  # 2: the party-group picker's page and typed part
 
     single_org: bool = False  # one organization only: no org step
     org_id: int | None = None
@@ -114,6 +115,8 @@ class BuildDraft(Draft):
     br_filter: str = ""  # a typed part of a branch's name (the picker's "find")
     stages: tuple[Stage, ...] = ()
     party_group_id: int | None = None
+    pg_offset: int = 0  # the page of the party-group picker
+    pg_find: str = ""  # a typed part of a name narrowing it
     private: bool = True  # member forms: a private copy to every member who started the bot
     deadline: datetime | None = None
     late: LatePolicy = LatePolicy.ACCEPT
@@ -141,7 +144,8 @@ def is_branch(draft: BuildDraft) -> bool:
 def choose_org(draft: BuildDraft, org_id: int, name: str, level: Level) -> BuildDraft:
     """Send for this organization; choices made under another one no longer apply."""
     if draft.org_id != org_id:
-        draft = replace(draft, targets=(), party_group_id=None, br_offset=0, br_filter="")
+        draft = replace(draft, targets=(), party_group_id=None, br_offset=0, br_filter="",
+                        pg_offset=0, pg_find="")  # fmt: skip
     draft = replace(draft, org_id=org_id, org_name=name, org_level=level, step="start")
     if draft.kind is not None and draft.kind not in kinds_allowed(draft):
         draft = replace(draft, kind=None)
@@ -854,8 +858,8 @@ def _redo(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusa
 _STEPS: dict[str, dict[str, Transition[BuildDraft]]] = {
     # "pick" on the org, tpl and copy steps, and the upload on "file", need the catalog or the
     # database: choose_org, from_template, from_form, from_guesses (called by the handler).
-    # The org, copy and br steps are the shared picker (domain.pickers): "page", a typed part
-    # of a name ("text") and 显示全部 ("nof").
+    # The org, copy, br and pg steps are the shared picker (domain.pickers): "page", a typed
+    # part of a name ("text") and 显示全部 ("nof").
     "org": paging("org_offset", "org_find"),
     "start": {"tpl": _to("tpl"), "copy": _to("copy"), "file": _to("file"), "blank": _blank},
     "tpl": {},
@@ -901,7 +905,7 @@ _STEPS: dict[str, dict[str, Transition[BuildDraft]]] = {
         "done": _to("aud"),
     },
     "st": {"ts": _toggle_stage, "done": _to("aud")},
-    "pg": {"pick": _party_group},
+    "pg": {**paging("pg_offset", "pg_find"), "pick": _party_group},
     "dl": {"dl": _deadline_preset, "dlt": _to("dlt"), "keep": _keep_deadline},
     "dlt": {"text": _typed_deadline},
     "opt": {

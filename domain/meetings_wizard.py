@@ -185,7 +185,11 @@ MEETING_STEPS: Steps[MeetingDraft] = {
     "host": {**_PERSON_ACTIONS, "pick": _pick_person("rec"), "back": _go("agenda")},
     "rec": {**_PERSON_ACTIONS, "pick": _pick_person(None), "back": _go("host")},
     "lect": {**_PERSON_ACTIONS, "pick": _pick_person("aud"), "back": _go("rec")},
-    "aud": {**dict.fromkeys(AUDIENCE_ACTIONS, _audience), "back": _back_from_audience},
+    "aud": {
+        **_PERSON_ACTIONS,  # the party groups on the shared picker
+        **dict.fromkeys(AUDIENCE_ACTIONS, _audience),
+        "back": _back_from_audience,
+    },
     # 确认发布 ("ok") is not a transition: it is the publishing intent, which takes the draft.
     "pre": {"redo": _go("type"), "back": _go("aud")},
 }

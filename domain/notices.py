@@ -48,7 +48,7 @@ NO_DEADLINE = -1  # the "no deadline" preset
 ORDER = ("org", "cat", "title", "body", "aud", "opt", "when", "pre")
 PARENT = {"br": "aud", "st": "aud", "pg": "aud", "dl": "opt", "at": "when"}
 # Steps answered by typing (the others by buttons).
-TYPED = ("org", "title", "body", "br", "dl", "at")  # org, br: a part of a name narrows
+TYPED = ("org", "title", "body", "br", "pg", "dl", "at")  # org, br, pg: a part of a name narrows
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class NoticeDraft(Draft):
     """What the sender answered so far in /notice, and the step they are on."""
 
     FLOW: ClassVar[str] = "notice"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2  # 2: the party-group picker's page and typed part
 
     single_org: bool = False  # the sender may send for one organization only: no org step
     org_id: int | None = None
@@ -74,6 +74,8 @@ class NoticeDraft(Draft):
     br_find: str = ""  # a typed part of a name narrowing it
     stages: tuple[Stage, ...] = ()  # empty: every stage
     party_group_id: int | None = None
+    pg_offset: int = 0  # the page of the party-group picker
+    pg_find: str = ""  # a typed part of a name narrowing it
     private: bool = False  # also a private copy to every member who started the bot
     pin: bool = False
     ack: bool = False  # ask for acknowledgement
@@ -121,7 +123,8 @@ def is_branch(draft: NoticeDraft) -> bool:
 def choose_org(draft: NoticeDraft, org_id: int, name: str, level: Level) -> NoticeDraft:
     """Send for this organization; branches chosen under another one no longer apply."""
     if draft.org_id != org_id:
-        draft = replace(draft, targets=(), party_group_id=None, br_offset=0, br_find="")
+        draft = replace(draft, targets=(), party_group_id=None, br_offset=0, br_find="",
+                        pg_offset=0, pg_find="")  # fmt: skip
     return replace(draft, org_id=org_id, org_name=name, org_level=level, step="cat")
 
 
@@ -312,7 +315,7 @@ _STEPS: dict[str, dict[str, Transition[NoticeDraft]]] = {
         "done": _to("aud"),
     },
     "st": {"ts": _toggle_stage, "done": _to("aud")},
-    "pg": {"pick": _party_group},
+    "pg": {**paging("pg_offset", "pg_find"), "pick": _party_group},
     "opt": {
         "pin": _pin,
         "ack": _ack,

@@ -632,15 +632,21 @@ async def _stages(context: BotContext, actor: Actor, draft: BuildDraft) -> Scree
 
 
 async def _party_group(context: BotContext, actor: Actor, draft: BuildDraft) -> Screen:
+    """The whole branch, or one of its party groups on the shared picker (a branch may have
+    dozens): paged, narrowed by a typed part of a name."""
     preview = await audience_preview(context.deps.db, actor, audience_of(draft), today_of(context))
     chosen = draft.party_group_id
     whole = current(context, context.plain("notice.aud.whole_branch"), chosen is None)
     keyboard: Keyboard = [[button(whole, FormBuild("pg", "pick", 0))]]
-    keyboard += [
-        [button(current(context, short(g.name), g.id == chosen), FormBuild("pg", "pick", g.id))]
-        for g in preview.party_groups
-    ]
-    return context.t("notice.ask_party_group"), keyboard, draft
+    page = narrow(preview.party_groups, lambda g: g.name, draft.pg_offset, draft.pg_find)
+    keyboard += picker_rows(
+        context, page,
+        label=lambda g: current(context, g.name, g.id == chosen),
+        pick=lambda g: FormBuild("pg", "pick", g.id),
+        turn=lambda offset: FormBuild("pg", "page", offset),
+        everything=FormBuild("pg", "nof"),
+    )  # fmt: skip
+    return with_picker_text(context, context.t("notice.ask_party_group"), page), keyboard, draft
 
 
 # ---- deadline and options ----

@@ -8,7 +8,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from domain.compliance import MeetingType
 from domain.meetings import GROUP_ONLY_TYPES, Status
-from domain.meetings_wizard import MEETING_STEPS, PERSON_STEPS, MeetingDraft, start_meeting
+from domain.meetings_wizard import (
+    AUDIENCE_ACTIONS,
+    MEETING_STEPS,
+    PERSON_STEPS,
+    MeetingDraft,
+    start_meeting,
+)
 from domain.pickers import narrow
 from domain.wizard import Event, Refusal, accepts, apply
 from handlers.common import actor_of, is_private, today
@@ -108,16 +114,23 @@ async def _person(context: BotContext, actor: Actor, draft: MeetingDraft) -> tup
 
 
 async def _audience(context: BotContext, actor: Actor, draft: MeetingDraft) -> tuple[str, Keyboard]:
+    """The whole branch or its committee, or one of its party groups on the shared picker (a
+    branch may have dozens): paged, narrowed by a typed part of a name."""
     plan = await planning(context.deps.db, actor, draft.org_id, today(context))
     keyboard: Keyboard = []
     group_only = any(t in GROUP_ONLY_TYPES for t in draft.types)
     if plan.whole_branch and not group_only:
         keyboard.append([button(context.plain("meeting.aud.branch"), MeetingStep("aud", "br"))])
         keyboard.append([button(context.plain("meeting.aud.committee"), MeetingStep("aud", "cm"))])
-    for g in plan.party_groups:
-        label = context.plain("meeting.aud.group", name=g.name)
-        keyboard.append([button(label, MeetingStep("aud", "pg", g.id))])
-    return context.t("meeting.ask_audience"), keyboard
+    page = narrow(plan.party_groups, lambda g: g.name, draft.offset, draft.find)
+    keyboard += picker_rows(
+        context, page,
+        label=lambda g: context.plain("meeting.aud.group", name=g.name),
+        pick=lambda g: MeetingStep("aud", "pg", g.id),
+        turn=lambda offset: MeetingStep("aud", "page", offset),
+        everything=MeetingStep("aud", "nof"),
+    )  # fmt: skip
+    return with_picker_text(context, context.t("meeting.ask_audience"), page), keyboard
 
 
 async def _preview(context: BotContext, actor: Actor, draft: MeetingDraft) -> tuple[str, Keyboard]:
@@ -313,7 +326,7 @@ async def _checked(
         plan = await planning(context.deps.db, actor, draft.org_id, today(context))
         if data.value not in {p.id for p in plan.roster}:
             raise ServiceError("stale")
-    if draft.step == "aud" and data.action in accepts(MEETING_STEPS, "aud") - {"back"}:
+    if draft.step == "aud" and data.action in AUDIENCE_ACTIONS:
         plan = await planning(context.deps.db, actor, draft.org_id, today(context))
         allowed = (
             data.value in {g.id for g in plan.party_groups}
