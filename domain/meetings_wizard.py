@@ -328,3 +328,19 @@ class SignNote(Draft):
 
     meeting_id: int = 0
     member_id: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxyFind(Draft):
+    """代签/补签's list of members not signed in open: its page and a typed part of a name
+    narrowing it (a branch of hundreds had only its first thirty offered)."""
+
+    FLOW: ClassVar[str] = "meeting_proxy_find"
+    VERSION: ClassVar[int] = 1
+
+    meeting_id: int = 0
+    offset: int = 0
+    find: str = ""
+
+
+PROXY_STEPS: Steps[ProxyFind] = {"find": paging("offset", "find")}

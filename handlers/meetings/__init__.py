@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CommandHandler, filters
 
-from domain.meetings_wizard import LeaveReason, MeetingDraft, MeetingEdit, SignNote
+from domain.meetings_wizard import LeaveReason, MeetingDraft, MeetingEdit, ProxyFind, SignNote
 from handlers.meetings import card, edit, lists, manage, signin, wizard
 from handlers.meetings.card import LEAVE_LINK
 from handlers.meetings.shared import presses
@@ -52,4 +52,5 @@ def register(app: Application, router: WizardRouter) -> None:  # type: ignore[ty
     router.on_text(MeetingDraft.FLOW, wizard.typed_answer)
     router.on_text(LeaveReason.FLOW, card.typed_reason)
     router.on_text(SignNote.FLOW, signin.typed_note)
+    router.on_text(ProxyFind.FLOW, signin.typed_find)
     router.on_text(MeetingEdit.FLOW, edit.typed_edit)
