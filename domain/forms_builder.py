@@ -780,8 +780,9 @@ def _toggle_stage(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft 
 
 
 def _party_group(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
-    """One party group (value 0: the whole branch); the handler checked it is in the audience."""
-    return replace(draft, party_group_id=event.value or None, step="aud")
+    """One party group (value 0: the whole branch); the handler checked it is in the audience.
+    The picker opens on its first page, not narrowed, next time."""
+    return replace(draft, party_group_id=event.value or None, pg_offset=0, pg_find="", step="aud")
 
 
 def _deadline_preset(draft: BuildDraft, event: Event, now: datetime) -> BuildDraft | Refusal:
