@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import build_deps
+from domain.notices import NoticeDraft
 from domain.orgs import Kind, Level, Role, Stage, Status
 from domain.validation import Invalid
 from domain.when import parse_when
@@ -947,7 +948,7 @@ async def test_a_draft_of_the_previous_release_is_dropped_politely(
     async with db.read() as s:
         draft = await s.get(Draft, sender.id)
         assert draft is not None
-        assert (draft.step, draft.data["_v"]) == ("cat", 1)
+        assert (draft.step, draft.data["_v"]) == ("cat", NoticeDraft.VERSION)
     # A press of the wizard and /notice meet the old draft the same way.
     await as_saved_by_the_previous_release()
     await sender.press_raw(first, "nt:title:keep")
