@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic.util import CommandError
 
@@ -24,11 +25,12 @@ from bot.cli_members import add_members_parser, members_command
 from bot.cli_org import add_org_parser, org_command
 from bot.config import CONFIG_ENV, TOKEN_ENV, Config, ConfigError, load_config
 from bot.logs import setup_logging
-from bot.serve import check_telegram, serve
-from bot.standby import Leadership, run_as_active
 from bot.startup import StartupError, prepare_database, reach, schema_problem
 from storage import migrate
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.standby import Leadership
 
 EXIT_CONFIG = 2
 log = logging.getLogger("zhibu")
@@ -121,10 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_command(cfg: Config, args: argparse.Namespace) -> int:
     """`zhibu run`: the bot until SIGINT/SIGTERM (on PostgreSQL, a second one waits as a
     standby until the active one's lock is free: bot/standby.py)."""
+    # Imported when used, as the bot's handlers are (see jobs_command): PTB and aiohttp are
+    # half a second that `zhibu org`, `members` and `db` do without.
+    from bot.standby import run_as_active
+
     return run_as_active(cfg, lambda lead: _serve(cfg, lead))
 
 
 def _serve(cfg: Config, lead: Leadership | None) -> int:
+    from bot.serve import serve
+
     asyncio.run(serve(cfg, lead))
     return 0
 
@@ -147,7 +155,11 @@ async def _check(cfg: Config, *, offline: bool) -> str | None:
             raise StartupError(problem)
     finally:
         await db.dispose()
-    return None if offline else await check_telegram(cfg)
+    if offline:
+        return None
+    from bot.serve import check_telegram
+
+    return await check_telegram(cfg)
 
 
 def _db_command(cfg: Config, args: argparse.Namespace) -> int:

@@ -6,15 +6,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.app import build_deps
 from bot.config import Config, ConfigError
-from scheduler.jobs import JobRunner, default_jobs
 from services.clock import Clock
 from services.jobs import Occurrence, already_ran, last_runs
 from storage.db import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from scheduler.jobs import JobRunner
 
 EXIT_USAGE = 2
 LOOKAHEAD = timedelta(days=62)  # how far `jobs list` looks for each job's next occurrence
@@ -91,6 +92,8 @@ def usage_problem(cfg: Config, args: argparse.Namespace) -> str | None:
     database is touched; None when nothing is."""
     if args.jobs_command != "run":
         return None
+    from scheduler.jobs import default_jobs  # see jobs_command
+
     names = [job.name for job in default_jobs()]
     if args.name not in names:
         return f"zhibu jobs: no job named {args.name!r}; jobs: {', '.join(names)}"
@@ -108,6 +111,11 @@ async def jobs_command(cfg: Config, args: argparse.Namespace, *, clock: Clock | 
         print(problem, file=sys.stderr)
         return EXIT_USAGE
     at = parse_at(args.at, tz) if args.jobs_command == "run" else None
+    # Imported when used: the bot's handlers take two seconds to import, and every other
+    # `zhibu` command (org, members, db) should start without them.
+    from bot.app import build_deps
+    from scheduler.jobs import JobRunner
+
     deps = build_deps(cfg, clock=clock)
     try:
         try:

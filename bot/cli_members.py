@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from bot.config import Config
 from bot.i18n import load_catalog
 from domain.members_roster import FileError
-from handlers.members_import import file_error_text, plan_lines
 from services.authz import Actor
 from services.clock import SystemClock
 from services.errors import ServiceError
@@ -67,6 +66,10 @@ def _plain(text: str) -> str:
 
 async def members_command(cfg: Config, args: argparse.Namespace) -> int:
     """Run `zhibu members import`: print the plan, and write it when --apply is given."""
+    # Imported when used: the bot's handlers take about a second to import, and `zhibu org`,
+    # `db` or `--help` should start without them.
+    from handlers.members_import import file_error_text, plan_lines
+
     path: Path = args.file
     try:
         content = await asyncio.to_thread(path.read_bytes)

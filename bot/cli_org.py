@@ -13,7 +13,6 @@ from bot.config import Config, ConfigError
 from domain.compliance import MeetingType, Requirement, format_requirement, parse_requirement
 from domain.orgs import BRANCH_ROLES, Kind, Level, Role
 from domain.validation import Invalid
-from handlers.members_registration import registration_link
 from services.authz import Actor
 from services.compliance import requirements_of, set_requirements
 from services.errors import ServiceError
@@ -272,6 +271,8 @@ async def _run(
             print(f"{view.id}\t{view.role}\t{view.holder}\t{holder}\tsince {view.start_on}{group}")
     elif action == "link":
         branch = await registration_branch(db, args.org)
+        from handlers.members_registration import registration_link  # when used: see cli_members
+
         print(registration_link(args.bot_username.lstrip("@"), branch.id))
     elif action == "requirements":
         changes: dict[MeetingType, Requirement | None] = dict(args.settings)
