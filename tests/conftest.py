@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from storage import migrate
 from storage.db import Database
@@ -110,7 +111,33 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
     if database.dialect == "postgresql":
+        await _empty(database)
+    await database.dispose()
+
+
+# The audit log refuses DELETE (a trigger keeps it append-only): TRUNCATE fires no row trigger.
+_APPEND_ONLY = {"audit_log"}
+_TRUNCATE = text(f"TRUNCATE {', '.join(sorted(_APPEND_ONLY))}")
+# Children before parents, so each DELETE leaves nothing pointing at a deleted row.
+_DELETES = [
+    text(f"DELETE FROM {t.name}")
+    for t in reversed(Base.metadata.sorted_tables)
+    if t.name not in _APPEND_ONLY
+]
+# Ids start at 1 again in every test, as after TRUNCATE … RESTART IDENTITY.
+_RESTART_IDS = text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
+
+
+async def _empty(database: Database) -> None:
+    """Empty every table. DELETE takes milliseconds for the few rows a test leaves, where
+    TRUNCATE of every table took 225 ms (new files for each), a third of the suite's time."""
+    try:
+        async with database.engine.begin() as conn:
+            await conn.execute(_TRUNCATE)
+            for delete in _DELETES:
+                await conn.execute(delete)
+            await conn.execute(_RESTART_IDS)
+    except IntegrityError:  # rows pointing both ways between two tables: TRUNCATE copes
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         async with database.engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await database.dispose()
