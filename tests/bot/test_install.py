@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from storage import migrate
+from tests.conftest import once
 from tests.emulator import Emulator
 
 pytestmark = pytest.mark.slow
@@ -49,6 +50,7 @@ async def sh(command: str, cwd: Path, stdin: str = "") -> tuple[int, str]:
     return proc.returncode, out.decode()
 
 
+@once
 async def test_the_readme_production_install_works_in_a_fresh_venv(
     emu: Emulator, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ from services.users import Person, touch_user
 from storage.db import Database
 from storage.models import Member
 from tests.bot.conftest import BotUnderTest, bot_config, start_bot, stop_bot
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, once
 from tests.emulator import Emulator, EmuMessage, EmuUser
 
 SUPER_ID = 4_000_000_001  # below the emulator's own ids, so it never collides
@@ -462,6 +462,7 @@ async def zhibu_org(config: Path, *args: str) -> tuple[int, str, str]:
     return await _run_process("-m", "bot", "--config", str(config), "org", *args)
 
 
+@once
 @pytest.mark.slow
 async def test_cli_builds_the_tree_and_appoints_offices(tmp_path: Path, clock: FakeClock) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"

@@ -14,7 +14,7 @@ import pytest
 from services.users import Person, touch_user
 from storage import migrate
 from storage.db import Database
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, once
 from tests.emulator import Emulator
 
 pytestmark = pytest.mark.slow
@@ -63,6 +63,7 @@ async def start_process(config: Path) -> asyncio.subprocess.Process:
     )
 
 
+@once
 async def test_version_and_help() -> None:
     code, out, _ = await zhibu("--version")
     assert code == 0
@@ -86,6 +87,7 @@ async def test_version_and_help() -> None:
         ("proxy = 5", "telegram.proxy"),
     ],
 )
+@once
 async def test_bad_config_exits_2_with_one_line_naming_the_key(
     tmp_path: Path, extra: str, key: str
 ) -> None:
@@ -98,6 +100,7 @@ async def test_bad_config_exits_2_with_one_line_naming_the_key(
     assert "Traceback" not in err
 
 
+@once
 async def test_missing_token_and_unreachable_database_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("[bot]\ntimezone = 'Asia/Shanghai'\n", encoding="utf-8")
@@ -110,6 +113,7 @@ async def test_missing_token_and_unreachable_database_exit_2(tmp_path: Path) -> 
     assert "database.url" in err
 
 
+@once
 async def test_db_upgrade_and_check_config(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
     config = write_config(tmp_path / "c.toml", None, url)

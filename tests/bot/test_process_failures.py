@@ -14,6 +14,7 @@ import pytest
 
 from storage import migrate
 from tests.bot.test_process import start_process, write_config, zhibu
+from tests.conftest import once
 from tests.emulator import Emulator
 
 pytestmark = pytest.mark.slow
@@ -61,6 +62,7 @@ async def silent_server() -> AsyncIterator[int]:
         server.close()
 
 
+@once
 async def test_database_commands_need_no_token_and_name_the_missing_upgrade(
     tmp_path: Path,
 ) -> None:
@@ -136,6 +138,7 @@ async def test_a_taken_webhook_port_is_one_line(
     assert emu.webhook_url is None  # Telegram was not told of a webhook nobody serves
 
 
+@once
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_postgresql_refusing_or_silent_is_one_line_within_seconds(
     emu: Emulator, tmp_path: Path, silent_server: int, mode: str
