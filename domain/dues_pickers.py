@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from domain.pickers import paging
+from domain.pickers import FindDraft, paging
 from domain.wizard import Draft, Steps
 
 # The choosers, by step: the branch of 登记交费 (grid), 减免党费 (exempt), 批量设置标准 (bulk),
@@ -18,16 +18,12 @@ PICKERS = ("grid", "exempt", "bulk", "remit", "settings", "board", "rates", "led
 
 
 @dataclasses.dataclass(frozen=True)
-class DuesFindDraft(Draft):
+class DuesFindDraft(FindDraft):
     """A /dues chooser open: which one (its step; `key` is what it carries on, such as the
     month of 登记交费 or the year of 党费台账), the page, and a typed part of a name."""
 
     FLOW: ClassVar[str] = "dues_find"
     VERSION: ClassVar[int] = 1
-
-    key: int = 0
-    offset: int = 0
-    find: str = ""
 
 
 FIND_STEPS: Steps[DuesFindDraft] = {step: paging("offset", "find") for step in PICKERS}

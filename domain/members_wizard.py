@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from domain.pickers import paging
+from domain.pickers import FindDraft, paging
 from domain.wizard import Draft, Steps
 
 
@@ -52,17 +52,13 @@ PICKERS = ("roster", "member", "target", "import", "unit", "group")
 
 
 @dataclasses.dataclass(frozen=True)
-class MembersFindDraft(Draft):
+class MembersFindDraft(FindDraft):
     """A /members chooser open: the list it is on (its step; `key` is the branch for
     "member", the member moved for "target", the member made 党小组长 for "group"), the page,
     and a typed part of a name."""
 
     FLOW: ClassVar[str] = "members_find"
     VERSION: ClassVar[int] = 1
-
-    key: int = 0
-    offset: int = 0
-    find: str = ""
 
 
 FIND_STEPS: Steps[MembersFindDraft] = {step: paging("offset", "find") for step in PICKERS}

@@ -85,3 +85,13 @@ def paging(offset_field: str, find_field: str) -> dict[str, Transition[D]]:
         return dataclasses.replace(draft, **{offset_field: 0, find_field: ""})  # type: ignore[arg-type]
 
     return {"page": page, "text": find, "nof": everything}
+
+
+@dataclasses.dataclass(frozen=True)
+class FindDraft(Draft):
+    """A chooser open between presses: which list (its step; `key` is what it carries on,
+    such as a branch or a month), the page, and a typed part of a name."""
+
+    key: int = 0
+    offset: int = 0
+    find: str = ""

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from domain.wizard import Draft
+from domain.pickers import FindDraft
+from domain.wizard import Draft, Event, Refusal, Steps, apply
+from handlers.common import actor_of
 from handlers.fallback import not_understood
-from services.drafts import DraftView, Outdated, clear_draft, get_draft, open_draft
+from services.authz import Actor
+from services.drafts import DraftView, Outdated, clear_draft, get_draft, keep_draft, open_draft
+from services.errors import ServiceError
 from ui.deps import BotContext
+from ui.errors import Feature, error_key
 
 TextStep = Callable[[Update, BotContext, DraftView], Awaitable[None]]
 D = TypeVar("D", bound=Draft)
@@ -76,3 +81,42 @@ async def typed_draft(update: Update, context: BotContext, cls: type[D]) -> D | 
         await message.reply_text(context.t("wizard.outdated"))
         return None
     return draft
+
+
+F = TypeVar("F", bound=FindDraft)
+# A chooser's screen: (context, actor, list, key, offset, typed part) → text and keyboard;
+# a ServiceError when the person may no longer choose from it.
+FindScreen = Callable[
+    [BotContext, Actor, str, int, int, str], Awaitable[tuple[str, InlineKeyboardMarkup]]
+]
+
+
+def narrowing(
+    cls: type[F], steps: Steps[F], screen: FindScreen, domain: Feature | None = None
+) -> Callable[[Update, BotContext, DraftView], Awaitable[None]]:
+    """The answer to part of a name typed while a chooser of `cls` is open: its list,
+    narrowed to the names holding it (the question ends if the right to choose went)."""
+
+    async def typed_find(update: Update, context: BotContext, _view: DraftView) -> None:
+        message, user = update.effective_message, update.effective_user
+        assert message is not None
+        assert user is not None
+        draft = await typed_draft(update, context, cls)
+        if draft is None:
+            return
+        now = context.deps.clock.now()
+        found = apply(steps, draft, Event("text", text=message.text or ""), now)
+        if isinstance(found, Refusal):
+            await message.reply_text(context.t(error_key(found.code)))
+            return
+        actor = actor_of(context, user)
+        try:
+            text, markup = await screen(context, actor, found.step, found.key, 0, found.find)
+        except ServiceError as exc:
+            await clear_draft(context.deps.db, user.id, cls.FLOW)
+            await message.reply_text(context.t(error_key(exc.code, domain)))
+            return
+        await keep_draft(context.deps.db, user.id, found, now)
+        await message.reply_text(text, reply_markup=markup)
+
+    return typed_find

@@ -9,21 +9,18 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.dues_pickers import FIND_STEPS, PICKERS, DuesFindDraft, picker_open
 from domain.pickers import narrow
-from domain.wizard import Event, Refusal, apply
-from handlers.common import actor_of
 from handlers.dues.common import presses
 from handlers.press import Press
-from handlers.wizard import WizardRouter, typed_draft
+from handlers.wizard import WizardRouter, narrowing
 from services.authz import Actor
-from services.drafts import DraftView, clear_draft, keep_draft, open_draft
+from services.drafts import keep_draft, open_draft
 from services.errors import ServiceError
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
-from ui.errors import error_key
 from ui.pickers import picker_rows, with_picker_text
 
 FLOW = DuesFindDraft.FLOW
@@ -119,30 +116,8 @@ async def pick_page(press: Press[DuesPick], context: BotContext) -> None:
     await show(press, context, data.step, data.key, data.offset, find)
 
 
-async def typed_find(update: Update, context: BotContext, _view: DraftView) -> None:
-    """Part of a name typed while a chooser is open: its list narrowed to the names holding it."""
-    message, user = update.effective_message, update.effective_user
-    assert message is not None
-    assert user is not None
-    draft = await typed_draft(update, context, DuesFindDraft)
-    if draft is None:
-        return
-    now = context.deps.clock.now()
-    found = apply(FIND_STEPS, draft, Event("text", text=message.text or ""), now)
-    if isinstance(found, Refusal):
-        await message.reply_text(context.t(error_key(found.code)))
-        return
-    try:
-        text, markup = await screen(
-            context, actor_of(context, user), found.step, found.key, 0, found.find
-        )
-    except ServiceError as exc:
-        # The right to choose went meanwhile: the question ends.
-        await clear_draft(context.deps.db, user.id, FLOW)
-        await message.reply_text(context.t(error_key(exc.code, "dues")))
-        return
-    await keep_draft(context.deps.db, user.id, found, now)
-    await message.reply_text(text, reply_markup=markup)
+# Part of a name typed while a chooser is open: its list narrowed to the names holding it.
+typed_find = narrowing(DuesFindDraft, FIND_STEPS, screen, "dues")
 
 
 def register(router: WizardRouter) -> None:

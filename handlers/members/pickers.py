@@ -9,22 +9,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup
 
 from domain.members_wizard import FIND_STEPS, PICKERS, MembersFindDraft, picker_open
 from domain.pickers import narrow
-from domain.wizard import Event, Refusal, apply
-from handlers.common import actor_of, today
+from handlers.common import today
 from handlers.members.buttons import MoveMember, PickList, ShowMember, ShowRoster, presses
 from handlers.press import Press
-from handlers.wizard import typed_draft
+from handlers.wizard import narrowing
 from services.authz import Actor
-from services.drafts import DraftView, clear_draft, keep_draft, open_draft
+from services.drafts import clear_draft, keep_draft, open_draft
 from services.errors import Denied, ServiceError
 from services.members import member_card, roster, roster_choices, transfer_targets
 from ui.callbacks import CallbackData
 from ui.deps import BotContext
-from ui.errors import error_key
 from ui.pickers import picker_rows, with_picker_text
 
 FLOW = MembersFindDraft.FLOW
@@ -148,27 +146,5 @@ async def picked(context: BotContext, user_id: int) -> None:
     await clear_draft(context.deps.db, user_id, FLOW)
 
 
-async def typed_find(update: Update, context: BotContext, _view: DraftView) -> None:
-    """Part of a name typed while a chooser is open: its list narrowed to the names holding it."""
-    message, user = update.effective_message, update.effective_user
-    assert message is not None
-    assert user is not None
-    draft = await typed_draft(update, context, MembersFindDraft)
-    if draft is None:
-        return
-    now = context.deps.clock.now()
-    found = apply(FIND_STEPS, draft, Event("text", text=message.text or ""), now)
-    if isinstance(found, Refusal):
-        await message.reply_text(context.t(error_key(found.code)))
-        return
-    try:
-        text, markup = await screen(
-            context, actor_of(context, user), found.step, found.key, 0, found.find
-        )
-    except ServiceError as exc:
-        # The right to choose went meanwhile (or the member moved): the question ends.
-        await clear_draft(context.deps.db, user.id, FLOW)
-        await message.reply_text(context.t(error_key(exc.code)))
-        return
-    await keep_draft(context.deps.db, user.id, found, now)
-    await message.reply_text(text, reply_markup=markup)
+# Part of a name typed while a chooser is open: its list narrowed to the names holding it.
+typed_find = narrowing(MembersFindDraft, FIND_STEPS, screen)
